@@ -1,0 +1,614 @@
+//! The crate's one security-group model, and one parser per source that feeds it:
+//! AWS Config configuration items (camelCase JSON, both the legacy `ipRanges: ["cidr"]` and the
+//! `ipv4Ranges: [{cidrIp}]` shapes) and `describe-security-groups` output (PascalCase JSON, which is
+//! also what the SDK adapter maps its types onto). Everything downstream sees only these types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::ports::PortRange;
+
+/// A security-group id that has been checked to look like one (`sg-` and 8 or 17 hex digits).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupId(String);
+
+impl GroupId {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let hex = text.strip_prefix("sg-").unwrap_or("");
+        if (hex.len() == 8 || hex.len() == 17) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(GroupId(text.to_string()))
+        } else {
+            Err(format!(
+                "`{text}` is not a security group id (expected sg- and 8 or 17 hex digits, e.g. sg-0123456789abcdef0)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for GroupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The IP protocol of a permission. `All` is `-1`: every protocol and every port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    All,
+    Tcp,
+    Udp,
+    Icmp,
+    Icmpv6,
+    Other(u8),
+}
+
+impl Protocol {
+    /// Accepts names (`tcp`, `udp`, `icmp`, `icmpv6`, `-1`, `all`) and protocol numbers (`6`, `17`, ...).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let lower = text.trim().to_ascii_lowercase();
+        Ok(match lower.as_str() {
+            "-1" | "all" => Protocol::All,
+            "tcp" | "6" => Protocol::Tcp,
+            "udp" | "17" => Protocol::Udp,
+            "icmp" | "1" => Protocol::Icmp,
+            "icmpv6" | "58" => Protocol::Icmpv6,
+            n => match n.parse::<u8>() {
+                Ok(n) => Protocol::Other(n),
+                Err(_) => return Err(format!("`{text}` is not an IP protocol (expected tcp, udp, icmp, icmpv6, -1 or a number 0-255)")),
+            },
+        })
+    }
+
+    /// Whether ports mean anything for this protocol.
+    pub fn has_ports(self) -> bool {
+        matches!(self, Protocol::Tcp | Protocol::Udp)
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Protocol::All => f.write_str("all traffic"),
+            Protocol::Tcp => f.write_str("tcp"),
+            Protocol::Udp => f.write_str("udp"),
+            Protocol::Icmp => f.write_str("icmp"),
+            Protocol::Icmpv6 => f.write_str("icmpv6"),
+            Protocol::Other(n) => write!(f, "protocol {n}"),
+        }
+    }
+}
+
+/// A security group referenced as a source or destination.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GroupRef {
+    pub group_id: GroupId,
+    pub user_id: Option<String>,
+}
+
+/// One ingress or egress permission, normalised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Permission {
+    pub protocol: Protocol,
+    /// For tcp/udp the ports it opens (absent ports = all); `PortRange::ALL` for other protocols.
+    pub ports: PortRange,
+    pub ipv4: Vec<Ipv4Net>,
+    pub ipv6: Vec<Ipv6Net>,
+    pub prefix_lists: Vec<String>,
+    pub groups: Vec<GroupRef>,
+}
+
+impl Permission {
+    /// Whether this permission lets `protocol` through (a `-1` permission lets everything through).
+    pub fn admits(&self, protocol: Protocol) -> bool {
+        self.protocol == Protocol::All || self.protocol == protocol
+    }
+}
+
+/// A security group as the checks see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecurityGroup {
+    pub group_id: GroupId,
+    pub group_name: Option<String>,
+    pub vpc_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub ingress: Vec<Permission>,
+    pub egress: Vec<Permission>,
+}
+
+/// A security group's data did not make sense.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ModelError {
+    #[error("security group {group}: `{field}` {reason}")]
+    Invalid {
+        group: String,
+        field: String,
+        reason: String,
+    },
+    #[error("security group data has no `{0}`; is this really an AWS::EC2::SecurityGroup item?")]
+    Missing(&'static str),
+    #[error("security group data is not the expected JSON: {0}")]
+    Shape(String),
+}
+
+/// The fields of one permission as any source spells them, before validation.
+#[derive(Default)]
+pub(crate) struct RawPermission<'a> {
+    pub protocol: Option<&'a str>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub ipv4: Vec<&'a str>,
+    pub ipv6: Vec<&'a str>,
+    pub prefix_lists: Vec<&'a str>,
+    pub groups: Vec<(&'a str, Option<&'a str>)>,
+}
+
+impl RawPermission<'_> {
+    /// Validates and normalises. `field` says where the permission came from, for error messages.
+    pub(crate) fn build(self, group: &str, field: &str) -> Result<Permission, ModelError> {
+        let invalid = |what: &str, reason: String| ModelError::Invalid {
+            group: group.to_string(),
+            field: format!("{field}.{what}"),
+            reason,
+        };
+        let protocol = Protocol::parse(self.protocol.unwrap_or("-1"))
+            .map_err(|e| invalid("ipProtocol", e))?;
+        let ports = if protocol.has_ports() {
+            match (self.from_port, self.to_port) {
+                (None | Some(-1), None | Some(-1)) => PortRange::ALL,
+                (Some(from), Some(to)) => {
+                    let port = |p: i64| {
+                        u16::try_from(p)
+                            .map_err(|_| invalid("fromPort", format!("{p} is not a port (0-65535)")))
+                    };
+                    PortRange::new(port(from)?, port(to)?).ok_or_else(|| {
+                        invalid("fromPort", format!("{from} is greater than toPort {to}"))
+                    })?
+                }
+                (from, to) => {
+                    return Err(invalid(
+                        "fromPort",
+                        format!("and toPort must both be set or both absent (got {from:?} and {to:?})"),
+                    ))
+                }
+            }
+        } else {
+            PortRange::ALL
+        };
+        let mut ipv4 = Vec::new();
+        for cidr in self.ipv4 {
+            let net = cidr
+                .trim()
+                .parse::<Ipv4Net>()
+                .map_err(|_| invalid("cidrIp", format!("`{cidr}` is not an IPv4 CIDR")))?;
+            if !ipv4.contains(&net) {
+                ipv4.push(net);
+            }
+        }
+        let mut ipv6 = Vec::new();
+        for cidr in self.ipv6 {
+            let net = cidr
+                .trim()
+                .parse::<Ipv6Net>()
+                .map_err(|_| invalid("cidrIpv6", format!("`{cidr}` is not an IPv6 CIDR")))?;
+            if !ipv6.contains(&net) {
+                ipv6.push(net);
+            }
+        }
+        let mut groups = Vec::new();
+        for (id, user) in self.groups {
+            let group_id = GroupId::parse(id).map_err(|e| invalid("groupId", e))?;
+            groups.push(GroupRef {
+                group_id,
+                user_id: user.map(str::to_string),
+            });
+        }
+        Ok(Permission {
+            protocol,
+            ports,
+            ipv4,
+            ipv6,
+            prefix_lists: self.prefix_lists.into_iter().map(str::to_string).collect(),
+            groups,
+        })
+    }
+}
+
+/// Parses a CIDR of either family (used for prefix-list entries).
+pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
+    text.trim()
+        .parse::<IpNet>()
+        .map_err(|_| format!("`{text}` is not a CIDR"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Source 1: AWS Config configuration items (camelCase).
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemConfiguration {
+    group_id: Option<String>,
+    group_name: Option<String>,
+    vpc_id: Option<String>,
+    owner_id: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    ip_permissions: Vec<ItemPermission>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    ip_permissions_egress: Vec<ItemPermission>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    tags: Vec<ItemTag>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemPermission {
+    ip_protocol: Option<String>,
+    from_port: Option<i64>,
+    to_port: Option<i64>,
+    /// Legacy shape: a list of CIDR strings.
+    #[serde(default, deserialize_with = "null_as_default")]
+    ip_ranges: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    ipv4_ranges: Vec<ItemIpv4Range>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    ipv6_ranges: Vec<ItemIpv6Range>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    prefix_list_ids: Vec<ItemPrefixList>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    user_id_group_pairs: Vec<ItemGroupPair>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemIpv4Range {
+    cidr_ip: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemIpv6Range {
+    cidr_ipv6: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemPrefixList {
+    prefix_list_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemGroupPair {
+    group_id: Option<String>,
+    user_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ItemTag {
+    key: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Builds the model from a configuration item's `configuration` object and its `tags` map.
+/// Tags from both places are merged (the item map wins on conflicts).
+pub fn from_config_item(
+    configuration: &Value,
+    item_tags: &BTreeMap<String, String>,
+) -> Result<SecurityGroup, ModelError> {
+    let conf = ItemConfiguration::deserialize(configuration)
+        .map_err(|e| ModelError::Shape(format!("configuration: {e}")))?;
+    let id = conf.group_id.ok_or(ModelError::Missing("configuration.groupId"))?;
+    let group_id = GroupId::parse(&id).map_err(|reason| ModelError::Invalid {
+        group: id.clone(),
+        field: "configuration.groupId".into(),
+        reason,
+    })?;
+    let perms = |list: &[ItemPermission], field: &str| -> Result<Vec<Permission>, ModelError> {
+        list.iter()
+            .enumerate()
+            .map(|(i, p)| {
+                RawPermission {
+                    protocol: p.ip_protocol.as_deref(),
+                    from_port: p.from_port,
+                    to_port: p.to_port,
+                    ipv4: p
+                        .ip_ranges
+                        .iter()
+                        .map(String::as_str)
+                        .chain(p.ipv4_ranges.iter().map(|r| r.cidr_ip.as_str()))
+                        .collect(),
+                    ipv6: p.ipv6_ranges.iter().map(|r| r.cidr_ipv6.as_str()).collect(),
+                    prefix_lists: p.prefix_list_ids.iter().map(|r| r.prefix_list_id.as_str()).collect(),
+                    groups: p
+                        .user_id_group_pairs
+                        .iter()
+                        .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
+                        .collect(),
+                }
+                .build(&id, &format!("configuration.{field}[{i}]"))
+            })
+            .collect()
+    };
+    let mut tags: BTreeMap<String, String> = conf
+        .tags
+        .into_iter()
+        .map(|t| (t.key, t.value.unwrap_or_default()))
+        .collect();
+    tags.extend(item_tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(SecurityGroup {
+        ingress: perms(&conf.ip_permissions, "ipPermissions")?,
+        egress: perms(&conf.ip_permissions_egress, "ipPermissionsEgress")?,
+        group_id,
+        group_name: conf.group_name,
+        vpc_id: conf.vpc_id,
+        owner_id: conf.owner_id,
+        tags,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Source 2: `describe-security-groups` output (PascalCase), also the target of the SDK adapter.
+// ---------------------------------------------------------------------------------------------
+
+/// `aws ec2 describe-security-groups` output.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeOutput {
+    #[serde(default)]
+    pub security_groups: Vec<DescribedGroup>,
+}
+
+/// One `SecurityGroups[]` entry.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribedGroup {
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    pub vpc_id: Option<String>,
+    pub owner_id: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<DescribedTag>,
+    #[serde(default)]
+    pub ip_permissions: Vec<DescribedPermission>,
+    #[serde(default)]
+    pub ip_permissions_egress: Vec<DescribedPermission>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribedTag {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribedPermission {
+    pub ip_protocol: Option<String>,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    #[serde(default)]
+    pub ip_ranges: Vec<DescribedIpRange>,
+    #[serde(default)]
+    pub ipv6_ranges: Vec<DescribedIpv6Range>,
+    #[serde(default)]
+    pub prefix_list_ids: Vec<DescribedPrefixList>,
+    #[serde(default)]
+    pub user_id_group_pairs: Vec<DescribedGroupPair>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribedIpRange {
+    pub cidr_ip: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribedIpv6Range {
+    pub cidr_ipv6: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribedPrefixList {
+    pub prefix_list_id: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribedGroupPair {
+    pub group_id: Option<String>,
+    pub user_id: Option<String>,
+}
+
+impl DescribedGroup {
+    /// Validates and normalises into the model.
+    pub fn into_model(self) -> Result<SecurityGroup, ModelError> {
+        let id = self.group_id.ok_or(ModelError::Missing("GroupId"))?;
+        let group_id = GroupId::parse(&id).map_err(|reason| ModelError::Invalid {
+            group: id.clone(),
+            field: "GroupId".into(),
+            reason,
+        })?;
+        let perms = |list: &[DescribedPermission], field: &str| -> Result<Vec<Permission>, ModelError> {
+            list.iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    RawPermission {
+                        protocol: p.ip_protocol.as_deref(),
+                        from_port: p.from_port,
+                        to_port: p.to_port,
+                        ipv4: p.ip_ranges.iter().filter_map(|r| r.cidr_ip.as_deref()).collect(),
+                        ipv6: p.ipv6_ranges.iter().filter_map(|r| r.cidr_ipv6.as_deref()).collect(),
+                        prefix_lists: p
+                            .prefix_list_ids
+                            .iter()
+                            .filter_map(|r| r.prefix_list_id.as_deref())
+                            .collect(),
+                        groups: p
+                            .user_id_group_pairs
+                            .iter()
+                            .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
+                            .collect(),
+                    }
+                    .build(&id, &format!("{field}[{i}]"))
+                })
+                .collect()
+        };
+        Ok(SecurityGroup {
+            ingress: perms(&self.ip_permissions, "IpPermissions")?,
+            egress: perms(&self.ip_permissions_egress, "IpPermissionsEgress")?,
+            group_id,
+            group_name: self.group_name,
+            vpc_id: self.vpc_id,
+            owner_id: self.owner_id,
+            tags: self
+                .tags
+                .into_iter()
+                .filter_map(|t| t.key.map(|k| (k, t.value.unwrap_or_default())))
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn group_ids() {
+        assert!(GroupId::parse("sg-0123abcd").is_ok());
+        assert!(GroupId::parse("sg-0123456789abcdef0").is_ok());
+        for bad in ["not-a-group", "sg-", "sg-xyz12345", "sg-0123456789abcdef", "SG-0123abcd"] {
+            let err = GroupId::parse(bad).unwrap_err();
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn protocols() {
+        let cases = [
+            ("-1", Protocol::All),
+            ("tcp", Protocol::Tcp),
+            ("6", Protocol::Tcp),
+            ("TCP", Protocol::Tcp),
+            ("17", Protocol::Udp),
+            ("icmp", Protocol::Icmp),
+            ("58", Protocol::Icmpv6),
+            ("50", Protocol::Other(50)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Protocol::parse(text).unwrap(), want, "{text}");
+        }
+        assert!(Protocol::parse("sctp-ish").unwrap_err().contains("`sctp-ish`"));
+    }
+
+    #[test]
+    fn both_item_shapes_give_the_same_model() {
+        let legacy = json!({
+            "groupId": "sg-0123abcd", "groupName": "web", "vpcId": "vpc-1", "ownerId": "111122223333",
+            "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 80, "toPort": 80,
+                "ipRanges": ["10.0.0.0/16"], "ipv6Ranges": [], "prefixListIds": [], "userIdGroupPairs": []}],
+            "ipPermissionsEgress": [], "tags": []
+        });
+        let modern = json!({
+            "groupId": "sg-0123abcd", "groupName": "web", "vpcId": "vpc-1", "ownerId": "111122223333",
+            "ipPermissions": [{"ipProtocol": "6", "fromPort": 80, "toPort": 80,
+                "ipRanges": ["10.0.0.0/16"], "ipv4Ranges": [{"cidrIp": "10.0.0.0/16"}]}],
+            "ipPermissionsEgress": null
+        });
+        let a = from_config_item(&legacy, &BTreeMap::new()).unwrap();
+        let b = from_config_item(&modern, &BTreeMap::new()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.ingress[0].ipv4, vec!["10.0.0.0/16".parse::<Ipv4Net>().unwrap()]);
+        assert_eq!(a.ingress[0].ports, PortRange::single(80));
+    }
+
+    #[test]
+    fn item_and_describe_shapes_agree() {
+        let item = json!({
+            "groupId": "sg-0123abcd", "groupName": "web", "vpcId": "vpc-1", "ownerId": "1",
+            "ipPermissions": [
+                {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+                 "userIdGroupPairs": [{"groupId": "sg-0abc1234", "userId": "1"}],
+                 "ipv6Ranges": [{"cidrIpv6": "::/0"}], "prefixListIds": [{"prefixListId": "pl-1"}]},
+                {"ipProtocol": "-1", "fromPort": null, "toPort": null, "ipv4Ranges": [{"cidrIp": "0.0.0.0/0"}]}
+            ],
+            "ipPermissionsEgress": [{"ipProtocol": "-1", "ipRanges": ["0.0.0.0/0"]}],
+            "tags": [{"key": "tier", "value": "web"}]
+        });
+        let described: DescribedGroup = serde_json::from_value(json!({
+            "GroupId": "sg-0123abcd", "GroupName": "web", "VpcId": "vpc-1", "OwnerId": "1",
+            "IpPermissions": [
+                {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                 "UserIdGroupPairs": [{"GroupId": "sg-0abc1234", "UserId": "1"}],
+                 "Ipv6Ranges": [{"CidrIpv6": "::/0"}], "PrefixListIds": [{"PrefixListId": "pl-1"}]},
+                {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+            ],
+            "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+            "Tags": [{"Key": "tier", "Value": "web"}]
+        }))
+        .unwrap();
+        let a = from_config_item(&item, &BTreeMap::new()).unwrap();
+        let b = described.into_model().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.ingress[1].protocol, Protocol::All);
+        assert_eq!(a.ingress[1].ports, PortRange::ALL);
+        assert_eq!(a.tags.get("tier").map(String::as_str), Some("web"));
+    }
+
+    #[test]
+    fn bad_data_names_field_and_value() {
+        let cases = [
+            (json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["0.0.0.0/33"]}]}),
+             "configuration.ipPermissions[0].cidrIp` `0.0.0.0/33` is not an IPv4 CIDR"),
+            (json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 90, "toPort": 80}]}),
+             "90 is greater than toPort 80"),
+            (json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 70000, "toPort": 70000}]}),
+             "70000 is not a port"),
+            (json!({"groupId": "bogus"}), "`bogus` is not a security group id"),
+            (json!({"groupName": "x"}), "no `configuration.groupId`"),
+            (json!({"groupId": "sg-0123abcd", "ipPermissions": "nope"}), "not the expected JSON"),
+        ];
+        for (conf, needle) in cases {
+            let err = from_config_item(&conf, &BTreeMap::new()).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn item_tags_merge_with_configuration_tags() {
+        let conf = json!({"groupId": "sg-0123abcd", "tags": [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]});
+        let item_tags = BTreeMap::from([("b".to_string(), "3".to_string())]);
+        let sg = from_config_item(&conf, &item_tags).unwrap();
+        assert_eq!(sg.tags.get("a").map(String::as_str), Some("1"));
+        assert_eq!(sg.tags.get("b").map(String::as_str), Some("3"));
+    }
+
+    #[test]
+    fn icmp_ports_are_not_ports() {
+        let conf = json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "icmp", "fromPort": 8, "toPort": -1, "ipRanges": ["0.0.0.0/0"]}]});
+        let sg = from_config_item(&conf, &BTreeMap::new()).unwrap();
+        assert_eq!(sg.ingress[0].ports, PortRange::ALL);
+    }
+}
