@@ -9,3 +9,5 @@ pub mod ports;
 pub mod model;
 pub mod event;
 pub mod params;
+pub mod exposure;
+pub mod rules;
