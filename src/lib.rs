@@ -11,3 +11,7 @@ pub mod event;
 pub mod params;
 pub mod exposure;
 pub mod rules;
+pub mod engine;
+pub mod aws;
+pub mod lambda;
+pub mod cli;

@@ -1,1 +1,19 @@
-fn main() {}
+//! `sg-compliance-lambda`: the AWS Config custom rule's Lambda entry point (provided.al2023).
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use sg_compliance::lambda::Handler;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let handler = Handler::init().await;
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler.handle(event.payload).await.map_err(|e| {
+            tracing::error!(error_type = e.kind(), error = %e, "invocation failed");
+            Diagnostic::from(e)
+        })
+    }))
+    .await
+}

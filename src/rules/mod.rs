@@ -6,7 +6,7 @@ mod broad_private;
 mod public;
 mod web_tier;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::Serialize;
@@ -121,6 +121,7 @@ fn join_with_unresolved(parts: Vec<String>, unresolved: &[String]) -> String {
 pub(crate) mod test_support {
     use super::*;
     use crate::model::from_config_item;
+    use std::collections::BTreeMap;
     use serde_json::{json, Value};
 
     /// A group from camelCase item permissions.

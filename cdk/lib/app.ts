@@ -1,0 +1,182 @@
+import { App, Tags, Validations } from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { SgComplianceMemberRoleStack } from './member-role-stack';
+import { EXECUTION_FREQUENCIES, ExecutionFrequency, RuleConfigError, RulesOptions } from './rules';
+import { LambdaArchitecture } from './sg-compliance-function';
+import { OrganizationOptions, SgComplianceStack } from './sg-compliance-stack';
+
+/**
+ * Context keys (cdk.json or `-c key=value`; values given with -c are strings, lists may be comma-separated,
+ * objects JSON):
+ *
+ *   regions                   list of regions, one stack per region (default: CDK_DEFAULT_REGION)
+ *   architecture              arm64 (default) | x86_64
+ *   maximumExecutionFrequency One_Hour | Three_Hours | Six_Hours | Twelve_Hours | TwentyFour_Hours (default)
+ *   rules                     JSON object: per-rule options (see lib/rules.ts RulesOptions)
+ *   organization              true: organization mode
+ *   organizationId            o-... (required in organization mode)
+ *   memberRoleName            default sg-compliance-member
+ *   memberAccountIds          optional explicit list of member accounts allowed to invoke
+ *   excludedAccounts          accounts the organization rules skip
+ *   lambdaAccountId           default of the member role stack's LambdaAccountId parameter
+ *                             (default: CDK_DEFAULT_ACCOUNT)
+ *   skipBundling              true: do not build the Rust function (synth/test only, not deployable)
+ *   synthAllModes             true: synth single-account AND organization stacks together (implies
+ *                             skipBundling; CI/lint only)
+ */
+export interface AppSettings {
+  readonly regions: string[];
+  readonly account?: string;
+  readonly architecture?: LambdaArchitecture;
+  readonly maximumExecutionFrequency?: ExecutionFrequency;
+  readonly rules?: RulesOptions;
+  readonly organization: boolean;
+  readonly organizationId?: string;
+  readonly memberRoleName?: string;
+  readonly memberAccountIds?: string[];
+  readonly excludedAccounts?: string[];
+  readonly lambdaAccountId?: string;
+  readonly skipBundling: boolean;
+  readonly synthAllModes: boolean;
+}
+
+type ContextReader = (key: string) => unknown;
+
+function asBool(key: string, v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string' && ['true', 'false', ''].includes(v.trim().toLowerCase())) return v.trim().toLowerCase() === 'true';
+  throw new RuleConfigError(`context ${key} must be true or false, got ${JSON.stringify(v)}`);
+}
+
+function asList(key: string, v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (s.startsWith('[')) return asList(key, JSON.parse(s));
+    return s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  }
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v.map((x) => String(x).trim());
+  throw new RuleConfigError(`context ${key} must be a list (JSON array or comma-separated string)`);
+}
+
+function asString(key: string, v: unknown): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new RuleConfigError(`context ${key} must be a string`);
+  return v.trim();
+}
+
+function asObject<T>(key: string, v: unknown): T | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const o = typeof v === 'string' ? JSON.parse(v) : v;
+  if (typeof o !== 'object' || Array.isArray(o)) throw new RuleConfigError(`context ${key} must be a JSON object`);
+  return o as T;
+}
+
+/** Reads the app settings from CDK context (and CDK_DEFAULT_* environment variables). */
+export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = process.env): AppSettings {
+  const regions = asList('regions', ctx('regions')) ?? (env.CDK_DEFAULT_REGION ? [env.CDK_DEFAULT_REGION] : []);
+  for (const r of regions) {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(r)) throw new RuleConfigError(`context regions: ${JSON.stringify(r)} is not a region`);
+  }
+  const architecture = asString('architecture', ctx('architecture')) as LambdaArchitecture | undefined;
+  if (architecture !== undefined && architecture !== 'arm64' && architecture !== 'x86_64') {
+    throw new RuleConfigError(`context architecture must be arm64 or x86_64, got ${JSON.stringify(architecture)}`);
+  }
+  const frequency = asString('maximumExecutionFrequency', ctx('maximumExecutionFrequency')) as ExecutionFrequency | undefined;
+  if (frequency !== undefined && !EXECUTION_FREQUENCIES.includes(frequency)) {
+    throw new RuleConfigError(`context maximumExecutionFrequency must be one of ${EXECUTION_FREQUENCIES.join(', ')}`);
+  }
+  const synthAllModes = asBool('synthAllModes', ctx('synthAllModes'));
+  return {
+    regions: [...new Set(regions)],
+    account: env.CDK_DEFAULT_ACCOUNT,
+    architecture,
+    maximumExecutionFrequency: frequency,
+    rules: asObject<RulesOptions>('rules', ctx('rules')),
+    organization: asBool('organization', ctx('organization')),
+    organizationId: asString('organizationId', ctx('organizationId')),
+    memberRoleName: asString('memberRoleName', ctx('memberRoleName')),
+    memberAccountIds: asList('memberAccountIds', ctx('memberAccountIds')),
+    excludedAccounts: asList('excludedAccounts', ctx('excludedAccounts')),
+    lambdaAccountId: asString('lambdaAccountId', ctx('lambdaAccountId')) ?? env.CDK_DEFAULT_ACCOUNT,
+    skipBundling: synthAllModes || asBool('skipBundling', ctx('skipBundling')),
+    synthAllModes,
+  };
+}
+
+export const SINGLE_STACK_PREFIX = 'SgCompliance';
+export const ORG_STACK_PREFIX = 'SgComplianceOrg';
+export const MEMBER_ROLE_STACK_NAME = 'SgComplianceMemberRole';
+
+/** Adds every stack the settings ask for to `app`, plus the cdk-nag AwsSolutions checks. */
+export function buildApp(app: App, settings: AppSettings): void {
+  if (settings.skipBundling) {
+    // Same effect as the CLI's bundling-stacks selection, which is not settable from user context.
+    app.node.setContext(cxapi.BUNDLING_STACKS, []);
+  }
+  const common = {
+    architecture: settings.architecture,
+    maximumExecutionFrequency: settings.maximumExecutionFrequency,
+    rules: settings.rules,
+  };
+  const regions: (string | undefined)[] = settings.regions.length > 0 ? settings.regions : [undefined];
+  const stackName = (prefix: string, region?: string) => (region ? `${prefix}-${region}` : prefix);
+  const env = (region?: string) => (region ? { account: settings.account, region } : undefined);
+
+  if (!settings.organization || settings.synthAllModes) {
+    for (const region of regions) {
+      new SgComplianceStack(app, stackName(SINGLE_STACK_PREFIX, region), {
+        ...common,
+        env: env(region),
+        description: 'sg-compliance: AWS Config custom rules for EC2 security groups (single account)',
+      });
+    }
+  }
+
+  if (settings.organization || settings.synthAllModes) {
+    const organizationId = settings.organizationId ?? (settings.synthAllModes ? 'o-exampleorg1' : undefined);
+    if (!organizationId) throw new RuleConfigError('organization mode needs the organizationId context (o-...)');
+    if (settings.regions.length === 0) {
+      throw new RuleConfigError('organization mode needs the regions context (or CDK_DEFAULT_REGION)');
+    }
+    const rules = settings.synthAllModes ? withoutRemediation(settings.rules) : settings.rules;
+    settings.regions.forEach((region, i) => {
+      const organization: OrganizationOptions = {
+        organizationId,
+        memberRoleName: settings.memberRoleName,
+        memberAccountIds: settings.memberAccountIds,
+        excludedAccounts: settings.excludedAccounts,
+        // One organization-wide aggregator (all regions) is enough: create it in the first region only.
+        aggregator: i === 0,
+      };
+      new SgComplianceStack(app, stackName(ORG_STACK_PREFIX, region), {
+        ...common,
+        rules,
+        env: env(region),
+        organization,
+        description: 'sg-compliance: AWS Config organization rules for EC2 security groups',
+      });
+    });
+    new SgComplianceMemberRoleStack(app, MEMBER_ROLE_STACK_NAME, {
+      regions: settings.regions,
+      memberRoleName: settings.memberRoleName,
+      lambdaAccountId: settings.lambdaAccountId,
+      description: 'sg-compliance: role assumed by the sg-compliance function in member accounts (deploy with StackSets)',
+    });
+  }
+
+  Tags.of(app).add('project', 'sg-compliance');
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+}
+
+/** synthAllModes reuses the single-account rule options for the organization stacks; remediation is single-account only. */
+function withoutRemediation(rules?: RulesOptions): RulesOptions | undefined {
+  if (!rules) return rules;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rules)) {
+    out[k] = v && typeof v === 'object' ? { ...v, remediation: undefined } : v;
+  }
+  return out as RulesOptions;
+}

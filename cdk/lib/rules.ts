@@ -1,0 +1,423 @@
+/**
+ * Typed options for the Config rules served by the sg-compliance Lambda, and their translation
+ * into the exact Config rule input parameters the Rust function reads.
+ *
+ * One function serves every rule; the `check` input parameter selects the check. Only parameters
+ * the user set are passed (plus `check`), so the defaults of the Rust side apply otherwise. The two
+ * exceptions are `tierTagKey` (required by the Rust side, so the CDK supplies a default) and
+ * `tierTagValue` (defaulted together with it so that the default rule targets `tier=web` groups, not
+ * every group carrying a `tier` tag).
+ */
+
+/** Values accepted by Config for `MaximumExecutionFrequency`. */
+export type ExecutionFrequency = 'One_Hour' | 'Three_Hours' | 'Six_Hours' | 'Twelve_Hours' | 'TwentyFour_Hours';
+
+export const EXECUTION_FREQUENCIES: readonly ExecutionFrequency[] = [
+  'One_Hour',
+  'Three_Hours',
+  'Six_Hours',
+  'Twelve_Hours',
+  'TwentyFour_Hours',
+];
+
+export const DEFAULT_EXECUTION_FREQUENCY: ExecutionFrequency = 'TwentyFour_Hours';
+
+/** The value of the `check` rule parameter. */
+export type Check = 'web-tier' | 'public-ingress' | 'public-egress' | 'broad-private-ingress';
+
+/** Options shared by every rule. */
+export interface RuleOptions {
+  /** Deploy this rule. Defaults differ per rule (see `RulesOptions`). */
+  readonly enabled?: boolean;
+  /** Config rule name (organization rule name in organization mode). */
+  readonly ruleName?: string;
+  /** Rule description. */
+  readonly description?: string;
+  /** Periodic sweep frequency for this rule; defaults to the stack-wide frequency. */
+  readonly maximumExecutionFrequency?: ExecutionFrequency;
+}
+
+/** Opt-in automatic remediation settings shared by all remediations. */
+export interface RemediationOptions {
+  /** Create the `AWS::Config::RemediationConfiguration`. @default false */
+  readonly enabled?: boolean;
+  /** Let Config run the remediation on its own for non-compliant groups. @default true */
+  readonly automatic?: boolean;
+  /** Attempts per resource within `retryAttemptSeconds` before Config gives up. @default 5 */
+  readonly maximumAutomaticAttempts?: number;
+  /** Window, in seconds, for `maximumAutomaticAttempts`. @default 60 */
+  readonly retryAttemptSeconds?: number;
+}
+
+/** Remediation of the web-tier rule with the project's own SSM Automation document. */
+export interface WebTierRemediationOptions extends RemediationOptions {
+  /**
+   * Pass `DryRun=true` to the document: the automation only reports what it would change.
+   * Useful for a first rollout. The document's own default (manual runs) is always `true`.
+   * @default false when remediation is enabled
+   */
+  readonly dryRun?: boolean;
+}
+
+export interface WebTierRuleOptions extends RuleOptions {
+  /** Tag key that marks web-tier security groups (`tierTagKey`). @default 'tier' */
+  readonly tierTagKey?: string;
+  /** Tag value that marks web-tier security groups (`tierTagValue`). @default 'web' */
+  readonly tierTagValue?: string;
+  /** TCP ports the load balancer must reach (`ports`). Rust default: 80,443. */
+  readonly ports?: number[];
+  /** Security groups of the web-tier load balancer(s) (`loadBalancerSecurityGroupIds`). */
+  readonly loadBalancerSecurityGroupIds?: string[];
+  /** Flag web-tier groups that are also open to the internet (`forbidPublicIngress`). Rust default: false. */
+  readonly forbidPublicIngress?: boolean;
+  /** Authorize the ports from the load balancer's group and revoke them from 0.0.0.0/0 and ::/0. */
+  readonly remediation?: WebTierRemediationOptions;
+}
+
+export interface PublicIngressRuleOptions extends RuleOptions {
+  /** Allow-list mode: TCP ports that may be open to the internet. Rust default: 80,443. */
+  readonly authorizedTcpPorts?: number[];
+  /** Allow-list mode: UDP ports that may be open to the internet. Rust default: none. */
+  readonly authorizedUdpPorts?: number[];
+  /** Deny-list mode: TCP ports that must not be open to the internet. */
+  readonly blockedTcpPorts?: number[];
+  /** Deny-list mode: UDP ports that must not be open to the internet. */
+  readonly blockedUdpPorts?: number[];
+}
+
+export interface PublicIngressSshRdpRuleOptions extends PublicIngressRuleOptions {
+  /**
+   * Remediate with AWS's managed runbook `AWS-DisablePublicAccessForSecurityGroup`, which revokes
+   * SSH (22) and RDP (3389) from 0.0.0.0/0 and ::/0.
+   */
+  readonly remediation?: RemediationOptions;
+}
+
+export interface PublicEgressRuleOptions extends RuleOptions {
+  /** TCP ports that may be reached on the internet (`authorizedEgressTcpPorts`). Rust default: none. */
+  readonly authorizedEgressTcpPorts?: number[];
+  /** UDP ports that may be reached on the internet (`authorizedEgressUdpPorts`). Rust default: none. */
+  readonly authorizedEgressUdpPorts?: number[];
+}
+
+export interface BroadPrivateIngressRuleOptions extends RuleOptions {
+  /** Shortest IPv4 prefix accepted as a private source (`minPrefixLengthIpv4`). Rust default: 16. */
+  readonly minPrefixLengthIpv4?: number;
+  /** Shortest IPv6 prefix accepted as a private source (`minPrefixLengthIpv6`). Rust default: 48. */
+  readonly minPrefixLengthIpv6?: number;
+}
+
+/** All rules. Enabled by default: webTier, publicIngressSshRdp, publicIngress. */
+export interface RulesOptions {
+  readonly webTier?: WebTierRuleOptions;
+  readonly publicIngressSshRdp?: PublicIngressSshRdpRuleOptions;
+  readonly publicIngress?: PublicIngressRuleOptions;
+  readonly publicEgress?: PublicEgressRuleOptions;
+  readonly broadPrivateIngress?: BroadPrivateIngressRuleOptions;
+}
+
+export type RuleKey = keyof RulesOptions;
+
+/** Which remediation a rule uses, fully resolved. */
+export type ResolvedRemediation =
+  | {
+      readonly kind: 'web-tier';
+      readonly automatic: boolean;
+      readonly maximumAutomaticAttempts: number;
+      readonly retryAttemptSeconds: number;
+      readonly dryRun: boolean;
+      readonly ports: number[];
+      readonly loadBalancerSecurityGroupIds: string[];
+    }
+  | {
+      readonly kind: 'disable-public-ssh-rdp';
+      readonly automatic: boolean;
+      readonly maximumAutomaticAttempts: number;
+      readonly retryAttemptSeconds: number;
+    };
+
+/** A rule ready to be turned into CloudFormation. */
+export interface RuleDefinition {
+  readonly key: RuleKey;
+  readonly check: Check;
+  readonly ruleName: string;
+  readonly description: string;
+  readonly maximumExecutionFrequency: ExecutionFrequency;
+  /** Exact Config rule input parameters (all strings). */
+  readonly inputParameters: Record<string, string>;
+  readonly remediation?: ResolvedRemediation;
+}
+
+export const DEFAULT_RULE_NAMES: Record<RuleKey, string> = {
+  webTier: 'web-tier-security-group',
+  publicIngressSshRdp: 'public-ingress-ssh-rdp',
+  publicIngress: 'public-ingress',
+  publicEgress: 'public-egress',
+  broadPrivateIngress: 'broad-private-ingress',
+};
+
+const DEFAULT_ENABLED: Record<RuleKey, boolean> = {
+  webTier: true,
+  publicIngressSshRdp: true,
+  publicIngress: true,
+  publicEgress: false,
+  broadPrivateIngress: false,
+};
+
+export const DEFAULT_TIER_TAG_KEY = 'tier';
+export const DEFAULT_TIER_TAG_VALUE = 'web';
+/** Mirrors the Rust default of `ports`; used by the remediation document when `ports` is unset. */
+export const DEFAULT_WEB_TIER_PORTS = [80, 443];
+export const DEFAULT_SSH_RDP_BLOCKED_TCP_PORTS = [22, 3389];
+
+export const DEFAULT_REMEDIATION_ATTEMPTS = 5;
+export const DEFAULT_REMEDIATION_RETRY_SECONDS = 60;
+
+// Config rule names: 1-128 characters; organization rule names: 1-64. Keep to the stricter set.
+const RULE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+
+export class RuleConfigError extends Error {
+  constructor(message: string) {
+    super(`sg-compliance: ${message}`);
+    this.name = 'RuleConfigError';
+  }
+}
+
+function ports(name: string, value: readonly number[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw new RuleConfigError(`${name} must be a list of ports`);
+  for (const p of value) {
+    if (!Number.isInteger(p) || p < 0 || p > 65535) {
+      throw new RuleConfigError(`${name}: ${JSON.stringify(p)} is not a port (integer 0-65535)`);
+    }
+  }
+  if (value.length === 0) return undefined;
+  return [...new Set(value)].join(',');
+}
+
+/** Lists whose Rust default is NOT empty cannot be set to "empty" without passing an empty string. */
+function nonEmptyPorts(name: string, value: readonly number[] | undefined, rustDefault: string): string | undefined {
+  if (value !== undefined && Array.isArray(value) && value.length === 0) {
+    throw new RuleConfigError(
+      `${name} is an empty list: empty parameters are not passed, so the Rust default (${rustDefault}) would apply. ` +
+        'Leave it unset for the default or list at least one port.',
+    );
+  }
+  return ports(name, value);
+}
+
+function securityGroupIds(name: string, value: readonly string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw new RuleConfigError(`${name} must be a list of security group IDs`);
+  for (const id of value) {
+    if (typeof id !== 'string' || !SECURITY_GROUP_ID.test(id)) {
+      throw new RuleConfigError(`${name}: ${JSON.stringify(id)} is not a security group ID (sg-...)`);
+    }
+  }
+  if (value.length === 0) return undefined;
+  return [...new Set(value)].join(',');
+}
+
+function prefixLength(name: string, value: number | undefined, max: number): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RuleConfigError(`${name} must be an integer between 0 and ${max}, got ${JSON.stringify(value)}`);
+  }
+  return String(value);
+}
+
+function bool(name: string, value: boolean | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new RuleConfigError(`${name} must be a boolean`);
+  return value ? 'true' : 'false';
+}
+
+function nonEmptyString(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') throw new RuleConfigError(`${name} must be a non-empty string`);
+  return value;
+}
+
+/** Drops undefined values so that only set parameters are passed. */
+function compact(params: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+function frequency(value: ExecutionFrequency | undefined, fallback: ExecutionFrequency): ExecutionFrequency {
+  const f = value ?? fallback;
+  if (!EXECUTION_FREQUENCIES.includes(f)) {
+    throw new RuleConfigError(`maximumExecutionFrequency must be one of ${EXECUTION_FREQUENCIES.join(', ')}, got ${JSON.stringify(f)}`);
+  }
+  return f;
+}
+
+function remediationBase(key: RuleKey, r: RemediationOptions) {
+  const attempts = r.maximumAutomaticAttempts ?? DEFAULT_REMEDIATION_ATTEMPTS;
+  const seconds = r.retryAttemptSeconds ?? DEFAULT_REMEDIATION_RETRY_SECONDS;
+  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 25) {
+    throw new RuleConfigError(`${key}.remediation.maximumAutomaticAttempts must be an integer 1-25`);
+  }
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 2678000) {
+    throw new RuleConfigError(`${key}.remediation.retryAttemptSeconds must be an integer 1-2678000`);
+  }
+  return { automatic: r.automatic ?? true, maximumAutomaticAttempts: attempts, retryAttemptSeconds: seconds };
+}
+
+function assertSingleMode(key: RuleKey, o: PublicIngressRuleOptions) {
+  const allow = o.authorizedTcpPorts !== undefined || o.authorizedUdpPorts !== undefined;
+  const deny = (o.blockedTcpPorts?.length ?? 0) > 0 || (o.blockedUdpPorts?.length ?? 0) > 0;
+  if (allow && deny) {
+    throw new RuleConfigError(
+      `${key}: set either authorized*Ports (allow-list mode) or blocked*Ports (deny-list mode), not both`,
+    );
+  }
+}
+
+/**
+ * Resolves the user's options into the list of enabled rules with their exact input parameters.
+ * Throws `RuleConfigError` on invalid input.
+ */
+export function resolveRules(
+  rules: RulesOptions = {},
+  defaultFrequency: ExecutionFrequency = DEFAULT_EXECUTION_FREQUENCY,
+): RuleDefinition[] {
+  const known = new Set(Object.keys(DEFAULT_RULE_NAMES));
+  for (const k of Object.keys(rules)) {
+    if (!known.has(k)) throw new RuleConfigError(`unknown rule "${k}" (known: ${[...known].join(', ')})`);
+  }
+  const out: RuleDefinition[] = [];
+  const enabled = (key: RuleKey) => rules[key]?.enabled ?? DEFAULT_ENABLED[key];
+  const common = (key: RuleKey, o: RuleOptions, description: string) => {
+    const ruleName = o.ruleName ?? DEFAULT_RULE_NAMES[key];
+    if (!RULE_NAME.test(ruleName)) {
+      throw new RuleConfigError(`${key}.ruleName must match ${RULE_NAME} (got ${JSON.stringify(ruleName)})`);
+    }
+    return {
+      key,
+      ruleName,
+      description: o.description ?? description,
+      maximumExecutionFrequency: frequency(o.maximumExecutionFrequency, defaultFrequency),
+    };
+  };
+
+  if (enabled('webTier')) {
+    const o = rules.webTier ?? {};
+    const params = compact({
+      check: 'web-tier',
+      tierTagKey: nonEmptyString('webTier.tierTagKey', o.tierTagKey ?? DEFAULT_TIER_TAG_KEY),
+      tierTagValue: nonEmptyString('webTier.tierTagValue', o.tierTagValue ?? DEFAULT_TIER_TAG_VALUE),
+      ports: nonEmptyPorts('webTier.ports', o.ports, '80,443'),
+      loadBalancerSecurityGroupIds: securityGroupIds('webTier.loadBalancerSecurityGroupIds', o.loadBalancerSecurityGroupIds),
+      forbidPublicIngress: bool('webTier.forbidPublicIngress', o.forbidPublicIngress),
+    });
+    let remediation: ResolvedRemediation | undefined;
+    if (o.remediation?.enabled) {
+      const lbs = o.loadBalancerSecurityGroupIds ?? [];
+      if (lbs.length === 0) {
+        throw new RuleConfigError(
+          'webTier.remediation needs webTier.loadBalancerSecurityGroupIds: the fix authorizes the ports from the load balancer security group',
+        );
+      }
+      remediation = {
+        kind: 'web-tier',
+        ...remediationBase('webTier', o.remediation),
+        dryRun: o.remediation.dryRun ?? false,
+        ports: [...new Set(o.ports ?? DEFAULT_WEB_TIER_PORTS)],
+        loadBalancerSecurityGroupIds: [...new Set(lbs)],
+      };
+    }
+    out.push({
+      ...common(
+        'webTier',
+        o,
+        'Web-tier security groups must admit the web ports only from the web-tier load balancer security group.',
+      ),
+      check: 'web-tier',
+      inputParameters: params,
+      remediation,
+    });
+  }
+
+  if (enabled('publicIngressSshRdp')) {
+    const o = rules.publicIngressSshRdp ?? {};
+    assertSingleMode('publicIngressSshRdp', o);
+    if (o.authorizedTcpPorts !== undefined || o.authorizedUdpPorts !== undefined) {
+      throw new RuleConfigError('publicIngressSshRdp is a deny-list rule: use blockedTcpPorts/blockedUdpPorts');
+    }
+    const blockedTcp = o.blockedTcpPorts ?? (o.blockedUdpPorts?.length ? undefined : DEFAULT_SSH_RDP_BLOCKED_TCP_PORTS);
+    const params = compact({
+      check: 'public-ingress',
+      blockedTcpPorts: ports('publicIngressSshRdp.blockedTcpPorts', blockedTcp),
+      blockedUdpPorts: ports('publicIngressSshRdp.blockedUdpPorts', o.blockedUdpPorts),
+    });
+    if (params.blockedTcpPorts === undefined && params.blockedUdpPorts === undefined) {
+      throw new RuleConfigError('publicIngressSshRdp needs at least one blocked port');
+    }
+    const remediation: ResolvedRemediation | undefined = o.remediation?.enabled
+      ? { kind: 'disable-public-ssh-rdp', ...remediationBase('publicIngressSshRdp', o.remediation) }
+      : undefined;
+    out.push({
+      ...common('publicIngressSshRdp', o, 'Security groups must not open SSH (22) or RDP (3389) to the internet.'),
+      check: 'public-ingress',
+      inputParameters: params,
+      remediation,
+    });
+  }
+
+  if (enabled('publicIngress')) {
+    const o = rules.publicIngress ?? {};
+    assertSingleMode('publicIngress', o);
+    const params = compact({
+      check: 'public-ingress',
+      authorizedTcpPorts: nonEmptyPorts('publicIngress.authorizedTcpPorts', o.authorizedTcpPorts, '80,443'),
+      authorizedUdpPorts: ports('publicIngress.authorizedUdpPorts', o.authorizedUdpPorts),
+      blockedTcpPorts: ports('publicIngress.blockedTcpPorts', o.blockedTcpPorts),
+      blockedUdpPorts: ports('publicIngress.blockedUdpPorts', o.blockedUdpPorts),
+    });
+    out.push({
+      ...common('publicIngress', o, 'Security groups may open only the authorized ports to the internet.'),
+      check: 'public-ingress',
+      inputParameters: params,
+    });
+  }
+
+  if (enabled('publicEgress')) {
+    const o = rules.publicEgress ?? {};
+    const params = compact({
+      check: 'public-egress',
+      authorizedEgressTcpPorts: ports('publicEgress.authorizedEgressTcpPorts', o.authorizedEgressTcpPorts),
+      authorizedEgressUdpPorts: ports('publicEgress.authorizedEgressUdpPorts', o.authorizedEgressUdpPorts),
+    });
+    out.push({
+      ...common('publicEgress', o, 'Security groups may reach only the authorized ports on the internet.'),
+      check: 'public-egress',
+      inputParameters: params,
+    });
+  }
+
+  if (enabled('broadPrivateIngress')) {
+    const o = rules.broadPrivateIngress ?? {};
+    const params = compact({
+      check: 'broad-private-ingress',
+      minPrefixLengthIpv4: prefixLength('broadPrivateIngress.minPrefixLengthIpv4', o.minPrefixLengthIpv4, 32),
+      minPrefixLengthIpv6: prefixLength('broadPrivateIngress.minPrefixLengthIpv6', o.minPrefixLengthIpv6, 128),
+    });
+    out.push({
+      ...common('broadPrivateIngress', o, 'Security groups must not admit overly broad private address ranges.'),
+      check: 'broad-private-ingress',
+      inputParameters: params,
+    });
+  }
+
+  const names = new Set<string>();
+  for (const r of out) {
+    if (names.has(r.ruleName)) throw new RuleConfigError(`duplicate rule name "${r.ruleName}"`);
+    names.add(r.ruleName);
+  }
+  return out;
+}

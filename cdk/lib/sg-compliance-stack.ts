@@ -1,0 +1,356 @@
+import { Aws, Duration, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import * as config from 'aws-cdk-lib/aws-config';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import {
+  DEFAULT_EXECUTION_FREQUENCY,
+  ExecutionFrequency,
+  ResolvedRemediation,
+  RuleConfigError,
+  RuleDefinition,
+  RulesOptions,
+  resolveRules,
+} from './rules';
+import { LambdaArchitecture, SgComplianceFunction } from './sg-compliance-function';
+import { WEB_TIER_DOCUMENT_ACTIONS, WebTierRemediationDocument } from './web-tier-document';
+
+export const RESOURCE_TYPE = 'AWS::EC2::SecurityGroup';
+export const DEFAULT_MEMBER_ROLE_NAME = 'sg-compliance-member';
+export const DEFAULT_AGGREGATOR_NAME = 'sg-compliance-organization';
+/** AWS's managed runbook used for the SSH/RDP rule. */
+export const SSH_RDP_REMEDIATION_DOCUMENT = 'AWS-DisablePublicAccessForSecurityGroup';
+/** EC2 actions `AWS-DisablePublicAccessForSecurityGroup` calls. */
+export const SSH_RDP_DOCUMENT_ACTIONS = ['ec2:DescribeSecurityGroups', 'ec2:RevokeSecurityGroupIngress'];
+
+/** Physical name of the function's role in organization mode; member roles trust exactly this ARN. */
+export function lambdaRoleName(region: string): string {
+  return `sg-compliance-lambda-${region}`;
+}
+
+export interface OrganizationOptions {
+  /** Organization ID (`o-...`): invocations are allowed for Config in accounts of this organization. */
+  readonly organizationId: string;
+  /** Role the function assumes in each member account (deployed by `SgComplianceMemberRoleStack`). @default 'sg-compliance-member' */
+  readonly memberRoleName?: string;
+  /** Accounts the organization rules are not deployed to. */
+  readonly excludedAccounts?: string[];
+  /**
+   * Also allow Config in these accounts explicitly (`aws:SourceAccount`), in addition to the
+   * organization-wide `aws:SourceOrgID` statement. Optional belt and braces.
+   */
+  readonly memberAccountIds?: string[];
+  /** Create the organization-wide Config aggregator (deploy it in one region only). @default true */
+  readonly aggregator?: boolean;
+  /** @default 'sg-compliance-organization' */
+  readonly aggregatorName?: string;
+}
+
+export interface SgComplianceStackProps extends StackProps {
+  /** Lambda architecture. @default 'arm64' */
+  readonly architecture?: LambdaArchitecture;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default 5 minutes */
+  readonly timeout?: Duration;
+  /** @default ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Periodic evaluation frequency of every rule (overridable per rule). @default 'TwentyFour_Hours' */
+  readonly maximumExecutionFrequency?: ExecutionFrequency;
+  /** Which rules to deploy and their parameters. */
+  readonly rules?: RulesOptions;
+  /** Organization mode: organization rules, member-role assumption and an aggregator. */
+  readonly organization?: OrganizationOptions;
+  /** Path to Cargo.toml. @default the repository's Cargo.toml */
+  readonly manifestPath?: string;
+}
+
+const ORG_ID = /^o-[a-z0-9]{10,32}$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+/**
+ * sg-compliance in one region: the Rust Lambda, one Config rule per enabled check and the opt-in
+ * remediations (single-account mode), or organization rules plus aggregator (organization mode).
+ */
+export class SgComplianceStack extends Stack {
+  public readonly checkFunction: SgComplianceFunction;
+  public readonly rules: RuleDefinition[];
+  /** Single-account mode only. */
+  public readonly configRules: Record<string, config.CfnConfigRule> = {};
+  /** Organization mode only. */
+  public readonly organizationRules: Record<string, config.CfnOrganizationConfigRule> = {};
+  /** Single-account mode with at least one remediation enabled. */
+  public automationRole?: iam.Role;
+  /** Single-account mode with the web-tier remediation enabled. */
+  public webTierDocument?: WebTierRemediationDocument;
+
+  constructor(scope: Construct, id: string, props: SgComplianceStackProps = {}) {
+    super(scope, id, props);
+    this.rules = resolveRules(props.rules, props.maximumExecutionFrequency ?? DEFAULT_EXECUTION_FREQUENCY);
+    const org = props.organization;
+    if (org) validateOrganization(org);
+
+    if (org && Token.isUnresolved(this.region)) {
+      throw new RuleConfigError('organization mode needs a concrete region (set the `regions` context or CDK_DEFAULT_REGION)');
+    }
+    const memberRoleName = org ? org.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME : undefined;
+
+    this.checkFunction = new SgComplianceFunction(this, 'SgCompliance', {
+      architecture: props.architecture,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      logRetention: props.logRetention,
+      manifestPath: props.manifestPath,
+      roleName: org ? lambdaRoleName(this.region) : undefined,
+      assumeRoleName: memberRoleName,
+    });
+    const fn = this.checkFunction.function;
+
+    if (org) {
+      this.deployOrganizationMode(fn, org);
+    } else {
+      this.deploySingleAccountMode(fn);
+    }
+  }
+
+  private deploySingleAccountMode(fn: lambda.IFunction) {
+    // Config invokes the function as config.amazonaws.com; SourceAccount keeps other accounts' Config rules out.
+    // (SourceArn is not usable: the rule can only be created after the permission exists.)
+    const permission = new lambda.CfnPermission(this, 'ConfigInvokePermission', {
+      action: 'lambda:InvokeFunction',
+      functionName: fn.functionArn,
+      principal: 'config.amazonaws.com',
+      sourceAccount: this.account,
+    });
+
+    const remediated = this.rules.filter((r) => r.remediation !== undefined);
+    let automationRole: iam.Role | undefined;
+    let webTierDocument: WebTierRemediationDocument | undefined;
+    if (remediated.length > 0) {
+      automationRole = this.createAutomationRole(remediated.map((r) => r.remediation!));
+      if (remediated.some((r) => r.remediation!.kind === 'web-tier')) {
+        webTierDocument = new WebTierRemediationDocument(this, 'WebTierRemediationDocument');
+      }
+    }
+    this.automationRole = automationRole;
+    this.webTierDocument = webTierDocument;
+
+    for (const rule of this.rules) {
+      const cfnRule = new config.CfnConfigRule(this, `${pascal(rule.key)}Rule`, {
+        configRuleName: rule.ruleName,
+        description: rule.description,
+        scope: { complianceResourceTypes: [RESOURCE_TYPE] },
+        inputParameters: rule.inputParameters,
+        source: {
+          owner: 'CUSTOM_LAMBDA',
+          sourceIdentifier: fn.functionArn,
+          sourceDetails: [
+            { eventSource: 'aws.config', messageType: 'ConfigurationItemChangeNotification' },
+            { eventSource: 'aws.config', messageType: 'OversizedConfigurationItemChangeNotification' },
+            {
+              eventSource: 'aws.config',
+              messageType: 'ScheduledNotification',
+              maximumExecutionFrequency: rule.maximumExecutionFrequency,
+            },
+          ],
+        },
+      });
+      // Config checks at creation that it may invoke the function.
+      cfnRule.node.addDependency(permission);
+      this.configRules[rule.key] = cfnRule;
+
+      if (rule.remediation) {
+        this.createRemediation(rule, cfnRule, rule.remediation, automationRole!, webTierDocument);
+      }
+    }
+  }
+
+  private createAutomationRole(remediations: ResolvedRemediation[]): iam.Role {
+    const actions = new Set<string>();
+    for (const r of remediations) {
+      for (const a of r.kind === 'web-tier' ? WEB_TIER_DOCUMENT_ACTIONS : SSH_RDP_DOCUMENT_ACTIONS) actions.add(a);
+    }
+    const role = new iam.Role(this, 'RemediationAutomationRole', {
+      description: 'Assumed by SSM Automation to remediate sg-compliance findings',
+      // Confused-deputy protection: only Automation executions of this account may assume the role.
+      assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:automation-execution/*` },
+      }),
+    });
+    if (actions.has('ec2:DescribeSecurityGroups')) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'DescribeSecurityGroups', actions: ['ec2:DescribeSecurityGroups'], resources: ['*'] }),
+      );
+    }
+    const modify = [...actions].filter((a) => a !== 'ec2:DescribeSecurityGroups').sort();
+    // Pseudo parameters keep the ARN (and its cdk-nag acknowledgment) identical in every stack.
+    const securityGroups = `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:security-group/*`;
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ModifySecurityGroupIngress', actions: modify, resources: [securityGroups] }));
+
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeSecurityGroups does not support resource-level permissions; it is the only action on "*".',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/*]',
+      reason:
+        'Remediation targets whichever security group Config found non-compliant; groups are not known at deploy time. ' +
+        'Scoped to security groups of this account and region, ingress changes only.',
+    });
+    return role;
+  }
+
+  private createRemediation(
+    rule: RuleDefinition,
+    cfnRule: config.CfnConfigRule,
+    remediation: ResolvedRemediation,
+    role: iam.Role,
+    webTierDocument?: WebTierRemediationDocument,
+  ) {
+    const staticValue = (values: string[]) => ({ staticValue: { values } });
+    let targetId: string;
+    let parameters: Record<string, unknown>;
+    if (remediation.kind === 'web-tier') {
+      targetId = webTierDocument!.documentName;
+      parameters = {
+        GroupId: { resourceValue: { value: 'RESOURCE_ID' } },
+        LoadBalancerSecurityGroupIds: staticValue(remediation.loadBalancerSecurityGroupIds),
+        Ports: staticValue(remediation.ports.map(String)),
+        DryRun: staticValue([remediation.dryRun ? 'true' : 'false']),
+        AutomationAssumeRole: staticValue([role.roleArn]),
+      };
+    } else {
+      // Note: this AWS runbook fails with InvalidPermission.NotFound on groups of non-default VPCs unless
+      // all four patterns (22 and 3389 from 0.0.0.0/0 and ::/0) exist; failed attempts are retried up to
+      // MaximumAutomaticAttempts. Not available in the China regions.
+      targetId = SSH_RDP_REMEDIATION_DOCUMENT;
+      parameters = {
+        GroupId: { resourceValue: { value: 'RESOURCE_ID' } },
+        AutomationAssumeRole: staticValue([role.roleArn]),
+      };
+    }
+    new config.CfnRemediationConfiguration(this, `${pascal(rule.key)}Remediation`, {
+      configRuleName: cfnRule.ref,
+      targetType: 'SSM_DOCUMENT',
+      targetId,
+      resourceType: RESOURCE_TYPE,
+      parameters,
+      automatic: remediation.automatic,
+      maximumAutomaticAttempts: remediation.maximumAutomaticAttempts,
+      retryAttemptSeconds: remediation.retryAttemptSeconds,
+      executionControls: { ssmControls: { concurrentExecutionRatePercentage: 10, errorPercentage: 10 } },
+    });
+  }
+
+  private deployOrganizationMode(fn: lambda.IFunction, org: OrganizationOptions) {
+    const remediated = this.rules.filter((r) => r.remediation !== undefined).map((r) => r.key);
+    if (remediated.length > 0) {
+      // Remediation configurations are per account and refer to the rule by name; organization rules get
+      // generated names in member accounts (OrgConfigRule-<name>-<suffix>), so they cannot be wired from here.
+      throw new RuleConfigError(
+        `remediation is single-account only; disable it for ${remediated.join(', ')} in organization mode`,
+      );
+    }
+
+    // Who may invoke the function: organization custom rules run in each member account, and that account's
+    // Config invokes this function as the service principal config.amazonaws.com (aws:SourceAccount = member).
+    //  - AWS::Lambda::Permission's PrincipalOrgID adds an aws:PrincipalOrgID condition. That key describes the
+    //    calling IAM principal's organization and is absent for service principals, so with
+    //    config.amazonaws.com it never matches: it is not usable here.
+    //  - aws:SourceOrgID is the global key for a service acting on behalf of a resource owned by an
+    //    organization member; it is what scopes config.amazonaws.com to our organization. AWS::Lambda::Permission
+    //    cannot express it (only SourceAccount/SourceArn/PrincipalOrgID), so the whole resource policy is set with
+    //    AWS::Lambda::ResourcePolicy. That resource replaces the function's policy: never mix it with
+    //    AWS::Lambda::Permission on this function.
+    //  - Optional memberAccountIds add an explicit aws:SourceAccount statement.
+    const statements: Record<string, unknown>[] = [
+      {
+        Sid: 'ConfigRulesOfOrganization',
+        Effect: 'Allow',
+        Principal: { Service: 'config.amazonaws.com' },
+        Action: 'lambda:InvokeFunction',
+        Resource: fn.functionArn,
+        Condition: { StringEquals: { 'aws:SourceOrgID': org.organizationId } },
+      },
+    ];
+    if (org.memberAccountIds && org.memberAccountIds.length > 0) {
+      statements.push({
+        Sid: 'ConfigRulesOfListedAccounts',
+        Effect: 'Allow',
+        Principal: { Service: 'config.amazonaws.com' },
+        Action: 'lambda:InvokeFunction',
+        Resource: fn.functionArn,
+        Condition: { StringEquals: { 'aws:SourceAccount': [...new Set(org.memberAccountIds)] } },
+      });
+    }
+    const resourcePolicy = new lambda.CfnResourcePolicy(this, 'ConfigInvokeResourcePolicy', {
+      resourceArn: fn.functionArn,
+      policyDocument: { Version: '2012-10-17', Statement: statements },
+    });
+
+    for (const rule of this.rules) {
+      const orgRule = new config.CfnOrganizationConfigRule(this, `${pascal(rule.key)}OrganizationRule`, {
+        organizationConfigRuleName: rule.ruleName,
+        excludedAccounts: org.excludedAccounts && org.excludedAccounts.length > 0 ? [...new Set(org.excludedAccounts)] : undefined,
+        organizationCustomRuleMetadata: {
+          description: rule.description,
+          lambdaFunctionArn: fn.functionArn,
+          organizationConfigRuleTriggerTypes: [
+            'ConfigurationItemChangeNotification',
+            'OversizedConfigurationItemChangeNotification',
+            'ScheduledNotification',
+          ],
+          maximumExecutionFrequency: rule.maximumExecutionFrequency,
+          resourceTypesScope: [RESOURCE_TYPE],
+          inputParameters: JSON.stringify(rule.inputParameters),
+        },
+      });
+      orgRule.node.addDependency(resourcePolicy);
+      this.organizationRules[rule.key] = orgRule;
+    }
+
+    if (org.aggregator ?? true) {
+      const aggregatorRole = new iam.Role(this, 'AggregatorRole', {
+        description: 'Lets AWS Config aggregate sg-compliance results of the whole organization',
+        assumedBy: new iam.ServicePrincipal('config.amazonaws.com'),
+        managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSConfigRoleForOrganizations')],
+      });
+      Validations.of(aggregatorRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSConfigRoleForOrganizations]',
+        reason:
+          'AWS documents this managed policy as the one for organization aggregators (organizations:Describe*/List* read access); ' +
+          'AWS maintains it as Organizations evolves.',
+      });
+      const aggregator = new config.CfnConfigurationAggregator(this, 'OrganizationAggregator', {
+        configurationAggregatorName: org.aggregatorName ?? DEFAULT_AGGREGATOR_NAME,
+        organizationAggregationSource: { roleArn: aggregatorRole.roleArn, allAwsRegions: true },
+      });
+      aggregator.node.addDependency(aggregatorRole);
+    }
+  }
+}
+
+function validateOrganization(org: OrganizationOptions) {
+  if (!ORG_ID.test(org.organizationId ?? '')) {
+    throw new RuleConfigError(`organizationId must look like o-xxxxxxxxxx, got ${JSON.stringify(org.organizationId)}`);
+  }
+  const memberRoleName = org.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME;
+  if (!ROLE_NAME.test(memberRoleName)) {
+    throw new RuleConfigError(`memberRoleName ${JSON.stringify(memberRoleName)} is not a valid IAM role name`);
+  }
+  for (const [name, list] of [
+    ['excludedAccounts', org.excludedAccounts],
+    ['memberAccountIds', org.memberAccountIds],
+  ] as const) {
+    for (const a of list ?? []) {
+      if (!ACCOUNT_ID.test(a)) throw new RuleConfigError(`${name}: ${JSON.stringify(a)} is not a 12-digit account ID`);
+    }
+  }
+}
+
+function pascal(key: string): string {
+  return key.charAt(0).toUpperCase() + key.slice(1);
+}

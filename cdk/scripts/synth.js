@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/*
+ * `npm run synth`: synthesizes every stack (single-account, organization mode and the member role) into
+ * cdk.out with bundling skipped, so no Rust toolchain, cargo-lambda or Docker is needed.
+ *
+ * Every rule is enabled (rules from scripts/synth-rules.json, remediations included) so that cfn-lint sees
+ * every resource type the app can produce. Regions: SYNTH_REGIONS (comma-separated), default two regions
+ * to exercise the per-region stacks.
+ */
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const regions = process.env.SYNTH_REGIONS || 'eu-west-1,us-east-1';
+const rules = JSON.stringify(JSON.parse(fs.readFileSync(path.join(__dirname, 'synth-rules.json'), 'utf8')));
+const cdk = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'cdk.cmd' : 'cdk');
+
+fs.rmSync(path.join(root, 'cdk.out'), { recursive: true, force: true });
+const args = [
+  'synth',
+  '--quiet',
+  '--no-notices',
+  '--output', 'cdk.out',
+  '-c', 'synthAllModes=true',
+  '-c', `regions=${regions}`,
+  '-c', `rules=${rules}`,
+  ...process.argv.slice(2),
+];
+const started = Date.now();
+const result = spawnSync(cdk, args, {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+});
+if (result.error) throw result.error;
+if (result.status !== 0) process.exit(result.status ?? 1);
+const templates = fs.readdirSync(path.join(root, 'cdk.out')).filter((f) => f.endsWith('.template.json'));
+console.log(`synth: ${templates.length} templates in cdk.out (${((Date.now() - started) / 1000).toFixed(1)} s): ${templates.join(' ')}`);

@@ -1,0 +1,187 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { SgComplianceMemberRoleStack } from '../lib/member-role-stack';
+import { SgComplianceStack } from '../lib/sg-compliance-stack';
+import { LB_SG, functionRoleId, logicalId, newApp, roleActions, roleStatements, synthWithNag } from './helpers';
+
+const ORG_ID = 'o-a1b2c3d4e5';
+const SIX_ACTIONS = [
+  'config:GetComplianceDetailsByConfigRule',
+  'config:GetResourceConfigHistory',
+  'config:PutEvaluations',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSecurityGroups',
+  'ec2:GetManagedPrefixListEntries',
+];
+const TRIGGERS = [
+  'ConfigurationItemChangeNotification',
+  'OversizedConfigurationItemChangeNotification',
+  'ScheduledNotification',
+];
+
+describe('organization mode', () => {
+  let org: Template;
+  let member: Template;
+  beforeAll(() => {
+    const app = newApp();
+    const stack = new SgComplianceStack(app, 'Org', {
+      env: { account: '999999999999', region: 'eu-west-1' },
+      organization: { organizationId: ORG_ID, excludedAccounts: ['222222222222'] },
+      rules: { webTier: { loadBalancerSecurityGroupIds: [LB_SG] }, publicEgress: { enabled: true } },
+    });
+    const memberStack = new SgComplianceMemberRoleStack(app, 'Member', {
+      regions: ['eu-west-1', 'us-east-1'],
+      lambdaAccountId: '999999999999',
+    });
+    synthWithNag(app);
+    org = Template.fromStack(stack);
+    member = Template.fromStack(memberStack);
+  });
+
+  test('organization rules with custom rule metadata instead of account rules', () => {
+    org.resourceCountIs('AWS::Config::ConfigRule', 0);
+    org.resourceCountIs('AWS::Config::OrganizationConfigRule', 4);
+    const fnArn = { 'Fn::GetAtt': [logicalId(org, 'AWS::Lambda::Function'), 'Arn'] };
+    const expected: Record<string, Record<string, string>> = {
+      'web-tier-security-group': { check: 'web-tier', tierTagKey: 'tier', tierTagValue: 'web', loadBalancerSecurityGroupIds: LB_SG },
+      'public-ingress-ssh-rdp': { check: 'public-ingress', blockedTcpPorts: '22,3389' },
+      'public-ingress': { check: 'public-ingress' },
+      'public-egress': { check: 'public-egress' },
+    };
+    const policyId = logicalId(org, 'AWS::Lambda::ResourcePolicy');
+    for (const rule of Object.values(org.findResources('AWS::Config::OrganizationConfigRule'))) {
+      const p = rule.Properties;
+      const meta = p.OrganizationCustomRuleMetadata;
+      expect(meta.LambdaFunctionArn).toEqual(fnArn);
+      expect(meta.OrganizationConfigRuleTriggerTypes).toEqual(TRIGGERS);
+      expect(meta.MaximumExecutionFrequency).toBe('TwentyFour_Hours');
+      expect(meta.ResourceTypesScope).toEqual(['AWS::EC2::SecurityGroup']);
+      expect(typeof meta.InputParameters).toBe('string'); // JSON string, not an object
+      expect(JSON.parse(meta.InputParameters)).toEqual(expected[p.OrganizationConfigRuleName]);
+      expect(p.ExcludedAccounts).toEqual(['222222222222']);
+      expect(rule.DependsOn).toEqual([policyId]);
+    }
+  });
+
+  test('resource policy lets Config of the organization invoke the function (aws:SourceOrgID), no Lambda::Permission', () => {
+    org.resourceCountIs('AWS::Lambda::Permission', 0); // must not be mixed with AWS::Lambda::ResourcePolicy
+    const fnArn = { 'Fn::GetAtt': [logicalId(org, 'AWS::Lambda::Function'), 'Arn'] };
+    org.hasResourceProperties('AWS::Lambda::ResourcePolicy', {
+      ResourceArn: fnArn,
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'ConfigRulesOfOrganization',
+            Effect: 'Allow',
+            Principal: { Service: 'config.amazonaws.com' },
+            Action: 'lambda:InvokeFunction',
+            Resource: fnArn,
+            Condition: { StringEquals: { 'aws:SourceOrgID': ORG_ID } },
+          },
+        ],
+      },
+    });
+  });
+
+  test('function assumes the member role: env var, named role, exact actions plus sts:AssumeRole', () => {
+    org.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { SG_COMPLIANCE_ASSUME_ROLE: 'sg-compliance-member' } },
+    });
+    const roleId = functionRoleId(org);
+    org.hasResourceProperties('AWS::IAM::Role', { RoleName: 'sg-compliance-lambda-eu-west-1' });
+    expect(roleActions(org, roleId)).toEqual([...SIX_ACTIONS, 'logs:CreateLogStream', 'logs:PutLogEvents', 'sts:AssumeRole'].sort());
+    const assume = roleStatements(org, roleId).find((s) => s.Action === 'sts:AssumeRole')!;
+    expect(assume.Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/sg-compliance-member']] });
+  });
+
+  test('organization aggregator with its AWSConfigRoleForOrganizations role', () => {
+    org.resourceCountIs('AWS::Config::ConfigurationAggregator', 1);
+    const roleId = logicalId(org, 'AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'config.amazonaws.com' } })] }),
+    });
+    org.hasResourceProperties('AWS::Config::ConfigurationAggregator', {
+      ConfigurationAggregatorName: 'sg-compliance-organization',
+      OrganizationAggregationSource: { RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] }, AllAwsRegions: true },
+    });
+    const role = org.findResources('AWS::IAM::Role')[roleId].Properties;
+    expect(role.ManagedPolicyArns).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSConfigRoleForOrganizations']] },
+    ]);
+  });
+
+  test('no remediation resources in organization mode', () => {
+    org.resourceCountIs('AWS::Config::RemediationConfiguration', 0);
+    org.resourceCountIs('AWS::SSM::Document', 0);
+  });
+
+  test('member role stack: sg-compliance-member with exactly the six actions, trusting the function roles', () => {
+    member.resourceCountIs('AWS::IAM::Role', 1);
+    const roleId = logicalId(member, 'AWS::IAM::Role');
+    expect(roleActions(member, roleId)).toEqual(SIX_ACTIONS);
+    const role = member.findResources('AWS::IAM::Role')[roleId].Properties;
+    expect(role.RoleName).toBe('sg-compliance-member');
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'LambdaAccountId' }, ':root']] } },
+        Condition: {
+          ArnEquals: {
+            'aws:PrincipalArn': [
+              { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${LambdaAccountId}:role/sg-compliance-lambda-eu-west-1' },
+              { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${LambdaAccountId}:role/sg-compliance-lambda-us-east-1' },
+            ],
+          },
+        },
+      },
+    ]);
+  });
+
+  test('member role template is StackSets-ready: one parameter, no bootstrap check, no assets', () => {
+    const t = member.toJSON();
+    expect(Object.keys(t.Parameters)).toEqual(['LambdaAccountId']);
+    expect(t.Parameters.LambdaAccountId).toMatchObject({ Type: 'String', Default: '999999999999', AllowedPattern: '^\\d{12}$' });
+    expect(t.Rules).toBeUndefined();
+    expect(Object.values(t.Resources).map((r) => (r as { Type: string }).Type)).toEqual(['AWS::IAM::Role']);
+  });
+
+  test('memberAccountIds add an explicit aws:SourceAccount statement; custom member role name flows through', () => {
+    const app = newApp();
+    const stack = new SgComplianceStack(app, 'OrgAccounts', {
+      env: { region: 'us-east-1' },
+      organization: { organizationId: ORG_ID, memberAccountIds: ['333333333333'], memberRoleName: 'secops-sg', aggregator: false },
+    });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::Config::ConfigurationAggregator', 0);
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SG_COMPLIANCE_ASSUME_ROLE: 'secops-sg' } } });
+    t.hasResourceProperties('AWS::Lambda::ResourcePolicy', {
+      PolicyDocument: Match.objectLike({
+        Statement: [
+          Match.objectLike({ Condition: { StringEquals: { 'aws:SourceOrgID': ORG_ID } } }),
+          Match.objectLike({
+            Principal: { Service: 'config.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': ['333333333333'] } },
+          }),
+        ],
+      }),
+    });
+    const member = Template.fromStack(new SgComplianceMemberRoleStack(app, 'M', { regions: ['us-east-1'], memberRoleName: 'secops-sg' }));
+    member.hasResourceProperties('AWS::IAM::Role', { RoleName: 'secops-sg' });
+    expect(member.toJSON().Parameters.LambdaAccountId.Default).toBeUndefined();
+  });
+
+  test.each([
+    ['remediation', { organizationId: ORG_ID }, { publicIngressSshRdp: { remediation: { enabled: true } } }, /single-account only/],
+    ['bad organization id', { organizationId: 'org-1' }, {}, /organizationId/],
+    ['bad member role name', { organizationId: ORG_ID, memberRoleName: 'a role' }, {}, /memberRoleName/],
+    ['bad excluded account', { organizationId: ORG_ID, excludedAccounts: ['123'] }, {}, /12-digit/],
+  ])('rejects %s', (_name, organization, rules, message) => {
+    const app = newApp();
+    expect(() => new SgComplianceStack(app, 'Bad', { env: { region: 'eu-west-1' }, organization, rules })).toThrow(message);
+  });
+
+  test('organization mode needs a concrete region', () => {
+    expect(() => new SgComplianceStack(newApp(), 'NoRegion', { organization: { organizationId: ORG_ID } })).toThrow(/concrete region/);
+  });
+});

@@ -1,0 +1,254 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { SgComplianceStack } from '../lib/sg-compliance-stack';
+import { LB_SG, functionRoleId, logicalId, newApp, roleActions, roleStatements, synthWithNag } from './helpers';
+
+const LAMBDA_ACTIONS = [
+  'config:GetComplianceDetailsByConfigRule',
+  'config:GetResourceConfigHistory',
+  'config:PutEvaluations',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSecurityGroups',
+  'ec2:GetManagedPrefixListEntries',
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+];
+
+const SOURCE_DETAILS = (frequency: string) => [
+  { EventSource: 'aws.config', MessageType: 'ConfigurationItemChangeNotification' },
+  { EventSource: 'aws.config', MessageType: 'OversizedConfigurationItemChangeNotification' },
+  { EventSource: 'aws.config', MessageType: 'ScheduledNotification', MaximumExecutionFrequency: frequency },
+];
+
+describe('single-account stack with defaults', () => {
+  let template: Template;
+  beforeAll(() => {
+    const app = newApp();
+    const stack = new SgComplianceStack(app, 'Default', { env: { account: '111111111111', region: 'eu-west-1' } });
+    synthWithNag(app); // zero unacknowledged AwsSolutions findings
+    template = Template.fromStack(stack);
+  });
+
+  test('one Rust function: provided.al2023, arm64, 256 MB, 5 min, JSON logs to its own log group', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'provided.al2023',
+      Handler: 'bootstrap',
+      Architectures: ['arm64'],
+      MemorySize: 256,
+      Timeout: 300,
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: logicalId(template, 'AWS::Logs::LogGroup') } },
+      Environment: Match.absent(), // single account: SG_COMPLIANCE_ASSUME_ROLE unset
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  test('the function role grants exactly the six API actions plus writing to its log group', () => {
+    const roleId = functionRoleId(template);
+    expect(roleActions(template, roleId)).toEqual(LAMBDA_ACTIONS);
+    const statements = roleStatements(template, roleId);
+    const logs = statements.find((s) => Array.isArray(s.Action) && s.Action.includes('logs:PutLogEvents'));
+    expect(logs!.Resource).toEqual({ 'Fn::GetAtt': [logicalId(template, 'AWS::Logs::LogGroup'), 'Arn'] });
+    for (const s of statements) {
+      for (const a of [s.Action].flat()) expect(a).not.toContain('*');
+    }
+    // No managed policies (e.g. AWSLambdaBasicExecutionRole / AWSConfigRulesExecutionRole).
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }),
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+
+  test('Lambda permission for config.amazonaws.com limited by SourceAccount', () => {
+    template.resourceCountIs('AWS::Lambda::Permission', 1);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'config.amazonaws.com',
+      SourceAccount: '111111111111',
+      FunctionName: { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function'), 'Arn'] },
+    });
+    template.resourceCountIs('AWS::Lambda::ResourcePolicy', 0);
+  });
+
+  test('three custom Lambda rules, scoped to security groups, with change, oversized and periodic triggers', () => {
+    template.resourceCountIs('AWS::Config::ConfigRule', 3);
+    const fnArn = { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function'), 'Arn'] };
+    const expected: Record<string, Record<string, string>> = {
+      'web-tier-security-group': { check: 'web-tier', tierTagKey: 'tier', tierTagValue: 'web' },
+      'public-ingress-ssh-rdp': { check: 'public-ingress', blockedTcpPorts: '22,3389' },
+      'public-ingress': { check: 'public-ingress' },
+    };
+    const rules = template.findResources('AWS::Config::ConfigRule');
+    for (const [id, rule] of Object.entries(rules)) {
+      const p = rule.Properties;
+      expect(p.InputParameters).toEqual(expected[p.ConfigRuleName]); // exact parameters, nothing else
+      expect(p.Scope).toEqual({ ComplianceResourceTypes: ['AWS::EC2::SecurityGroup'] });
+      expect(p.Source).toEqual({ Owner: 'CUSTOM_LAMBDA', SourceIdentifier: fnArn, SourceDetails: SOURCE_DETAILS('TwentyFour_Hours') });
+      // Created after the permission (Config validates it can invoke the function).
+      expect(rule.DependsOn).toEqual([logicalId(template, 'AWS::Lambda::Permission')]);
+      expect(id).toBeDefined();
+    }
+    expect(Object.values(rules).map((r) => r.Properties.ConfigRuleName).sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  test('no remediation, organization or aggregator resources by default', () => {
+    for (const type of [
+      'AWS::Config::RemediationConfiguration',
+      'AWS::SSM::Document',
+      'AWS::Config::OrganizationConfigRule',
+      'AWS::Config::ConfigurationAggregator',
+    ]) {
+      template.resourceCountIs(type, 0);
+    }
+    template.resourceCountIs('AWS::IAM::Role', 1);
+  });
+});
+
+describe('single-account stack options', () => {
+  test('x86_64, memory, frequency, and the optional checks with exact parameters', () => {
+    const app = newApp();
+    const stack = new SgComplianceStack(app, 'Options', {
+      architecture: 'x86_64',
+      memorySize: 512,
+      maximumExecutionFrequency: 'Twelve_Hours',
+      rules: {
+        webTier: { enabled: false },
+        publicIngressSshRdp: { enabled: false },
+        publicIngress: { enabled: false },
+        publicEgress: { enabled: true, authorizedEgressTcpPorts: [443], maximumExecutionFrequency: 'One_Hour' },
+        broadPrivateIngress: { enabled: true, minPrefixLengthIpv4: 24 },
+      },
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Function', { Architectures: ['x86_64'], MemorySize: 512 });
+    template.resourceCountIs('AWS::Config::ConfigRule', 2);
+    template.hasResourceProperties('AWS::Config::ConfigRule', {
+      ConfigRuleName: 'public-egress',
+      InputParameters: { check: 'public-egress', authorizedEgressTcpPorts: '443' },
+      Source: Match.objectLike({ SourceDetails: SOURCE_DETAILS('One_Hour') }),
+    });
+    template.hasResourceProperties('AWS::Config::ConfigRule', {
+      ConfigRuleName: 'broad-private-ingress',
+      InputParameters: { check: 'broad-private-ingress', minPrefixLengthIpv4: '24' },
+      Source: Match.objectLike({ SourceDetails: SOURCE_DETAILS('Twelve_Hours') }),
+    });
+    // Env-agnostic stack: SourceAccount is the deploying account.
+    template.hasResourceProperties('AWS::Lambda::Permission', { SourceAccount: { Ref: 'AWS::AccountId' } });
+  });
+});
+
+describe('single-account stack with remediation', () => {
+  let template: Template;
+  beforeAll(() => {
+    const app = newApp();
+    const stack = new SgComplianceStack(app, 'Remediation', {
+      env: { account: '111111111111', region: 'eu-west-1' },
+      rules: {
+        webTier: {
+          loadBalancerSecurityGroupIds: [LB_SG],
+          ports: [443],
+          remediation: { enabled: true, maximumAutomaticAttempts: 3, retryAttemptSeconds: 120 },
+        },
+        publicIngressSshRdp: { remediation: { enabled: true } },
+      },
+    });
+    synthWithNag(app);
+    template = Template.fromStack(stack);
+  });
+
+  test('web tier: own Automation document (schema 0.3) with a DryRun parameter defaulting to true', () => {
+    template.resourceCountIs('AWS::SSM::Document', 1);
+    const doc = Object.values(template.findResources('AWS::SSM::Document'))[0].Properties;
+    expect(doc.DocumentType).toBe('Automation');
+    expect(doc.Content.schemaVersion).toBe('0.3');
+    expect(doc.Content.assumeRole).toBe('{{ AutomationAssumeRole }}');
+    expect(doc.Content.parameters.DryRun).toMatchObject({ type: 'Boolean', default: true });
+    expect(Object.keys(doc.Content.parameters).sort()).toEqual(
+      ['AutomationAssumeRole', 'DryRun', 'GroupId', 'LoadBalancerSecurityGroupIds', 'Ports'].sort(),
+    );
+    const step = doc.Content.mainSteps[0];
+    expect(step.action).toBe('aws:executeScript');
+    expect(step.inputs.InputPayload).toEqual({
+      GroupId: '{{ GroupId }}',
+      LoadBalancerSecurityGroupIds: '{{ LoadBalancerSecurityGroupIds }}',
+      Ports: '{{ Ports }}',
+      DryRun: '{{ DryRun }}',
+    });
+    expect(step.inputs.Script).toContain('authorize_security_group_ingress');
+    expect(step.inputs.Script).toContain('revoke_security_group_ingress');
+  });
+
+  test('web tier remediation: document, RESOURCE_ID as the group, automatic with retries', () => {
+    template.hasResourceProperties('AWS::Config::RemediationConfiguration', {
+      ConfigRuleName: { Ref: logicalId(template, 'AWS::Config::ConfigRule', { ConfigRuleName: 'web-tier-security-group' }) },
+      TargetType: 'SSM_DOCUMENT',
+      TargetId: { Ref: logicalId(template, 'AWS::SSM::Document') },
+      ResourceType: 'AWS::EC2::SecurityGroup',
+      Automatic: true,
+      MaximumAutomaticAttempts: 3,
+      RetryAttemptSeconds: 120,
+      Parameters: {
+        GroupId: { ResourceValue: { Value: 'RESOURCE_ID' } },
+        LoadBalancerSecurityGroupIds: { StaticValue: { Values: [LB_SG] } },
+        Ports: { StaticValue: { Values: ['443'] } },
+        DryRun: { StaticValue: { Values: ['false'] } },
+        AutomationAssumeRole: {
+          StaticValue: { Values: [{ 'Fn::GetAtt': [logicalId(template, 'AWS::IAM::Role', { Description: Match.stringLikeRegexp('SSM Automation') }), 'Arn'] }] },
+        },
+      },
+    });
+  });
+
+  test("SSH/RDP remediation uses AWS's managed AWS-DisablePublicAccessForSecurityGroup", () => {
+    template.resourceCountIs('AWS::Config::RemediationConfiguration', 2);
+    template.hasResourceProperties('AWS::Config::RemediationConfiguration', {
+      ConfigRuleName: { Ref: logicalId(template, 'AWS::Config::ConfigRule', { ConfigRuleName: 'public-ingress-ssh-rdp' }) },
+      TargetType: 'SSM_DOCUMENT',
+      TargetId: 'AWS-DisablePublicAccessForSecurityGroup',
+      Automatic: true,
+      MaximumAutomaticAttempts: 5,
+      RetryAttemptSeconds: 60,
+      Parameters: {
+        GroupId: { ResourceValue: { Value: 'RESOURCE_ID' } },
+        AutomationAssumeRole: { StaticValue: { Values: [Match.objectLike({ 'Fn::GetAtt': Match.anyValue() })] } },
+      },
+    });
+  });
+
+  test('automation role: assumed by ssm.amazonaws.com of this account, only the EC2 actions the documents call', () => {
+    const roleId = logicalId(template, 'AWS::IAM::Role', { Description: Match.stringLikeRegexp('SSM Automation') });
+    const role = template.findResources('AWS::IAM::Role')[roleId].Properties;
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'ssm.amazonaws.com' },
+        Condition: expect.objectContaining({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+      }),
+    ]);
+    expect(roleActions(template, roleId)).toEqual([
+      'ec2:AuthorizeSecurityGroupIngress',
+      'ec2:DescribeSecurityGroups',
+      'ec2:RevokeSecurityGroupIngress',
+    ]);
+    const modify = roleStatements(template, roleId).find((s) => s.Sid === 'ModifySecurityGroupIngress')!;
+    expect(JSON.stringify(modify.Resource)).toContain(':security-group/*');
+  });
+
+  test('dry-run remediation and SSH/RDP only: no Authorize permission, no custom document', () => {
+    const app = newApp();
+    const stack = new SgComplianceStack(app, 'SshOnly', {
+      rules: { webTier: { enabled: false }, publicIngressSshRdp: { remediation: { enabled: true, automatic: false } } },
+    });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::SSM::Document', 0);
+    t.hasResourceProperties('AWS::Config::RemediationConfiguration', { Automatic: false });
+    const roleId = logicalId(t, 'AWS::IAM::Role', { Description: Match.stringLikeRegexp('SSM Automation') });
+    expect(roleActions(t, roleId)).toEqual(['ec2:DescribeSecurityGroups', 'ec2:RevokeSecurityGroupIngress']);
+
+    const dry = newApp();
+    const dryStack = new SgComplianceStack(dry, 'DryRun', {
+      rules: { webTier: { loadBalancerSecurityGroupIds: [LB_SG], remediation: { enabled: true, dryRun: true } } },
+    });
+    Template.fromStack(dryStack).hasResourceProperties('AWS::Config::RemediationConfiguration', {
+      Parameters: Match.objectLike({ DryRun: { StaticValue: { Values: ['true'] } }, Ports: { StaticValue: { Values: ['80', '443'] } } }),
+    });
+  });
+});

@@ -1,0 +1,349 @@
+//! The AWS adapter: the only module that talks to AWS (Config and EC2 through the official SDK, STS
+//! for organization mode). It implements [`Cloud`] and maps SDK types onto crate-owned ones.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_config::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_config::types::{ComplianceType, ResourceType};
+use aws_sdk_ec2::types::Filter;
+
+use crate::engine::{Cloud, Evaluation};
+use crate::event::{ConfigItem, ItemStatus, ItemSummary, ResultToken, Timestamp};
+use crate::exposure::PrefixLists;
+use crate::model::{
+    parse_cidr, DescribedGroup, DescribedGroupPair, DescribedIpRange, DescribedIpv6Range, DescribedPermission,
+    DescribedPrefixList, DescribedTag, GroupId, ModelError, SecurityGroup,
+};
+
+/// `PutEvaluations` accepts at most this many evaluations per call.
+pub const PUT_BATCH: usize = 100;
+/// How often evaluations that `PutEvaluations` reports as failed are sent again.
+pub const PUT_ATTEMPTS: usize = 3;
+/// `DescribeNetworkInterfaces` filter values per call.
+const FILTER_VALUES: usize = 200;
+
+/// An AWS call failed, or was needed without `--live`.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error("{operation} failed ({code}): {message}")]
+    Api { operation: &'static str, code: String, message: String },
+    #[error("{count} evaluations still failed after {PUT_ATTEMPTS} PutEvaluations attempts (first: {first}); the invocation fails so AWS Config retries it")]
+    FailedEvaluations { count: usize, first: String },
+    #[error("GetResourceConfigHistory returned no configuration item for {0}; is AWS Config recording AWS::EC2::SecurityGroup?")]
+    ItemNotFound(String),
+    #[error("configuration item of {resource} is unusable: {reason}")]
+    BadItem { resource: String, reason: String },
+    #[error("could not assume role {role_arn}: {message}; check the role exists in the member account and trusts this function's role")]
+    AssumeRole { role_arn: String, message: String },
+    #[error("{0}: pass --live to call AWS")]
+    Offline(&'static str),
+}
+
+fn api<E, R>(operation: &'static str) -> impl Fn(aws_sdk_config::error::SdkError<E, R>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |err| CloudError::Api {
+        operation,
+        code: err.code().unwrap_or("no error code").to_string(),
+        message: DisplayErrorContext(&err).to_string(),
+    }
+}
+
+/// Loads the default SDK configuration (credential chain, region, `AWS_ENDPOINT_URL`, `AWS_MAX_ATTEMPTS`).
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The same configuration with credentials of `role_arn` (organization mode). Credentials are fetched
+/// once here, so a role that cannot be assumed fails with a clear error instead of on the first call.
+pub async fn assume_role(base: &SdkConfig, role_arn: &str) -> Result<SdkConfig, CloudError> {
+    use aws_config::sts::AssumeRoleProvider;
+    use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+    let provider = AssumeRoleProvider::builder(role_arn)
+        .session_name("sg-compliance")
+        .configure(base)
+        .build()
+        .await;
+    provider.provide_credentials().await.map_err(|e| CloudError::AssumeRole {
+        role_arn: role_arn.to_string(),
+        message: DisplayErrorContext(&e).to_string(),
+    })?;
+    Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
+}
+
+/// Config and EC2 clients of one account and region.
+#[derive(Clone, Debug)]
+pub struct AwsCloud {
+    pub config: aws_sdk_config::Client,
+    pub ec2: aws_sdk_ec2::Client,
+}
+
+impl AwsCloud {
+    pub fn new(sdk: &SdkConfig) -> Self {
+        AwsCloud { config: aws_sdk_config::Client::new(sdk), ec2: aws_sdk_ec2::Client::new(sdk) }
+    }
+
+    pub fn from_clients(config: aws_sdk_config::Client, ec2: aws_sdk_ec2::Client) -> Self {
+        AwsCloud { config, ec2 }
+    }
+
+    /// Opens the connections to both endpoints (TLS handshakes) ahead of the first invocation, with
+    /// read-only calls the function's role already allows. Their answers do not matter.
+    pub async fn warm_up(&self) {
+        let ec2 = self
+            .ec2
+            .describe_security_groups()
+            .filters(Filter::builder().name("group-id").values("sg-00000000").build())
+            .send();
+        let config = self
+            .config
+            .get_resource_config_history()
+            .resource_type(ResourceType::SecurityGroup)
+            .resource_id("sg-00000000")
+            .limit(1)
+            .send();
+        let (a, b) = tokio::join!(ec2, config);
+        tracing::debug!(ec2_ok = a.is_ok(), config_ok = b.is_ok(), "connections warmed");
+    }
+}
+
+/// SDK security group to the PascalCase shape the model parses (one validation path for both).
+fn described(g: &aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup {
+    let perms = |list: &[aws_sdk_ec2::types::IpPermission]| -> Vec<DescribedPermission> {
+        list.iter()
+            .map(|p| DescribedPermission {
+                ip_protocol: p.ip_protocol().map(str::to_string),
+                from_port: p.from_port().map(i64::from),
+                to_port: p.to_port().map(i64::from),
+                ip_ranges: p.ip_ranges().iter().map(|r| DescribedIpRange { cidr_ip: r.cidr_ip().map(str::to_string) }).collect(),
+                ipv6_ranges: p
+                    .ipv6_ranges()
+                    .iter()
+                    .map(|r| DescribedIpv6Range { cidr_ipv6: r.cidr_ipv6().map(str::to_string) })
+                    .collect(),
+                prefix_list_ids: p
+                    .prefix_list_ids()
+                    .iter()
+                    .map(|r| DescribedPrefixList { prefix_list_id: r.prefix_list_id().map(str::to_string) })
+                    .collect(),
+                user_id_group_pairs: p
+                    .user_id_group_pairs()
+                    .iter()
+                    .map(|r| DescribedGroupPair {
+                        group_id: r.group_id().map(str::to_string),
+                        user_id: r.user_id().map(str::to_string),
+                    })
+                    .collect(),
+            })
+            .collect()
+    };
+    DescribedGroup {
+        group_id: g.group_id().map(str::to_string),
+        group_name: g.group_name().map(str::to_string),
+        vpc_id: g.vpc_id().map(str::to_string),
+        owner_id: g.owner_id().map(str::to_string),
+        tags: g
+            .tags()
+            .iter()
+            .map(|t| DescribedTag { key: t.key().map(str::to_string), value: t.value().map(str::to_string) })
+            .collect(),
+        ip_permissions: perms(g.ip_permissions()),
+        ip_permissions_egress: perms(g.ip_permissions_egress()),
+    }
+}
+
+/// Whether a network interface belongs to Elastic Load Balancing: requested by `amazon-elb`, or
+/// described the way ELB describes its interfaces (`ELB app/...`, `ELB net/...`, `ELB <name>`).
+fn is_load_balancer_interface(eni: &aws_sdk_ec2::types::NetworkInterface) -> bool {
+    eni.requester_id() == Some("amazon-elb") || eni.description().is_some_and(|d| d.starts_with("ELB "))
+}
+
+impl Cloud for AwsCloud {
+    async fn fetch_item(&self, summary: &ItemSummary) -> Result<ConfigItem, CloudError> {
+        let out = self
+            .config
+            .get_resource_config_history()
+            .resource_type(ResourceType::from(summary.resource_type.as_str()))
+            .resource_id(&summary.resource_id)
+            .later_time(summary.capture_time.as_datetime())
+            .limit(1)
+            .send()
+            .await
+            .map_err(api("GetResourceConfigHistory"))?;
+        let item = out
+            .configuration_items()
+            .first()
+            .ok_or_else(|| CloudError::ItemNotFound(summary.resource_id.clone()))?;
+        let bad = |reason: String| CloudError::BadItem { resource: summary.resource_id.clone(), reason };
+        let configuration = match item.configuration() {
+            Some(text) if !text.trim().is_empty() && text != "null" => {
+                Some(serde_json::from_str(text).map_err(|e| bad(format!("configuration is not JSON: {e}")))?)
+            }
+            _ => None,
+        };
+        Ok(ConfigItem {
+            summary: ItemSummary {
+                resource_type: item.resource_type().map(|t| t.as_str().to_string()).unwrap_or_else(|| summary.resource_type.clone()),
+                resource_id: item.resource_id().unwrap_or(&summary.resource_id).to_string(),
+                status: item
+                    .configuration_item_status()
+                    .map(|s| ItemStatus::parse(s.as_str()))
+                    .unwrap_or(ItemStatus::Ok),
+                capture_time: item
+                    .configuration_item_capture_time()
+                    .map(|t| Timestamp::from_datetime(*t))
+                    .unwrap_or(summary.capture_time),
+            },
+            tags: item.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+            configuration,
+        })
+    }
+
+    async fn list_security_groups(&self) -> Result<Vec<Result<SecurityGroup, ModelError>>, CloudError> {
+        let groups: Vec<_> = self
+            .ec2
+            .describe_security_groups()
+            .max_results(1000)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(api("DescribeSecurityGroups"))?;
+        Ok(groups.iter().map(|g| described(g).into_model()).collect())
+    }
+
+    async fn evaluated_resources(&self, rule_name: &str) -> Result<Vec<(String, String)>, CloudError> {
+        let results: Vec<_> = self
+            .config
+            .get_compliance_details_by_config_rule()
+            .config_rule_name(rule_name)
+            .compliance_types(ComplianceType::Compliant)
+            .compliance_types(ComplianceType::NonCompliant)
+            .limit(100)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(api("GetComplianceDetailsByConfigRule"))?;
+        Ok(results
+            .iter()
+            .filter_map(|r| r.evaluation_result_identifier()?.evaluation_result_qualifier())
+            .filter_map(|q| Some((q.resource_type()?.to_string(), q.resource_id()?.to_string())))
+            .collect())
+    }
+
+    async fn load_balancer_groups(&self, candidates: &BTreeSet<GroupId>) -> Result<BTreeSet<GroupId>, CloudError> {
+        let ids: Vec<String> = candidates.iter().map(|g| g.as_str().to_string()).collect();
+        let mut found = BTreeSet::new();
+        for chunk in ids.chunks(FILTER_VALUES) {
+            let enis: Vec<_> = self
+                .ec2
+                .describe_network_interfaces()
+                .filters(Filter::builder().name("group-id").set_values(Some(chunk.to_vec())).build())
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(api("DescribeNetworkInterfaces"))?;
+            for eni in enis.iter().filter(|e| is_load_balancer_interface(e)) {
+                for g in eni.groups() {
+                    if let Some(id) = g.group_id().and_then(|id| GroupId::parse(id).ok()) {
+                        if candidates.contains(&id) {
+                            found.insert(id);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn prefix_lists(&self, ids: &BTreeSet<String>) -> Result<PrefixLists, CloudError> {
+        let mut out = BTreeMap::new();
+        for id in ids {
+            let entries = self
+                .ec2
+                .get_managed_prefix_list_entries()
+                .prefix_list_id(id)
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await;
+            match entries {
+                Ok(entries) => {
+                    let cidrs: Result<Vec<_>, _> = entries.iter().filter_map(|e| e.cidr()).map(parse_cidr).collect();
+                    match cidrs {
+                        Ok(cidrs) => {
+                            out.insert(id.clone(), cidrs);
+                        }
+                        Err(e) => tracing::warn!(prefix_list = %id, error = %e, "prefix list left unresolved"),
+                    }
+                }
+                // Unreadable lists (e.g. shared from another account) stay unknown and are named in
+                // the annotation instead of failing every other group's evaluation.
+                Err(e) => tracing::warn!(prefix_list = %id, error = %api("GetManagedPrefixListEntries")(e), "prefix list left unresolved"),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put_evaluations(&self, evaluations: &[Evaluation], token: &ResultToken) -> Result<(), CloudError> {
+        for batch in evaluations.chunks(PUT_BATCH) {
+            let mut pending: Vec<&Evaluation> = batch.iter().collect();
+            for attempt in 1..=PUT_ATTEMPTS {
+                let sdk: Vec<aws_sdk_config::types::Evaluation> = pending.iter().map(|e| to_sdk(e)).collect::<Result<_, _>>()?;
+                let out = self
+                    .config
+                    .put_evaluations()
+                    .set_evaluations(Some(sdk))
+                    .result_token(token.expose())
+                    .test_mode(token.is_test_mode())
+                    .send()
+                    .await
+                    .map_err(api("PutEvaluations"))?;
+                let failed = out.failed_evaluations();
+                if failed.is_empty() {
+                    pending.clear();
+                    break;
+                }
+                pending.retain(|e| {
+                    failed.iter().any(|f| {
+                        f.compliance_resource_id() == e.compliance_resource_id
+                            && f.compliance_resource_type() == e.compliance_resource_type
+                    })
+                });
+                tracing::warn!(attempt, failed = pending.len(), "PutEvaluations reported failed evaluations");
+                if attempt == PUT_ATTEMPTS || pending.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200 * attempt as u64)).await;
+            }
+            if let Some(first) = pending.first() {
+                return Err(CloudError::FailedEvaluations {
+                    count: pending.len(),
+                    first: first.compliance_resource_id.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn to_sdk(e: &Evaluation) -> Result<aws_sdk_config::types::Evaluation, CloudError> {
+    aws_sdk_config::types::Evaluation::builder()
+        .compliance_resource_type(&e.compliance_resource_type)
+        .compliance_resource_id(&e.compliance_resource_id)
+        .compliance_type(ComplianceType::from(e.compliance_type.as_str()))
+        .annotation(&e.annotation)
+        .ordering_timestamp(e.ordering_timestamp.as_datetime())
+        .build()
+        .map_err(|err| CloudError::BadItem { resource: e.compliance_resource_id.clone(), reason: err.to_string() })
+}

@@ -1,0 +1,99 @@
+//! The `sg-compliance` command line: the same engine as the Lambda, on an event file.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::aws::{load_sdk_config, AwsCloud};
+use crate::engine::{deliver, evaluate_event, prepare, EngineError, Offline, Outcome};
+
+#[derive(Parser)]
+#[command(name = "sg-compliance", version, about = "AWS Config custom rule for EC2 security groups")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate a Config rule Lambda event and print the evaluations it would deliver.
+    Evaluate {
+        /// The event exactly as AWS Config sends it to the Lambda; `-` reads stdin.
+        #[arg(long, value_name = "FILE")]
+        event: String,
+        /// Override a rule parameter (repeatable), e.g. --param ports=443.
+        #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+        params: Vec<(String, String)>,
+        /// Call AWS (default credential chain, honours AWS_ENDPOINT_URL) for oversized and scheduled
+        /// events, load balancer and prefix-list look-ups.
+        #[arg(long)]
+        live: bool,
+        /// Also deliver the evaluations with PutEvaluations (implies --live).
+        #[arg(long)]
+        deliver: bool,
+    },
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+/// Runs the CLI: exit 0 on success, 2 on bad input, 1 when AWS fails.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sg-compliance: error: {e}");
+            if e.is_input_error() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), EngineError> {
+    let Command::Evaluate { event, params, live, deliver: send } = command;
+    let text = read_input(&event)?;
+    let (event, check) = prepare(&text, &params)?;
+    let print = |outcome: &Outcome| {
+        for f in &outcome.failures {
+            eprintln!("sg-compliance: warning: {f}");
+        }
+        match serde_json::to_string_pretty(&outcome.evaluations) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("sg-compliance: error: cannot print evaluations: {e}"),
+        }
+    };
+    if live || send {
+        let cloud = AwsCloud::new(&load_sdk_config().await);
+        let outcome = evaluate_event(&cloud, &event, &check).await?;
+        print(&outcome);
+        if send {
+            deliver(&cloud, &outcome, &event.result_token).await?;
+        } else if !outcome.failures.is_empty() {
+            return Err(EngineError::Partial { delivered: 0, failures: outcome.failures });
+        }
+    } else {
+        let outcome = evaluate_event(&Offline, &event, &check).await?;
+        print(&outcome);
+    }
+    Ok(())
+}
+
+fn read_input(path: &str) -> Result<String, EngineError> {
+    let mut text = String::new();
+    let res = if path == "-" {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(path).map(|t| text = t)
+    };
+    res.map_err(|e| crate::event::EventError::NotJson(format!("cannot read --event `{path}`: {e}")).into())
+        .map(|_| text)
+}

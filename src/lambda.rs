@@ -1,0 +1,184 @@
+//! The Lambda side of the engine: clients built once at init, optional role assumption for
+//! organization rules, and one `handle` per invocation that evaluates and delivers.
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use crate::aws::{assume_role, load_sdk_config, AwsCloud, CloudError};
+use crate::engine::{deliver, evaluate_event, EngineError};
+use crate::event::{ConfigEvent, EventError};
+use crate::params::Check;
+use crate::rules::Compliance;
+
+/// The environment variable that turns on organization mode.
+pub const ASSUME_ROLE_ENV: &str = "SG_COMPLIANCE_ASSUME_ROLE";
+
+/// Whose credentials an invocation uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AssumeMode {
+    /// The function's own role (single account).
+    None,
+    /// The event's `executionRoleArn`.
+    EventRole,
+    /// `arn:<partition>:iam::<event accountId>:role/<name>`.
+    RoleName(String),
+}
+
+impl AssumeMode {
+    /// From `SG_COMPLIANCE_ASSUME_ROLE`: unset/empty, `event`, or a role name.
+    pub fn from_setting(value: Option<&str>) -> Self {
+        match value.map(str::trim) {
+            None | Some("") => AssumeMode::None,
+            Some("event") => AssumeMode::EventRole,
+            Some(name) => AssumeMode::RoleName(name.to_string()),
+        }
+    }
+
+    /// The role to assume for `event`, if any.
+    pub fn role_arn(&self, event: &ConfigEvent) -> Result<Option<String>, EngineError> {
+        match self {
+            AssumeMode::None => Ok(None),
+            AssumeMode::EventRole => event
+                .execution_role_arn
+                .clone()
+                .map(Some)
+                .ok_or_else(|| EventError::Missing(format!("executionRoleArn (needed because {ASSUME_ROLE_ENV}=event)")).into()),
+            AssumeMode::RoleName(name) => {
+                let account = event
+                    .account_id
+                    .as_deref()
+                    .ok_or_else(|| EventError::Missing(format!("accountId (needed to assume role {name})")))?;
+                let partition = event
+                    .execution_role_arn
+                    .as_deref()
+                    .and_then(|arn| arn.split(':').nth(1))
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or("aws");
+                Ok(Some(format!("arn:{partition}:iam::{account}:role/{name}")))
+            }
+        }
+    }
+}
+
+/// State kept across invocations of one Lambda execution environment.
+pub struct Handler {
+    base: SdkConfig,
+    home: AwsCloud,
+    mode: AssumeMode,
+    assumed: Mutex<HashMap<String, AwsCloud>>,
+}
+
+impl Handler {
+    /// Builds the clients from the default configuration and opens their connections
+    /// (skipped when `SG_COMPLIANCE_WARMUP=false`).
+    pub async fn init() -> Self {
+        let base = load_sdk_config().await;
+        let handler = Handler::with_config(base, AssumeMode::from_setting(std::env::var(ASSUME_ROLE_ENV).ok().as_deref()));
+        if std::env::var("SG_COMPLIANCE_WARMUP").map(|v| v != "false").unwrap_or(true) {
+            handler.home.warm_up().await;
+        }
+        handler
+    }
+
+    pub fn with_config(base: SdkConfig, mode: AssumeMode) -> Self {
+        Handler { home: AwsCloud::new(&base), base, mode, assumed: Mutex::new(HashMap::new()) }
+    }
+
+    async fn cloud_for(&self, event: &ConfigEvent) -> Result<AwsCloud, EngineError> {
+        let Some(role_arn) = self.mode.role_arn(event)? else {
+            return Ok(self.home.clone());
+        };
+        let mut cache = self.assumed.lock().await;
+        if let Some(cloud) = cache.get(&role_arn) {
+            return Ok(cloud.clone());
+        }
+        let config = assume_role(&self.base, &role_arn).await?;
+        let cloud = AwsCloud::new(&config);
+        cache.insert(role_arn.clone(), cloud.clone());
+        tracing::info!(role_arn = %role_arn, "assumed member account role");
+        Ok(cloud)
+    }
+
+    /// One invocation: parse, evaluate, deliver. Returns a summary for the invocation's response.
+    pub async fn handle(&self, payload: Value) -> Result<Value, EngineError> {
+        let event = ConfigEvent::from_value(payload)?;
+        let check = Check::from_params(&event.rule_parameters)?;
+        let cloud = self.cloud_for(&event).await?;
+        let outcome = evaluate_event(&cloud, &event, &check).await?;
+        let count = |c: Compliance| outcome.evaluations.iter().filter(|e| e.compliance_type == c).count();
+        let summary = json!({
+            "check": check.name(),
+            "rule": event.config_rule_name,
+            "evaluations": outcome.evaluations.len(),
+            "compliant": count(Compliance::Compliant),
+            "nonCompliant": count(Compliance::NonCompliant),
+            "notApplicable": count(Compliance::NotApplicable),
+            "failures": outcome.failures.len(),
+            "staleCleanup": outcome.stale_cleanup,
+            "testMode": event.result_token.is_test_mode(),
+        });
+        for e in &outcome.evaluations {
+            tracing::info!(resource = %e.compliance_resource_id, compliance = %e.compliance_type, annotation = %e.annotation, "evaluation");
+        }
+        deliver(&cloud, &outcome, &event.result_token).await?;
+        tracing::info!(summary = %summary, "delivered");
+        Ok(summary)
+    }
+}
+
+impl From<CloudError> for lambda_runtime::Diagnostic {
+    fn from(e: CloudError) -> Self {
+        EngineError::from(e).into()
+    }
+}
+
+impl From<EngineError> for lambda_runtime::Diagnostic {
+    fn from(e: EngineError) -> Self {
+        lambda_runtime::Diagnostic { error_type: e.kind().to_string(), error_message: e.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(account: Option<&str>, role: Option<&str>) -> ConfigEvent {
+        let mut v = json!({
+            "invokingEvent": json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-21T00:00:00Z"}).to_string(),
+            "resultToken": "t",
+        });
+        if let Some(a) = account {
+            v["accountId"] = json!(a);
+        }
+        if let Some(r) = role {
+            v["executionRoleArn"] = json!(r);
+        }
+        ConfigEvent::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn assume_modes() {
+        assert_eq!(AssumeMode::from_setting(None), AssumeMode::None);
+        assert_eq!(AssumeMode::from_setting(Some(" ")), AssumeMode::None);
+        assert_eq!(AssumeMode::from_setting(Some("event")), AssumeMode::EventRole);
+        let named = AssumeMode::from_setting(Some("sg-compliance-member"));
+        assert_eq!(
+            named.role_arn(&event(Some("111122223333"), None)).unwrap().as_deref(),
+            Some("arn:aws:iam::111122223333:role/sg-compliance-member")
+        );
+        assert_eq!(
+            named.role_arn(&event(Some("1"), Some("arn:aws-cn:iam::1:role/x"))).unwrap().as_deref(),
+            Some("arn:aws-cn:iam::1:role/sg-compliance-member")
+        );
+        assert!(named.role_arn(&event(None, None)).unwrap_err().to_string().contains("accountId"));
+        assert_eq!(
+            AssumeMode::EventRole.role_arn(&event(None, Some("arn:aws:iam::2:role/r"))).unwrap().as_deref(),
+            Some("arn:aws:iam::2:role/r")
+        );
+        assert!(AssumeMode::EventRole.role_arn(&event(None, None)).unwrap_err().to_string().contains("executionRoleArn"));
+        assert_eq!(AssumeMode::None.role_arn(&event(None, None)).unwrap(), None);
+    }
+}
