@@ -210,13 +210,14 @@ export class SgComplianceStack extends Stack {
     role: iam.Role,
     webTierDocument?: WebTierRemediationDocument,
   ) {
-    const staticValue = (values: string[]) => ({ staticValue: { values } });
+    // `Parameters` is untyped JSON in CloudFormation: keys must be written in CloudFormation casing.
+    const staticValue = (values: string[]) => ({ StaticValue: { Values: values } });
     let targetId: string;
     let parameters: Record<string, unknown>;
     if (remediation.kind === 'web-tier') {
       targetId = webTierDocument!.documentName;
       parameters = {
-        GroupId: { resourceValue: { value: 'RESOURCE_ID' } },
+        GroupId: { ResourceValue: { Value: 'RESOURCE_ID' } },
         LoadBalancerSecurityGroupIds: staticValue(remediation.loadBalancerSecurityGroupIds),
         Ports: staticValue(remediation.ports.map(String)),
         DryRun: staticValue([remediation.dryRun ? 'true' : 'false']),
@@ -228,7 +229,7 @@ export class SgComplianceStack extends Stack {
       // MaximumAutomaticAttempts. Not available in the China regions.
       targetId = SSH_RDP_REMEDIATION_DOCUMENT;
       parameters = {
-        GroupId: { resourceValue: { value: 'RESOURCE_ID' } },
+        GroupId: { ResourceValue: { Value: 'RESOURCE_ID' } },
         AutomationAssumeRole: staticValue([role.roleArn]),
       };
     }

@@ -1,5 +1,9 @@
-import { Stack } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { MEMBER_ROLE_STACK_NAME, buildApp, readSettings } from '../lib/app';
 import { SgComplianceStack } from '../lib/sg-compliance-stack';
 import { newApp } from './helpers';
@@ -54,8 +58,6 @@ describe('context', () => {
 });
 
 describe('buildApp', () => {
-  const stacks = (app: ReturnType<typeof newApp>) => app.node.children.filter((c): c is Stack => c instanceof Stack);
-
   test('one single-account stack per region, env account from CDK_DEFAULT_ACCOUNT', () => {
     const app = newApp();
     buildApp(app, readSettings(ctx({ regions: 'eu-west-1,us-east-1' }), { CDK_DEFAULT_ACCOUNT: '111111111111' }));
@@ -88,3 +90,26 @@ describe('buildApp', () => {
     expect(() => buildApp(newApp(), readSettings(ctx({ organization: true, organizationId: 'o-a1b2c3d4e5' }), {}))).toThrow(/regions/);
   });
 });
+
+describe('cdk-nag', () => {
+  test('the whole app as `npm run synth` builds it (all modes, every rule, remediations) has no findings', () => {
+    const app = newApp();
+    const rules = fs.readFileSync(path.join(__dirname, '..', 'scripts', 'synth-rules.json'), 'utf8');
+    buildApp(app, readSettings(ctx({ synthAllModes: 'true', regions: 'eu-west-1,us-east-1', rules }), {}));
+    expect(stacks(app)).toHaveLength(5);
+    app.synth(); // AwsSolutionsChecks registered by buildApp: throws on any unacknowledged finding
+    const report = JSON.parse(fs.readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  test('is really active: an unacknowledged wildcard fails synthesis', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Nag');
+    const role = new iam.Role(stack, 'R', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeSecurityGroups'], resources: ['*'] }));
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Resource::\*\]/);
+  });
+});
+
+const stacks = (app: ReturnType<typeof newApp>) => app.node.children.filter((c): c is Stack => c instanceof Stack);

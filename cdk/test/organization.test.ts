@@ -152,6 +152,7 @@ describe('organization mode', () => {
       env: { region: 'us-east-1' },
       organization: { organizationId: ORG_ID, memberAccountIds: ['333333333333'], memberRoleName: 'secops-sg', aggregator: false },
     });
+    const memberStack = new SgComplianceMemberRoleStack(app, 'M', { regions: ['us-east-1'], memberRoleName: 'secops-sg' });
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::Config::ConfigurationAggregator', 0);
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SG_COMPLIANCE_ASSUME_ROLE: 'secops-sg' } } });
@@ -166,7 +167,7 @@ describe('organization mode', () => {
         ],
       }),
     });
-    const member = Template.fromStack(new SgComplianceMemberRoleStack(app, 'M', { regions: ['us-east-1'], memberRoleName: 'secops-sg' }));
+    const member = Template.fromStack(memberStack);
     member.hasResourceProperties('AWS::IAM::Role', { RoleName: 'secops-sg' });
     expect(member.toJSON().Parameters.LambdaAccountId.Default).toBeUndefined();
   });
