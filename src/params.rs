@@ -104,7 +104,8 @@ impl Check {
             "broad-private-ingress" => ("broad-private-ingress", &["minPrefixLengthIpv4", "minPrefixLengthIpv6"]),
             other => return Err(ParamError::UnknownCheck(other.to_string())),
         };
-        if let Some(key) = params.keys().find(|k| k.as_str() != "check" && !keys.contains(&k.as_str())) {
+        let unknown = |k: &&String| k.as_str() != "check" && !keys.contains(&k.as_str()) && p.get(k).is_some();
+        if let Some(key) = params.keys().find(unknown) {
             return Err(ParamError::Unknown {
                 key: key.clone(),
                 check: name,
