@@ -59,7 +59,8 @@ pub async fn load_sdk_config() -> SdkConfig {
 }
 
 /// The same configuration with credentials of `role_arn` (organization mode). Credentials are fetched
-/// once here, so a role that cannot be assumed fails with a clear error instead of on the first call.
+/// once here, so a role that cannot be assumed fails with a clear error instead of on the first call;
+/// those first credentials are then used, and the provider refreshes them when they expire.
 pub async fn assume_role(base: &SdkConfig, role_arn: &str) -> Result<SdkConfig, CloudError> {
     use aws_config::sts::AssumeRoleProvider;
     use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -68,11 +69,31 @@ pub async fn assume_role(base: &SdkConfig, role_arn: &str) -> Result<SdkConfig, 
         .configure(base)
         .build()
         .await;
-    provider.provide_credentials().await.map_err(|e| CloudError::AssumeRole {
+    let first = provider.provide_credentials().await.map_err(|e| CloudError::AssumeRole {
         role_arn: role_arn.to_string(),
         message: DisplayErrorContext(&e).to_string(),
     })?;
-    Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
+    let primed = Primed { first: std::sync::Mutex::new(Some(first)), inner: provider };
+    Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(primed)).build())
+}
+
+/// Hands out already-fetched credentials once, then delegates to the real provider.
+#[derive(Debug)]
+struct Primed {
+    first: std::sync::Mutex<Option<aws_credential_types::Credentials>>,
+    inner: aws_config::sts::AssumeRoleProvider,
+}
+
+impl aws_credential_types::provider::ProvideCredentials for Primed {
+    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        match self.first.lock().ok().and_then(|mut first| first.take()) {
+            Some(creds) => aws_credential_types::provider::future::ProvideCredentials::ready(Ok(creds)),
+            None => self.inner.provide_credentials(),
+        }
+    }
 }
 
 /// Config and EC2 clients of one account and region.

@@ -1,0 +1,62 @@
+# sg-compliance CDK app (cdk/): included by the top-level Makefile, whose recipes run from the repo root.
+# Uses VENV (cfn-lint, cargo-lambda) and ARCH from the top-level Makefile.
+#
+#   make cdk-test   npm ci (only when needed), type check, jest (with cdk-nag), synth, cfn-lint
+#   make synth      every template (single-account, organization, member role) into cdk/cdk.out; no Rust build
+#   make cfn-lint   cfn-lint on every template in cdk/cdk.out
+#   make deploy     real deployment (builds the Lambda with cargo-lambda); never run in CI, see below
+
+CDK_DIR := cdk
+# npm ci wipes node_modules, so a stamp inside it also records "node_modules exists".
+CDK_STAMP := $(CDK_DIR)/node_modules/.npm-ci.stamp
+CFN_LINT_IGNORE := W3005
+
+.PHONY: cdk-deps cdk-test synth cfn-lint deploy cdk-clean
+
+$(CDK_STAMP): $(CDK_DIR)/package-lock.json $(CDK_DIR)/package.json
+	cd $(CDK_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+cdk-deps: $(CDK_STAMP)
+
+cdk-test: $(CDK_STAMP) venv
+	cd $(CDK_DIR) && npm run --silent build
+	cd $(CDK_DIR) && npm test
+	@$(MAKE) --no-print-directory synth
+	@$(MAKE) --no-print-directory cfn-lint
+
+# Bundling is skipped (synthAllModes): no cargo, cargo-lambda or Docker needed.
+synth: $(CDK_STAMP)
+	cd $(CDK_DIR) && npm run --silent synth
+
+cfn-lint: venv
+	@set -- $(CDK_DIR)/cdk.out/*.template.json; \
+	if [ ! -e "$$1" ]; then echo "cfn-lint: no templates in $(CDK_DIR)/cdk.out (run 'make synth' first)" >&2; exit 1; fi; \
+	echo "cfn-lint --ignore-checks $(CFN_LINT_IGNORE): $$# templates"; \
+	$(VENV)/bin/cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- "$$@"
+
+# Real deployment with AWS credentials; bundles the Rust function with cargo-lambda from the venv
+# (release build, ARCH=arm64 default or ARCH=x86_64). Pass-through variables:
+#   REGIONS=eu-west-1,us-east-1        one stack per region (default: the CLI's default region)
+#   ORGANIZATION=true ORGANIZATION_ID=o-xxxxxxxxxx [MEMBER_ROLE_NAME=...] [EXCLUDED_ACCOUNTS=1111...,2222...]
+#   RULES='{"publicEgress":{"enabled":true}}'  per-rule options (or put "rules" in cdk/cdk.json context)
+#   CDK_ARGS='--require-approval never' or other CLI flags / -c key=value context
+REGIONS ?=
+ORGANIZATION ?= false
+ORGANIZATION_ID ?=
+MEMBER_ROLE_NAME ?=
+EXCLUDED_ACCOUNTS ?=
+RULES ?=
+CDK_ARGS ?=
+deploy: venv $(CDK_STAMP)
+	cd $(CDK_DIR) && npx cdk deploy --all \
+		-c architecture=$(ARCH) -c organization=$(ORGANIZATION) \
+		$(if $(REGIONS),-c regions=$(REGIONS)) \
+		$(if $(ORGANIZATION_ID),-c organizationId=$(ORGANIZATION_ID)) \
+		$(if $(MEMBER_ROLE_NAME),-c memberRoleName=$(MEMBER_ROLE_NAME)) \
+		$(if $(EXCLUDED_ACCOUNTS),-c excludedAccounts=$(EXCLUDED_ACCOUNTS)) \
+		$(if $(RULES),-c 'rules=$(RULES)') \
+		$(CDK_ARGS)
+
+cdk-clean:
+	rm -rf $(CDK_DIR)/cdk.out
