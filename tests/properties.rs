@@ -1,0 +1,138 @@
+//! Property tests of the set semantics: splitting a CIDR into sub-prefixes never changes a verdict,
+//! and adding a permission never turns NON_COMPLIANT into COMPLIANT for the public checks.
+
+use std::collections::BTreeMap;
+
+use ipnet::{Ipv4Net, Ipv6Net};
+use proptest::prelude::*;
+use sg_compliance::model::{GroupId, Permission, Protocol, SecurityGroup};
+use sg_compliance::params::Check;
+use sg_compliance::ports::PortRange;
+use sg_compliance::rules::{evaluate, Compliance, Facts};
+
+const PORTS: [u16; 12] = [0, 21, 22, 23, 79, 80, 81, 442, 443, 444, 3389, 65535];
+
+fn v4() -> impl Strategy<Value = Ipv4Net> {
+    (0u8..=3, any::<u32>()).prop_map(|(len, addr)| Ipv4Net::new(addr.into(), len).unwrap().trunc())
+}
+
+fn v6() -> impl Strategy<Value = Ipv6Net> {
+    (0u8..=3, any::<u128>()).prop_map(|(len, addr)| Ipv6Net::new(addr.into(), len).unwrap().trunc())
+}
+
+fn ports() -> impl Strategy<Value = PortRange> {
+    prop_oneof![
+        Just(PortRange::ALL),
+        (0..PORTS.len(), 0..PORTS.len()).prop_map(|(a, b)| PortRange::new(PORTS[a.min(b)], PORTS[a.max(b)]).unwrap()),
+    ]
+}
+
+fn permission() -> impl Strategy<Value = Permission> {
+    (
+        prop_oneof![Just(Protocol::Tcp), Just(Protocol::Udp), Just(Protocol::All), Just(Protocol::Icmp)],
+        ports(),
+        prop::collection::vec(v4(), 0..3),
+        prop::collection::vec(v6(), 0..2),
+    )
+        .prop_map(|(protocol, ports, ipv4, ipv6)| Permission {
+            protocol,
+            ports: if protocol.has_ports() { ports } else { PortRange::ALL },
+            ipv4,
+            ipv6,
+            prefix_lists: vec![],
+            groups: vec![],
+        })
+}
+
+fn group(perms: Vec<Permission>) -> SecurityGroup {
+    SecurityGroup {
+        group_id: GroupId::parse("sg-0123456789abcdef0").unwrap(),
+        group_name: None,
+        vpc_id: None,
+        owner_id: None,
+        tags: BTreeMap::new(),
+        egress: perms.clone(),
+        ingress: perms,
+    }
+}
+
+fn checks() -> Vec<Check> {
+    let p = |pairs: &[(&str, &str)]| {
+        Check::from_params(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap()
+    };
+    vec![
+        p(&[("check", "public-ingress")]),
+        p(&[("check", "public-ingress"), ("blockedTcpPorts", "22,3389"), ("blockedUdpPorts", "53")]),
+        p(&[("check", "public-egress"), ("authorizedEgressTcpPorts", "443")]),
+        p(&[("check", "broad-private-ingress")]),
+    ]
+}
+
+/// Splits `net` into sub-prefixes, guided by `choices` (each bit: split this piece further or not).
+fn split4(net: Ipv4Net, choices: &mut impl Iterator<Item = bool>, depth: u8) -> Vec<Ipv4Net> {
+    if depth == 0 || net.prefix_len() >= 32 || !choices.next().unwrap_or(false) {
+        return vec![net];
+    }
+    net.subnets(net.prefix_len() + 1).unwrap().flat_map(|h| split4(h, choices, depth - 1)).collect()
+}
+
+fn split6(net: Ipv6Net, choices: &mut impl Iterator<Item = bool>, depth: u8) -> Vec<Ipv6Net> {
+    if depth == 0 || net.prefix_len() >= 128 || !choices.next().unwrap_or(false) {
+        return vec![net];
+    }
+    net.subnets(net.prefix_len() + 1).unwrap().flat_map(|h| split6(h, choices, depth - 1)).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn splitting_a_cidr_never_changes_a_verdict(
+        perms in prop::collection::vec(permission(), 1..5),
+        which in any::<prop::sample::Index>(),
+        choices in prop::collection::vec(any::<bool>(), 0..64),
+        spread in any::<bool>(),
+    ) {
+        let i = which.index(perms.len());
+        let mut split = perms.clone();
+        let mut bits = choices.into_iter();
+        let target = &perms[i];
+        let pieces4: Vec<Ipv4Net> = target.ipv4.iter().flat_map(|n| split4(*n, &mut bits, 5)).collect();
+        let pieces6: Vec<Ipv6Net> = target.ipv6.iter().flat_map(|n| split6(*n, &mut bits, 5)).collect();
+        if spread {
+            // One permission per piece, as a user splitting rules would write it.
+            split.remove(i);
+            for n in pieces4 {
+                split.push(Permission { ipv4: vec![n], ipv6: vec![], ..target.clone() });
+            }
+            for n in pieces6 {
+                split.push(Permission { ipv4: vec![], ipv6: vec![n], ..target.clone() });
+            }
+        } else {
+            split[i].ipv4 = pieces4;
+            split[i].ipv6 = pieces6;
+        }
+        for check in checks() {
+            let before = evaluate(&check, &group(perms.clone()), &Facts::default());
+            let after = evaluate(&check, &group(split.clone()), &Facts::default());
+            prop_assert_eq!(before.compliance, after.compliance, "{}: {} vs {}", check.name(), before.annotation, after.annotation);
+        }
+    }
+
+    #[test]
+    fn adding_a_permission_never_makes_a_public_check_compliant(
+        perms in prop::collection::vec(permission(), 0..4),
+        extra in permission(),
+    ) {
+        for check in checks().into_iter().filter(|c| c.name() != "broad-private-ingress") {
+            let before = evaluate(&check, &group(perms.clone()), &Facts::default());
+            let mut more = perms.clone();
+            more.push(extra.clone());
+            let after = evaluate(&check, &group(more), &Facts::default());
+            if before.compliance == Compliance::NonCompliant {
+                prop_assert_eq!(after.compliance, Compliance::NonCompliant, "{}: {}", check.name(), after.annotation);
+            }
+            prop_assert!(after.annotation.chars().count() <= 256);
+        }
+    }
+}
