@@ -23,7 +23,7 @@ build:
 test: venv test-rust cdk-test
 
 test-rust: venv
-	cargo test --all-targets
+	cargo test
 
 lint:
 	cargo fmt --all -- --check

@@ -13,8 +13,8 @@ use crate::engine::{Cloud, Evaluation};
 use crate::event::{ConfigItem, ItemStatus, ItemSummary, ResultToken, Timestamp};
 use crate::exposure::PrefixLists;
 use crate::model::{
-    parse_cidr, DescribedGroup, DescribedGroupPair, DescribedIpRange, DescribedIpv6Range, DescribedPermission,
-    DescribedPrefixList, DescribedTag, GroupId, ModelError, SecurityGroup,
+    parse_cidr, DescribedGroup, DescribedGroupPair, DescribedIpRange, DescribedIpv6Range,
+    DescribedPermission, DescribedPrefixList, DescribedTag, GroupId, ModelError, SecurityGroup,
 };
 
 /// `PutEvaluations` accepts at most this many evaluations per call.
@@ -28,7 +28,11 @@ const FILTER_VALUES: usize = 200;
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
     #[error("{operation} failed ({code}): {message}")]
-    Api { operation: &'static str, code: String, message: String },
+    Api {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
     #[error("{count} evaluations still failed after {PUT_ATTEMPTS} PutEvaluations attempts (first: {first}); the invocation fails so AWS Config retries it")]
     FailedEvaluations { count: usize, first: String },
     #[error("GetResourceConfigHistory returned no configuration item for {0}; is AWS Config recording AWS::EC2::SecurityGroup?")]
@@ -41,7 +45,9 @@ pub enum CloudError {
     Offline(&'static str),
 }
 
-fn api<E, R>(operation: &'static str) -> impl Fn(aws_sdk_config::error::SdkError<E, R>) -> CloudError
+fn api<E, R>(
+    operation: &'static str,
+) -> impl Fn(aws_sdk_config::error::SdkError<E, R>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -69,12 +75,21 @@ pub async fn assume_role(base: &SdkConfig, role_arn: &str) -> Result<SdkConfig, 
         .configure(base)
         .build()
         .await;
-    let first = provider.provide_credentials().await.map_err(|e| CloudError::AssumeRole {
-        role_arn: role_arn.to_string(),
-        message: DisplayErrorContext(&e).to_string(),
-    })?;
-    let primed = Primed { first: std::sync::Mutex::new(Some(first)), inner: provider };
-    Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(primed)).build())
+    let first = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| CloudError::AssumeRole {
+            role_arn: role_arn.to_string(),
+            message: DisplayErrorContext(&e).to_string(),
+        })?;
+    let primed = Primed {
+        first: std::sync::Mutex::new(Some(first)),
+        inner: provider,
+    };
+    Ok(base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(primed))
+        .build())
 }
 
 /// Hands out already-fetched credentials once, then delegates to the real provider.
@@ -85,12 +100,16 @@ struct Primed {
 }
 
 impl aws_credential_types::provider::ProvideCredentials for Primed {
-    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
     where
         Self: 'a,
     {
         match self.first.lock().ok().and_then(|mut first| first.take()) {
-            Some(creds) => aws_credential_types::provider::future::ProvideCredentials::ready(Ok(creds)),
+            Some(creds) => {
+                aws_credential_types::provider::future::ProvideCredentials::ready(Ok(creds))
+            }
             None => self.inner.provide_credentials(),
         }
     }
@@ -105,7 +124,10 @@ pub struct AwsCloud {
 
 impl AwsCloud {
     pub fn new(sdk: &SdkConfig) -> Self {
-        AwsCloud { config: aws_sdk_config::Client::new(sdk), ec2: aws_sdk_ec2::Client::new(sdk) }
+        AwsCloud {
+            config: aws_sdk_config::Client::new(sdk),
+            ec2: aws_sdk_ec2::Client::new(sdk),
+        }
     }
 
     pub fn from_clients(config: aws_sdk_config::Client, ec2: aws_sdk_ec2::Client) -> Self {
@@ -118,7 +140,12 @@ impl AwsCloud {
         let ec2 = self
             .ec2
             .describe_security_groups()
-            .filters(Filter::builder().name("group-id").values("sg-00000000").build())
+            .filters(
+                Filter::builder()
+                    .name("group-id")
+                    .values("sg-00000000")
+                    .build(),
+            )
             .send();
         let config = self
             .config
@@ -128,7 +155,11 @@ impl AwsCloud {
             .limit(1)
             .send();
         let (a, b) = tokio::join!(ec2, config);
-        tracing::debug!(ec2_ok = a.is_ok(), config_ok = b.is_ok(), "connections warmed");
+        tracing::debug!(
+            ec2_ok = a.is_ok(),
+            config_ok = b.is_ok(),
+            "connections warmed"
+        );
     }
 }
 
@@ -140,16 +171,26 @@ fn described(g: &aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup {
                 ip_protocol: p.ip_protocol().map(str::to_string),
                 from_port: p.from_port().map(i64::from),
                 to_port: p.to_port().map(i64::from),
-                ip_ranges: p.ip_ranges().iter().map(|r| DescribedIpRange { cidr_ip: r.cidr_ip().map(str::to_string) }).collect(),
+                ip_ranges: p
+                    .ip_ranges()
+                    .iter()
+                    .map(|r| DescribedIpRange {
+                        cidr_ip: r.cidr_ip().map(str::to_string),
+                    })
+                    .collect(),
                 ipv6_ranges: p
                     .ipv6_ranges()
                     .iter()
-                    .map(|r| DescribedIpv6Range { cidr_ipv6: r.cidr_ipv6().map(str::to_string) })
+                    .map(|r| DescribedIpv6Range {
+                        cidr_ipv6: r.cidr_ipv6().map(str::to_string),
+                    })
                     .collect(),
                 prefix_list_ids: p
                     .prefix_list_ids()
                     .iter()
-                    .map(|r| DescribedPrefixList { prefix_list_id: r.prefix_list_id().map(str::to_string) })
+                    .map(|r| DescribedPrefixList {
+                        prefix_list_id: r.prefix_list_id().map(str::to_string),
+                    })
                     .collect(),
                 user_id_group_pairs: p
                     .user_id_group_pairs()
@@ -170,7 +211,10 @@ fn described(g: &aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup {
         tags: g
             .tags()
             .iter()
-            .map(|t| DescribedTag { key: t.key().map(str::to_string), value: t.value().map(str::to_string) })
+            .map(|t| DescribedTag {
+                key: t.key().map(str::to_string),
+                value: t.value().map(str::to_string),
+            })
             .collect(),
         ip_permissions: perms(g.ip_permissions()),
         ip_permissions_egress: perms(g.ip_permissions_egress()),
@@ -180,7 +224,8 @@ fn described(g: &aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup {
 /// Whether a network interface belongs to Elastic Load Balancing: requested by `amazon-elb`, or
 /// described the way ELB describes its interfaces (`ELB app/...`, `ELB net/...`, `ELB <name>`).
 fn is_load_balancer_interface(eni: &aws_sdk_ec2::types::NetworkInterface) -> bool {
-    eni.requester_id() == Some("amazon-elb") || eni.description().is_some_and(|d| d.starts_with("ELB "))
+    eni.requester_id() == Some("amazon-elb")
+        || eni.description().is_some_and(|d| d.starts_with("ELB "))
 }
 
 impl Cloud for AwsCloud {
@@ -199,17 +244,27 @@ impl Cloud for AwsCloud {
             .configuration_items()
             .first()
             .ok_or_else(|| CloudError::ItemNotFound(summary.resource_id.clone()))?;
-        let bad = |reason: String| CloudError::BadItem { resource: summary.resource_id.clone(), reason };
+        let bad = |reason: String| CloudError::BadItem {
+            resource: summary.resource_id.clone(),
+            reason,
+        };
         let configuration = match item.configuration() {
-            Some(text) if !text.trim().is_empty() && text != "null" => {
-                Some(serde_json::from_str(text).map_err(|e| bad(format!("configuration is not JSON: {e}")))?)
-            }
+            Some(text) if !text.trim().is_empty() && text != "null" => Some(
+                serde_json::from_str(text)
+                    .map_err(|e| bad(format!("configuration is not JSON: {e}")))?,
+            ),
             _ => None,
         };
         Ok(ConfigItem {
             summary: ItemSummary {
-                resource_type: item.resource_type().map(|t| t.as_str().to_string()).unwrap_or_else(|| summary.resource_type.clone()),
-                resource_id: item.resource_id().unwrap_or(&summary.resource_id).to_string(),
+                resource_type: item
+                    .resource_type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_else(|| summary.resource_type.clone()),
+                resource_id: item
+                    .resource_id()
+                    .unwrap_or(&summary.resource_id)
+                    .to_string(),
                 status: item
                     .configuration_item_status()
                     .map(|s| ItemStatus::parse(s.as_str()))
@@ -219,12 +274,17 @@ impl Cloud for AwsCloud {
                     .map(|t| Timestamp::from_datetime(*t))
                     .unwrap_or(summary.capture_time),
             },
-            tags: item.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+            tags: item
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
             configuration,
         })
     }
 
-    async fn list_security_groups(&self) -> Result<Vec<Result<SecurityGroup, ModelError>>, CloudError> {
+    async fn list_security_groups(
+        &self,
+    ) -> Result<Vec<Result<SecurityGroup, ModelError>>, CloudError> {
         let groups: Vec<_> = self
             .ec2
             .describe_security_groups()
@@ -238,7 +298,10 @@ impl Cloud for AwsCloud {
         Ok(groups.iter().map(|g| described(g).into_model()).collect())
     }
 
-    async fn evaluated_resources(&self, rule_name: &str) -> Result<Vec<(String, String)>, CloudError> {
+    async fn evaluated_resources(
+        &self,
+        rule_name: &str,
+    ) -> Result<Vec<(String, String)>, CloudError> {
         let results: Vec<_> = self
             .config
             .get_compliance_details_by_config_rule()
@@ -254,19 +317,30 @@ impl Cloud for AwsCloud {
             .map_err(api("GetComplianceDetailsByConfigRule"))?;
         Ok(results
             .iter()
-            .filter_map(|r| r.evaluation_result_identifier()?.evaluation_result_qualifier())
+            .filter_map(|r| {
+                r.evaluation_result_identifier()?
+                    .evaluation_result_qualifier()
+            })
             .filter_map(|q| Some((q.resource_type()?.to_string(), q.resource_id()?.to_string())))
             .collect())
     }
 
-    async fn load_balancer_groups(&self, candidates: &BTreeSet<GroupId>) -> Result<BTreeSet<GroupId>, CloudError> {
+    async fn load_balancer_groups(
+        &self,
+        candidates: &BTreeSet<GroupId>,
+    ) -> Result<BTreeSet<GroupId>, CloudError> {
         let ids: Vec<String> = candidates.iter().map(|g| g.as_str().to_string()).collect();
         let mut found = BTreeSet::new();
         for chunk in ids.chunks(FILTER_VALUES) {
             let enis: Vec<_> = self
                 .ec2
                 .describe_network_interfaces()
-                .filters(Filter::builder().name("group-id").set_values(Some(chunk.to_vec())).build())
+                .filters(
+                    Filter::builder()
+                        .name("group-id")
+                        .set_values(Some(chunk.to_vec()))
+                        .build(),
+                )
                 .into_paginator()
                 .items()
                 .send()
@@ -300,27 +374,42 @@ impl Cloud for AwsCloud {
                 .await;
             match entries {
                 Ok(entries) => {
-                    let cidrs: Result<Vec<_>, _> = entries.iter().filter_map(|e| e.cidr()).map(parse_cidr).collect();
+                    let cidrs: Result<Vec<_>, _> = entries
+                        .iter()
+                        .filter_map(|e| e.cidr())
+                        .map(parse_cidr)
+                        .collect();
                     match cidrs {
                         Ok(cidrs) => {
                             out.insert(id.clone(), cidrs);
                         }
-                        Err(e) => tracing::warn!(prefix_list = %id, error = %e, "prefix list left unresolved"),
+                        Err(e) => {
+                            tracing::warn!(prefix_list = %id, error = %e, "prefix list left unresolved")
+                        }
                     }
                 }
                 // Unreadable lists (e.g. shared from another account) stay unknown and are named in
                 // the annotation instead of failing every other group's evaluation.
-                Err(e) => tracing::warn!(prefix_list = %id, error = %api("GetManagedPrefixListEntries")(e), "prefix list left unresolved"),
+                Err(e) => {
+                    tracing::warn!(prefix_list = %id, error = %api("GetManagedPrefixListEntries")(e), "prefix list left unresolved")
+                }
             }
         }
         Ok(out)
     }
 
-    async fn put_evaluations(&self, evaluations: &[Evaluation], token: &ResultToken) -> Result<(), CloudError> {
+    async fn put_evaluations(
+        &self,
+        evaluations: &[Evaluation],
+        token: &ResultToken,
+    ) -> Result<(), CloudError> {
         for batch in evaluations.chunks(PUT_BATCH) {
             let mut pending: Vec<&Evaluation> = batch.iter().collect();
             for attempt in 1..=PUT_ATTEMPTS {
-                let sdk: Vec<aws_sdk_config::types::Evaluation> = pending.iter().map(|e| to_sdk(e)).collect::<Result<_, _>>()?;
+                let sdk: Vec<aws_sdk_config::types::Evaluation> = pending
+                    .iter()
+                    .map(|e| to_sdk(e))
+                    .collect::<Result<_, _>>()?;
                 let out = self
                     .config
                     .put_evaluations()
@@ -341,7 +430,11 @@ impl Cloud for AwsCloud {
                             && f.compliance_resource_type() == e.compliance_resource_type
                     })
                 });
-                tracing::warn!(attempt, failed = pending.len(), "PutEvaluations reported failed evaluations");
+                tracing::warn!(
+                    attempt,
+                    failed = pending.len(),
+                    "PutEvaluations reported failed evaluations"
+                );
                 if attempt == PUT_ATTEMPTS || pending.is_empty() {
                     break;
                 }
@@ -366,5 +459,8 @@ fn to_sdk(e: &Evaluation) -> Result<aws_sdk_config::types::Evaluation, CloudErro
         .annotation(&e.annotation)
         .ordering_timestamp(e.ordering_timestamp.as_datetime())
         .build()
-        .map_err(|err| CloudError::BadItem { resource: e.compliance_resource_id.clone(), reason: err.to_string() })
+        .map_err(|err| CloudError::BadItem {
+            resource: e.compliance_resource_id.clone(),
+            reason: err.to_string(),
+        })
 }

@@ -9,7 +9,11 @@ use crate::aws::{load_sdk_config, AwsCloud};
 use crate::engine::{deliver, evaluate_event, prepare, EngineError, Offline, Outcome};
 
 #[derive(Parser)]
-#[command(name = "sg-compliance", version, about = "AWS Config custom rule for EC2 security groups")]
+#[command(
+    name = "sg-compliance",
+    version,
+    about = "AWS Config custom rule for EC2 security groups"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,7 +63,12 @@ pub async fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> Result<(), EngineError> {
-    let Command::Evaluate { event, params, live, deliver: send } = command;
+    let Command::Evaluate {
+        event,
+        params,
+        live,
+        deliver: send,
+    } = command;
     let text = read_input(&event)?;
     let (event, check) = prepare(&text, &params)?;
     let print = |outcome: &Outcome| {
@@ -78,7 +87,10 @@ async fn run(command: Command) -> Result<(), EngineError> {
         if send {
             deliver(&cloud, &outcome, &event.result_token).await?;
         } else if !outcome.failures.is_empty() {
-            return Err(EngineError::Partial { delivered: 0, failures: outcome.failures });
+            return Err(EngineError::Partial {
+                delivered: 0,
+                failures: outcome.failures,
+            });
         }
     } else {
         let outcome = evaluate_event(&Offline, &event, &check).await?;
@@ -94,6 +106,8 @@ fn read_input(path: &str) -> Result<String, EngineError> {
     } else {
         std::fs::read_to_string(path).map(|t| text = t)
     };
-    res.map_err(|e| crate::event::EventError::NotJson(format!("cannot read --event `{path}`: {e}")).into())
-        .map(|_| text)
+    res.map_err(|e| {
+        crate::event::EventError::NotJson(format!("cannot read --event `{path}`: {e}")).into()
+    })
+    .map(|_| text)
 }

@@ -8,11 +8,16 @@ use std::future::Future;
 use serde::{Serialize, Serializer};
 
 use crate::aws::CloudError;
-use crate::event::{ConfigEvent, ConfigItem, EventError, ItemSummary, Message, ResultToken, Timestamp, SECURITY_GROUP_TYPE};
+use crate::event::{
+    ConfigEvent, ConfigItem, EventError, ItemSummary, Message, ResultToken, Timestamp,
+    SECURITY_GROUP_TYPE,
+};
 use crate::exposure::PrefixLists;
 use crate::model::{self, GroupId, ModelError, SecurityGroup};
 use crate::params::{Check, ParamError};
-use crate::rules::{self, candidate_load_balancer_groups, referenced_prefix_lists, Compliance, Facts, Verdict};
+use crate::rules::{
+    self, candidate_load_balancer_groups, referenced_prefix_lists, Compliance, Facts, Verdict,
+};
 
 /// One result to deliver with `PutEvaluations`; serialised with the API's field names.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -68,7 +73,10 @@ pub enum EngineError {
     #[error(transparent)]
     Cloud(#[from] CloudError),
     #[error("{delivered} evaluations delivered, but {} resources could not be evaluated: {}", failures.len(), failures.join(" | "))]
-    Partial { delivered: usize, failures: Vec<String> },
+    Partial {
+        delivered: usize,
+        failures: Vec<String>,
+    },
 }
 
 impl EngineError {
@@ -89,7 +97,10 @@ impl EngineError {
     pub fn is_input_error(&self) -> bool {
         matches!(
             self,
-            EngineError::Event(_) | EngineError::Params(_) | EngineError::Resource { .. } | EngineError::Cloud(CloudError::Offline(_))
+            EngineError::Event(_)
+                | EngineError::Params(_)
+                | EngineError::Resource { .. }
+                | EngineError::Cloud(CloudError::Offline(_))
         )
     }
 }
@@ -97,17 +108,35 @@ impl EngineError {
 /// The AWS calls the engine needs, returning crate-owned types.
 pub trait Cloud {
     /// The full item of an oversized notification (`GetResourceConfigHistory`).
-    fn fetch_item(&self, summary: &ItemSummary) -> impl Future<Output = Result<ConfigItem, CloudError>> + Send;
+    fn fetch_item(
+        &self,
+        summary: &ItemSummary,
+    ) -> impl Future<Output = Result<ConfigItem, CloudError>> + Send;
     /// Every security group in the region (`DescribeSecurityGroups`); bad ones come back as errors.
-    fn list_security_groups(&self) -> impl Future<Output = Result<Vec<Result<SecurityGroup, ModelError>>, CloudError>> + Send;
+    fn list_security_groups(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Result<SecurityGroup, ModelError>>, CloudError>> + Send;
     /// Resource ids the rule has COMPLIANT/NON_COMPLIANT results for (`GetComplianceDetailsByConfigRule`).
-    fn evaluated_resources(&self, rule_name: &str) -> impl Future<Output = Result<Vec<(String, String)>, CloudError>> + Send;
+    fn evaluated_resources(
+        &self,
+        rule_name: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, CloudError>> + Send;
     /// Which of `candidates` are attached to Elastic Load Balancing interfaces (`DescribeNetworkInterfaces`).
-    fn load_balancer_groups(&self, candidates: &BTreeSet<GroupId>) -> impl Future<Output = Result<BTreeSet<GroupId>, CloudError>> + Send;
+    fn load_balancer_groups(
+        &self,
+        candidates: &BTreeSet<GroupId>,
+    ) -> impl Future<Output = Result<BTreeSet<GroupId>, CloudError>> + Send;
     /// Entries of managed prefix lists (`GetManagedPrefixListEntries`); unreadable ones are left out.
-    fn prefix_lists(&self, ids: &BTreeSet<String>) -> impl Future<Output = Result<PrefixLists, CloudError>> + Send;
+    fn prefix_lists(
+        &self,
+        ids: &BTreeSet<String>,
+    ) -> impl Future<Output = Result<PrefixLists, CloudError>> + Send;
     /// Delivers evaluations (`PutEvaluations`, 100 a call, failed ones retried).
-    fn put_evaluations(&self, evaluations: &[Evaluation], token: &ResultToken) -> impl Future<Output = Result<(), CloudError>> + Send;
+    fn put_evaluations(
+        &self,
+        evaluations: &[Evaluation],
+        token: &ResultToken,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
 }
 
 /// No AWS access: answers what it can and says what needs `--live`.
@@ -115,15 +144,26 @@ pub struct Offline;
 
 impl Cloud for Offline {
     async fn fetch_item(&self, _: &ItemSummary) -> Result<ConfigItem, CloudError> {
-        Err(CloudError::Offline("an oversized configuration item must be fetched with GetResourceConfigHistory"))
+        Err(CloudError::Offline(
+            "an oversized configuration item must be fetched with GetResourceConfigHistory",
+        ))
     }
-    async fn list_security_groups(&self) -> Result<Vec<Result<SecurityGroup, ModelError>>, CloudError> {
-        Err(CloudError::Offline("a scheduled evaluation lists the region's security groups with DescribeSecurityGroups"))
+    async fn list_security_groups(
+        &self,
+    ) -> Result<Vec<Result<SecurityGroup, ModelError>>, CloudError> {
+        Err(CloudError::Offline(
+            "a scheduled evaluation lists the region's security groups with DescribeSecurityGroups",
+        ))
     }
     async fn evaluated_resources(&self, _: &str) -> Result<Vec<(String, String)>, CloudError> {
-        Err(CloudError::Offline("clearing results of deleted groups reads GetComplianceDetailsByConfigRule"))
+        Err(CloudError::Offline(
+            "clearing results of deleted groups reads GetComplianceDetailsByConfigRule",
+        ))
     }
-    async fn load_balancer_groups(&self, _: &BTreeSet<GroupId>) -> Result<BTreeSet<GroupId>, CloudError> {
+    async fn load_balancer_groups(
+        &self,
+        _: &BTreeSet<GroupId>,
+    ) -> Result<BTreeSet<GroupId>, CloudError> {
         Err(CloudError::Offline(
             "the web-tier check looks up which source groups belong to load balancers (DescribeNetworkInterfaces); or set loadBalancerSecurityGroupIds",
         ))
@@ -132,69 +172,127 @@ impl Cloud for Offline {
         Ok(PrefixLists::new())
     }
     async fn put_evaluations(&self, _: &[Evaluation], _: &ResultToken) -> Result<(), CloudError> {
-        Err(CloudError::Offline("delivering evaluations calls PutEvaluations"))
+        Err(CloudError::Offline(
+            "delivering evaluations calls PutEvaluations",
+        ))
     }
 }
 
 /// Decides the evaluations for one event.
-pub async fn evaluate_event<C: Cloud>(cloud: &C, event: &ConfigEvent, check: &Check) -> Result<Outcome, EngineError> {
+pub async fn evaluate_event<C: Cloud>(
+    cloud: &C,
+    event: &ConfigEvent,
+    check: &Check,
+) -> Result<Outcome, EngineError> {
     match &event.message {
         Message::Change { item } => {
             let s = &item.summary;
             if let Some(v) = not_applicable(s, event.event_left_scope) {
-                return Ok(single(Evaluation::new(&s.resource_type, &s.resource_id, v, s.capture_time)));
+                return Ok(single(Evaluation::new(
+                    &s.resource_type,
+                    &s.resource_id,
+                    v,
+                    s.capture_time,
+                )));
             }
             evaluate_item(cloud, item, check).await
         }
         Message::Oversized { summary: s } => {
             if let Some(v) = not_applicable(s, event.event_left_scope) {
-                return Ok(single(Evaluation::new(&s.resource_type, &s.resource_id, v, s.capture_time)));
+                return Ok(single(Evaluation::new(
+                    &s.resource_type,
+                    &s.resource_id,
+                    v,
+                    s.capture_time,
+                )));
             }
             let item = cloud.fetch_item(s).await?;
             if let Some(v) = not_applicable(&item.summary, false) {
                 let s = &item.summary;
-                return Ok(single(Evaluation::new(&s.resource_type, &s.resource_id, v, s.capture_time)));
+                return Ok(single(Evaluation::new(
+                    &s.resource_type,
+                    &s.resource_id,
+                    v,
+                    s.capture_time,
+                )));
             }
             evaluate_item(cloud, &item, check).await
         }
         Message::Scheduled { notification_time } => {
-            sweep(cloud, event.config_rule_name.as_deref(), check, *notification_time).await
+            sweep(
+                cloud,
+                event.config_rule_name.as_deref(),
+                check,
+                *notification_time,
+            )
+            .await
         }
     }
 }
 
 fn single(e: Evaluation) -> Outcome {
-    Outcome { evaluations: vec![e], ..Default::default() }
+    Outcome {
+        evaluations: vec![e],
+        ..Default::default()
+    }
 }
 
 /// The verdict-independent NOT_APPLICABLE cases, so stale results clear.
 fn not_applicable(s: &ItemSummary, left_scope: bool) -> Option<Verdict> {
     if left_scope {
-        Some(Verdict::new(Compliance::NotApplicable, "the resource left the rule's scope"))
+        Some(Verdict::new(
+            Compliance::NotApplicable,
+            "the resource left the rule's scope",
+        ))
     } else if s.resource_type != SECURITY_GROUP_TYPE {
         Some(Verdict::new(
             Compliance::NotApplicable,
-            format!("{} is not evaluated by this rule (only {SECURITY_GROUP_TYPE})", s.resource_type),
+            format!(
+                "{} is not evaluated by this rule (only {SECURITY_GROUP_TYPE})",
+                s.resource_type
+            ),
         ))
     } else if s.status.is_gone() {
-        Some(Verdict::new(Compliance::NotApplicable, format!("the security group is no longer recorded ({:?})", s.status)))
+        Some(Verdict::new(
+            Compliance::NotApplicable,
+            format!("the security group is no longer recorded ({:?})", s.status),
+        ))
     } else {
         None
     }
 }
 
-async fn evaluate_item<C: Cloud>(cloud: &C, item: &ConfigItem, check: &Check) -> Result<Outcome, EngineError> {
+async fn evaluate_item<C: Cloud>(
+    cloud: &C,
+    item: &ConfigItem,
+    check: &Check,
+) -> Result<Outcome, EngineError> {
     let s = &item.summary;
-    let resource = |source| EngineError::Resource { resource: s.resource_id.clone(), source };
-    let conf = item.configuration.as_ref().ok_or_else(|| resource(ModelError::Missing("configuration")))?;
+    let resource = |source| EngineError::Resource {
+        resource: s.resource_id.clone(),
+        source,
+    };
+    let conf = item
+        .configuration
+        .as_ref()
+        .ok_or_else(|| resource(ModelError::Missing("configuration")))?;
     let sg = model::from_config_item(conf, &item.tags).map_err(resource)?;
     let facts = gather_facts(cloud, check, &[&sg]).await?;
     let verdict = rules::evaluate(check, &sg, &facts);
-    Ok(single(Evaluation::new(&s.resource_type, &s.resource_id, verdict, s.capture_time)))
+    Ok(single(Evaluation::new(
+        &s.resource_type,
+        &s.resource_id,
+        verdict,
+        s.capture_time,
+    )))
 }
 
 /// One batched look-up per kind of fact for all the groups of an invocation.
-async fn gather_facts<C: Cloud>(cloud: &C, check: &Check, groups: &[&SecurityGroup]) -> Result<Facts, CloudError> {
+async fn gather_facts<C: Cloud>(
+    cloud: &C,
+    check: &Check,
+    groups: &[&SecurityGroup],
+) -> Result<Facts, CloudError> {
     let mut facts = Facts::default();
     let needs_prefix_lists = match check {
         Check::WebTier(p) => {
@@ -217,7 +315,12 @@ async fn gather_facts<C: Cloud>(cloud: &C, check: &Check, groups: &[&SecurityGro
     Ok(facts)
 }
 
-async fn sweep<C: Cloud>(cloud: &C, rule_name: Option<&str>, check: &Check, at: Timestamp) -> Result<Outcome, EngineError> {
+async fn sweep<C: Cloud>(
+    cloud: &C,
+    rule_name: Option<&str>,
+    check: &Check,
+    at: Timestamp,
+) -> Result<Outcome, EngineError> {
     let mut outcome = Outcome::default();
     let mut groups = Vec::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -239,7 +342,12 @@ async fn sweep<C: Cloud>(cloud: &C, rule_name: Option<&str>, check: &Check, at: 
     let facts = gather_facts(cloud, check, &refs).await?;
     for sg in &groups {
         let verdict = rules::evaluate(check, sg, &facts);
-        outcome.evaluations.push(Evaluation::new(SECURITY_GROUP_TYPE, sg.group_id.as_str(), verdict, at));
+        outcome.evaluations.push(Evaluation::new(
+            SECURITY_GROUP_TYPE,
+            sg.group_id.as_str(),
+            verdict,
+            at,
+        ));
     }
     outcome.stale_cleanup = Some(match rule_name {
         None => "skipped: the event has no configRuleName".to_string(),
@@ -249,8 +357,13 @@ async fn sweep<C: Cloud>(cloud: &C, rule_name: Option<&str>, check: &Check, at: 
                 for (rtype, id) in previous {
                     if rtype == SECURITY_GROUP_TYPE && !seen.contains(&id) {
                         cleared += 1;
-                        let v = Verdict::new(Compliance::NotApplicable, "the security group no longer exists");
-                        outcome.evaluations.push(Evaluation::new(&rtype, &id, v, at));
+                        let v = Verdict::new(
+                            Compliance::NotApplicable,
+                            "the security group no longer exists",
+                        );
+                        outcome
+                            .evaluations
+                            .push(Evaluation::new(&rtype, &id, v, at));
                     }
                 }
                 format!("cleared {cleared}")
@@ -264,17 +377,27 @@ async fn sweep<C: Cloud>(cloud: &C, rule_name: Option<&str>, check: &Check, at: 
 
 /// Delivers an outcome, then reports resources that could not be evaluated as an error so that
 /// Config retries (every evaluation that could be made has been delivered first).
-pub async fn deliver<C: Cloud>(cloud: &C, outcome: &Outcome, token: &ResultToken) -> Result<(), EngineError> {
+pub async fn deliver<C: Cloud>(
+    cloud: &C,
+    outcome: &Outcome,
+    token: &ResultToken,
+) -> Result<(), EngineError> {
     cloud.put_evaluations(&outcome.evaluations, token).await?;
     if outcome.failures.is_empty() {
         Ok(())
     } else {
-        Err(EngineError::Partial { delivered: outcome.evaluations.len(), failures: outcome.failures.clone() })
+        Err(EngineError::Partial {
+            delivered: outcome.evaluations.len(),
+            failures: outcome.failures.clone(),
+        })
     }
 }
 
 /// Parses the event and its rule parameters (with optional overrides) into what the engine runs.
-pub fn prepare(event_json: &str, overrides: &[(String, String)]) -> Result<(ConfigEvent, Check), EngineError> {
+pub fn prepare(
+    event_json: &str,
+    overrides: &[(String, String)],
+) -> Result<(ConfigEvent, Check), EngineError> {
     let mut event = ConfigEvent::from_json(event_json)?;
     for (k, v) in overrides {
         event.rule_parameters.insert(k.clone(), v.clone());

@@ -14,7 +14,9 @@ pub const SECURITY_GROUP_TYPE: &str = "AWS::EC2::SecurityGroup";
 /// The event could not be understood. Each message names the field and the value.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    #[error("the event is not JSON: {0}; pass the rule's Lambda event exactly as AWS Config sends it")]
+    #[error(
+        "the event is not JSON: {0}; pass the rule's Lambda event exactly as AWS Config sends it"
+    )]
     NotJson(String),
     #[error("`{field}` is not valid JSON: {reason}")]
     EmbeddedNotJson { field: &'static str, reason: String },
@@ -243,12 +245,14 @@ impl ConfigEvent {
 fn embedded(value: Option<Value>, field: &'static str) -> Result<Option<Value>, EventError> {
     match value {
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => serde_json::from_str(&s)
-            .map(Some)
-            .map_err(|e| EventError::EmbeddedNotJson {
-                field,
-                reason: e.to_string(),
-            }),
+        Some(Value::String(s)) => {
+            serde_json::from_str(&s)
+                .map(Some)
+                .map_err(|e| EventError::EmbeddedNotJson {
+                    field,
+                    reason: e.to_string(),
+                })
+        }
         other => Ok(other),
     }
 }
@@ -312,7 +316,14 @@ fn parse_item(v: &Value, path: &str) -> Result<ConfigItem, EventError> {
         None | Some(Value::Null) => BTreeMap::new(),
         Some(Value::Object(map)) => map
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
             .collect(),
         Some(other) => {
             return Err(EventError::WrongType {
@@ -361,11 +372,20 @@ mod tests {
 
     #[test]
     fn parses_change_event_with_string_fields() {
-        let ev = ConfigEvent::from_value(wrap(change("OK"), json!({"tierTagKey": "tier", "n": 5, "b": true}))).unwrap();
-        let Message::Change { item } = &ev.message else { panic!("{:?}", ev.message) };
+        let ev = ConfigEvent::from_value(wrap(
+            change("OK"),
+            json!({"tierTagKey": "tier", "n": 5, "b": true}),
+        ))
+        .unwrap();
+        let Message::Change { item } = &ev.message else {
+            panic!("{:?}", ev.message)
+        };
         assert_eq!(item.summary.resource_id, "sg-0123abcd");
         assert_eq!(item.summary.status, ItemStatus::Ok);
-        assert_eq!(item.summary.capture_time.to_string(), "2026-11-21T10:00:00.418Z");
+        assert_eq!(
+            item.summary.capture_time.to_string(),
+            "2026-11-21T10:00:00.418Z"
+        );
         assert_eq!(item.tags["tier"], "web");
         assert_eq!(ev.rule_parameters["tierTagKey"], "tier");
         assert_eq!(ev.rule_parameters["n"], "5");
@@ -378,7 +398,9 @@ mod tests {
         let mut inv = change("ResourceDeleted");
         inv["configurationItem"]["configuration"] = Value::Null;
         let ev = ConfigEvent::from_value(wrap(inv, json!({}))).unwrap();
-        let Message::Change { item } = ev.message else { panic!() };
+        let Message::Change { item } = ev.message else {
+            panic!()
+        };
         assert!(item.summary.status.is_gone());
         assert!(item.configuration.is_none());
     }
@@ -387,7 +409,11 @@ mod tests {
     fn event_left_scope_defaults_to_false_and_reads_true() {
         let mut ev = wrap(change("OK"), json!({}));
         ev.as_object_mut().unwrap().remove("eventLeftScope");
-        assert!(!ConfigEvent::from_value(ev.clone()).unwrap().event_left_scope);
+        assert!(
+            !ConfigEvent::from_value(ev.clone())
+                .unwrap()
+                .event_left_scope
+        );
         ev["eventLeftScope"] = json!(true);
         assert!(ConfigEvent::from_value(ev).unwrap().event_left_scope);
     }
@@ -413,21 +439,47 @@ mod tests {
     #[test]
     fn errors_name_the_field_and_value() {
         let cases: Vec<(Value, &str)> = vec![
-            (json!({"invokingEvent": "{not json", "resultToken": "x"}), "`invokingEvent` is not valid JSON"),
+            (
+                json!({"invokingEvent": "{not json", "resultToken": "x"}),
+                "`invokingEvent` is not valid JSON",
+            ),
             (json!({"resultToken": "x"}), "no `invokingEvent`"),
-            (wrap(json!({"messageType": "Bogus"}), json!({})), "unknown `messageType` `Bogus`"),
-            (wrap(json!({"messageType": "ScheduledNotification", "notificationCreationTime": "yesterday"}), json!({})),
-             "`invokingEvent.notificationCreationTime` value `yesterday`"),
-            (wrap(json!({"messageType": "ConfigurationItemChangeNotification"}), json!({})), "`invokingEvent.configurationItem`"),
-            (json!({"invokingEvent": change("OK").to_string(), "ruleParameters": "[1]"}), "`ruleParameters` has the wrong type"),
-            (json!({"invokingEvent": change("OK").to_string(), "ruleParameters": "{\"ports\": [80]}"}), "`ruleParameters.ports`"),
+            (
+                wrap(json!({"messageType": "Bogus"}), json!({})),
+                "unknown `messageType` `Bogus`",
+            ),
+            (
+                wrap(
+                    json!({"messageType": "ScheduledNotification", "notificationCreationTime": "yesterday"}),
+                    json!({}),
+                ),
+                "`invokingEvent.notificationCreationTime` value `yesterday`",
+            ),
+            (
+                wrap(
+                    json!({"messageType": "ConfigurationItemChangeNotification"}),
+                    json!({}),
+                ),
+                "`invokingEvent.configurationItem`",
+            ),
+            (
+                json!({"invokingEvent": change("OK").to_string(), "ruleParameters": "[1]"}),
+                "`ruleParameters` has the wrong type",
+            ),
+            (
+                json!({"invokingEvent": change("OK").to_string(), "ruleParameters": "{\"ports\": [80]}"}),
+                "`ruleParameters.ports`",
+            ),
             (json!([1, 2]), "`event` has the wrong type"),
         ];
         for (ev, needle) in cases {
             let err = ConfigEvent::from_value(ev).unwrap_err().to_string();
             assert!(err.contains(needle), "{err} !~ {needle}");
         }
-        assert!(ConfigEvent::from_json("nope").unwrap_err().to_string().contains("not JSON"));
+        assert!(ConfigEvent::from_json("nope")
+            .unwrap_err()
+            .to_string()
+            .contains("not JSON"));
     }
 
     #[test]

@@ -90,7 +90,13 @@ pub fn segments(perms: &[Permission], prefix_lists: &PrefixLists) -> Vec<Segment
     for protocol in protocols {
         let admitting: Vec<&Permission> = perms
             .iter()
-            .filter(|p| if protocol == Protocol::All { p.protocol == Protocol::All } else { p.admits(protocol) })
+            .filter(|p| {
+                if protocol == Protocol::All {
+                    p.protocol == Protocol::All
+                } else {
+                    p.admits(protocol)
+                }
+            })
             .collect();
         if !protocol.has_ports() {
             out.push(segment(protocol, PortRange::ALL, &admitting, prefix_lists));
@@ -104,9 +110,15 @@ pub fn segments(perms: &[Permission], prefix_lists: &PrefixLists) -> Vec<Segment
         let bounds: Vec<u32> = bounds.into_iter().collect();
         let mut last: Option<Segment> = None;
         for w in bounds.windows(2) {
-            let interval = PortRange { from: w[0] as u16, to: (w[1] - 1) as u16 };
-            let covering: Vec<&Permission> =
-                admitting.iter().copied().filter(|p| p.ports.covers(&interval)).collect();
+            let interval = PortRange {
+                from: w[0] as u16,
+                to: (w[1] - 1) as u16,
+            };
+            let covering: Vec<&Permission> = admitting
+                .iter()
+                .copied()
+                .filter(|p| p.ports.covers(&interval))
+                .collect();
             if covering.is_empty() {
                 out.extend(last.take());
                 continue;
@@ -115,7 +127,8 @@ pub fn segments(perms: &[Permission], prefix_lists: &PrefixLists) -> Vec<Segment
             last = match last.take() {
                 Some(mut prev)
                     if u32::from(prev.ports.to) + 1 == u32::from(seg.ports.from)
-                        && (&prev.v4, &prev.v6, &prev.unresolved) == (&seg.v4, &seg.v6, &seg.unresolved) =>
+                        && (&prev.v4, &prev.v6, &prev.unresolved)
+                            == (&seg.v4, &seg.v6, &seg.unresolved) =>
                 {
                     prev.ports.to = seg.ports.to;
                     Some(prev)
@@ -132,7 +145,12 @@ pub fn segments(perms: &[Permission], prefix_lists: &PrefixLists) -> Vec<Segment
     out
 }
 
-fn segment(protocol: Protocol, ports: PortRange, perms: &[&Permission], prefix_lists: &PrefixLists) -> Segment {
+fn segment(
+    protocol: Protocol,
+    ports: PortRange,
+    perms: &[&Permission],
+    prefix_lists: &PrefixLists,
+) -> Segment {
     let mut v4 = Reach::<Ipv4Net>::default();
     let mut v6 = Reach::<Ipv6Net>::default();
     let mut unresolved = Vec::new();
@@ -172,7 +190,13 @@ fn segment(protocol: Protocol, ports: PortRange, perms: &[&Permission], prefix_l
     }
     v4.union = Ipv4Net::aggregate(&v4.union);
     v6.union = Ipv6Net::aggregate(&v6.union);
-    Segment { protocol, ports, v4, v6, unresolved }
+    Segment {
+        protocol,
+        ports,
+        v4,
+        v6,
+        unresolved,
+    }
 }
 
 /// One line of an annotation: a protocol, some ports and what reaches them.
@@ -198,7 +222,10 @@ impl fmt::Display for Finding {
 pub fn group_findings(findings: Vec<Finding>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     for f in findings {
-        match out.iter_mut().find(|o| o.protocol == f.protocol && o.detail == f.detail) {
+        match out
+            .iter_mut()
+            .find(|o| o.protocol == f.protocol && o.detail == f.detail)
+        {
             Some(o) => o.ports.extend(f.ports),
             None => out.push(f),
         }
@@ -250,9 +277,15 @@ mod tests {
             perm("tcp", Some((22, 22)), &["0.0.0.0/1"], &[]),
             perm("6", Some((22, 22)), &["128.0.0.0/1"], &[]),
         ];
-        assert_eq!(public_tcp(&perms), vec![(PortRange::single(22), Family::V4)]);
+        assert_eq!(
+            public_tcp(&perms),
+            vec![(PortRange::single(22), Family::V4)]
+        );
         let segs = segments(&perms, &PrefixLists::new());
-        assert_eq!(describe_union(segs[0].sources(Family::V4), "0.0.0.0/0"), "0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0)");
+        assert_eq!(
+            describe_union(segs[0].sources(Family::V4), "0.0.0.0/0"),
+            "0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0)"
+        );
     }
 
     #[test]
@@ -262,7 +295,10 @@ mod tests {
             perm("tcp", Some((20, 25)), &["0.0.0.0/1"], &[]),
             perm("tcp", Some((22, 30)), &["128.0.0.0/1"], &[]),
         ];
-        assert_eq!(public_tcp(&perms), vec![(PortRange::new(22, 25).unwrap(), Family::V4)]);
+        assert_eq!(
+            public_tcp(&perms),
+            vec![(PortRange::new(22, 25).unwrap(), Family::V4)]
+        );
     }
 
     #[test]
@@ -271,14 +307,24 @@ mod tests {
             perm("-1", None, &[], &["::/1"]),
             perm("tcp", Some((443, 443)), &[], &["8000::/1"]),
         ];
-        assert_eq!(public_tcp(&perms), vec![(PortRange::single(443), Family::V6)]);
+        assert_eq!(
+            public_tcp(&perms),
+            vec![(PortRange::single(443), Family::V6)]
+        );
         let all = segments(&perms, &PrefixLists::new());
-        assert!(all.iter().any(|s| s.protocol == Protocol::All && !s.is_public(Family::V6)));
+        assert!(all
+            .iter()
+            .any(|s| s.protocol == Protocol::All && !s.is_public(Family::V6)));
     }
 
     #[test]
     fn not_public_when_a_hole_remains() {
-        let perms = [perm("tcp", Some((22, 22)), &["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3"], &[])];
+        let perms = [perm(
+            "tcp",
+            Some((22, 22)),
+            &["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3"],
+            &[],
+        )];
         assert_eq!(public_tcp(&perms), vec![]);
     }
 
@@ -305,11 +351,19 @@ mod tests {
 
     #[test]
     fn findings_group_by_detail() {
-        let f = |p: u16| Finding { protocol: Protocol::Tcp, ports: vec![PortRange::single(p)], detail: "open to 0.0.0.0/0".into() };
+        let f = |p: u16| Finding {
+            protocol: Protocol::Tcp,
+            ports: vec![PortRange::single(p)],
+            detail: "open to 0.0.0.0/0".into(),
+        };
         let grouped = group_findings(vec![f(22), f(3389)]);
         assert_eq!(grouped.len(), 1);
         assert_eq!(grouped[0].to_string(), "tcp/22,3389 open to 0.0.0.0/0");
-        let all = Finding { protocol: Protocol::All, ports: vec![PortRange::ALL], detail: "open to ::/0".into() };
+        let all = Finding {
+            protocol: Protocol::All,
+            ports: vec![PortRange::ALL],
+            detail: "open to ::/0".into(),
+        };
         assert_eq!(all.to_string(), "all traffic open to ::/0");
     }
 }

@@ -41,16 +41,16 @@ impl AssumeMode {
     pub fn role_arn(&self, event: &ConfigEvent) -> Result<Option<String>, EngineError> {
         match self {
             AssumeMode::None => Ok(None),
-            AssumeMode::EventRole => event
-                .execution_role_arn
-                .clone()
-                .map(Some)
-                .ok_or_else(|| EventError::Missing(format!("executionRoleArn (needed because {ASSUME_ROLE_ENV}=event)")).into()),
+            AssumeMode::EventRole => event.execution_role_arn.clone().map(Some).ok_or_else(|| {
+                EventError::Missing(format!(
+                    "executionRoleArn (needed because {ASSUME_ROLE_ENV}=event)"
+                ))
+                .into()
+            }),
             AssumeMode::RoleName(name) => {
-                let account = event
-                    .account_id
-                    .as_deref()
-                    .ok_or_else(|| EventError::Missing(format!("accountId (needed to assume role {name})")))?;
+                let account = event.account_id.as_deref().ok_or_else(|| {
+                    EventError::Missing(format!("accountId (needed to assume role {name})"))
+                })?;
                 let partition = event
                     .execution_role_arn
                     .as_deref()
@@ -76,15 +76,26 @@ impl Handler {
     /// (skipped when `SG_COMPLIANCE_WARMUP=false`).
     pub async fn init() -> Self {
         let base = load_sdk_config().await;
-        let handler = Handler::with_config(base, AssumeMode::from_setting(std::env::var(ASSUME_ROLE_ENV).ok().as_deref()));
-        if std::env::var("SG_COMPLIANCE_WARMUP").map(|v| v != "false").unwrap_or(true) {
+        let handler = Handler::with_config(
+            base,
+            AssumeMode::from_setting(std::env::var(ASSUME_ROLE_ENV).ok().as_deref()),
+        );
+        if std::env::var("SG_COMPLIANCE_WARMUP")
+            .map(|v| v != "false")
+            .unwrap_or(true)
+        {
             handler.home.warm_up().await;
         }
         handler
     }
 
     pub fn with_config(base: SdkConfig, mode: AssumeMode) -> Self {
-        Handler { home: AwsCloud::new(&base), base, mode, assumed: Mutex::new(HashMap::new()) }
+        Handler {
+            home: AwsCloud::new(&base),
+            base,
+            mode,
+            assumed: Mutex::new(HashMap::new()),
+        }
     }
 
     async fn cloud_for(&self, event: &ConfigEvent) -> Result<AwsCloud, EngineError> {
@@ -108,7 +119,13 @@ impl Handler {
         let check = Check::from_params(&event.rule_parameters)?;
         let cloud = self.cloud_for(&event).await?;
         let outcome = evaluate_event(&cloud, &event, &check).await?;
-        let count = |c: Compliance| outcome.evaluations.iter().filter(|e| e.compliance_type == c).count();
+        let count = |c: Compliance| {
+            outcome
+                .evaluations
+                .iter()
+                .filter(|e| e.compliance_type == c)
+                .count()
+        };
         let summary = json!({
             "check": check.name(),
             "rule": event.config_rule_name,
@@ -137,7 +154,10 @@ impl From<CloudError> for lambda_runtime::Diagnostic {
 
 impl From<EngineError> for lambda_runtime::Diagnostic {
     fn from(e: EngineError) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.kind().to_string(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: e.kind().to_string(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -163,22 +183,42 @@ mod tests {
     fn assume_modes() {
         assert_eq!(AssumeMode::from_setting(None), AssumeMode::None);
         assert_eq!(AssumeMode::from_setting(Some(" ")), AssumeMode::None);
-        assert_eq!(AssumeMode::from_setting(Some("event")), AssumeMode::EventRole);
+        assert_eq!(
+            AssumeMode::from_setting(Some("event")),
+            AssumeMode::EventRole
+        );
         let named = AssumeMode::from_setting(Some("sg-compliance-member"));
         assert_eq!(
-            named.role_arn(&event(Some("111122223333"), None)).unwrap().as_deref(),
+            named
+                .role_arn(&event(Some("111122223333"), None))
+                .unwrap()
+                .as_deref(),
             Some("arn:aws:iam::111122223333:role/sg-compliance-member")
         );
         assert_eq!(
-            named.role_arn(&event(Some("1"), Some("arn:aws-cn:iam::1:role/x"))).unwrap().as_deref(),
+            named
+                .role_arn(&event(Some("1"), Some("arn:aws-cn:iam::1:role/x")))
+                .unwrap()
+                .as_deref(),
             Some("arn:aws-cn:iam::1:role/sg-compliance-member")
         );
-        assert!(named.role_arn(&event(None, None)).unwrap_err().to_string().contains("accountId"));
+        assert!(named
+            .role_arn(&event(None, None))
+            .unwrap_err()
+            .to_string()
+            .contains("accountId"));
         assert_eq!(
-            AssumeMode::EventRole.role_arn(&event(None, Some("arn:aws:iam::2:role/r"))).unwrap().as_deref(),
+            AssumeMode::EventRole
+                .role_arn(&event(None, Some("arn:aws:iam::2:role/r")))
+                .unwrap()
+                .as_deref(),
             Some("arn:aws:iam::2:role/r")
         );
-        assert!(AssumeMode::EventRole.role_arn(&event(None, None)).unwrap_err().to_string().contains("executionRoleArn"));
+        assert!(AssumeMode::EventRole
+            .role_arn(&event(None, None))
+            .unwrap_err()
+            .to_string()
+            .contains("executionRoleArn"));
         assert_eq!(AssumeMode::None.role_arn(&event(None, None)).unwrap(), None);
     }
 }

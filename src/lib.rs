@@ -5,13 +5,13 @@
 //! source shape are normalised into one model ([`model`]), verdicts are pure functions ([`rules`]),
 //! and AWS I/O lives behind one adapter ([`aws`]) that returns crate-owned types.
 
-pub mod ports;
-pub mod model;
-pub mod event;
-pub mod params;
-pub mod exposure;
-pub mod rules;
-pub mod engine;
 pub mod aws;
-pub mod lambda;
 pub mod cli;
+pub mod engine;
+pub mod event;
+pub mod exposure;
+pub mod lambda;
+pub mod model;
+pub mod params;
+pub mod ports;
+pub mod rules;

@@ -159,15 +159,16 @@ impl RawPermission<'_> {
             field: format!("{field}.{what}"),
             reason,
         };
-        let protocol = Protocol::parse(self.protocol.unwrap_or("-1"))
-            .map_err(|e| invalid("ipProtocol", e))?;
+        let protocol =
+            Protocol::parse(self.protocol.unwrap_or("-1")).map_err(|e| invalid("ipProtocol", e))?;
         let ports = if protocol.has_ports() {
             match (self.from_port, self.to_port) {
                 (None | Some(-1), None | Some(-1)) => PortRange::ALL,
                 (Some(from), Some(to)) => {
                     let port = |p: i64| {
-                        u16::try_from(p)
-                            .map_err(|_| invalid("fromPort", format!("{p} is not a port (0-65535)")))
+                        u16::try_from(p).map_err(|_| {
+                            invalid("fromPort", format!("{p} is not a port (0-65535)"))
+                        })
                     };
                     PortRange::new(port(from)?, port(to)?).ok_or_else(|| {
                         invalid("fromPort", format!("{from} is greater than toPort {to}"))
@@ -176,7 +177,9 @@ impl RawPermission<'_> {
                 (from, to) => {
                     return Err(invalid(
                         "fromPort",
-                        format!("and toPort must both be set or both absent (got {from:?} and {to:?})"),
+                        format!(
+                            "and toPort must both be set or both absent (got {from:?} and {to:?})"
+                        ),
                     ))
                 }
             }
@@ -315,7 +318,9 @@ pub fn from_config_item(
 ) -> Result<SecurityGroup, ModelError> {
     let conf = ItemConfiguration::deserialize(configuration)
         .map_err(|e| ModelError::Shape(format!("configuration: {e}")))?;
-    let id = conf.group_id.ok_or(ModelError::Missing("configuration.groupId"))?;
+    let id = conf
+        .group_id
+        .ok_or(ModelError::Missing("configuration.groupId"))?;
     let group_id = GroupId::parse(&id).map_err(|reason| ModelError::Invalid {
         group: id.clone(),
         field: "configuration.groupId".into(),
@@ -336,7 +341,11 @@ pub fn from_config_item(
                         .chain(p.ipv4_ranges.iter().map(|r| r.cidr_ip.as_str()))
                         .collect(),
                     ipv6: p.ipv6_ranges.iter().map(|r| r.cidr_ipv6.as_str()).collect(),
-                    prefix_lists: p.prefix_list_ids.iter().map(|r| r.prefix_list_id.as_str()).collect(),
+                    prefix_lists: p
+                        .prefix_list_ids
+                        .iter()
+                        .map(|r| r.prefix_list_id.as_str())
+                        .collect(),
                     groups: p
                         .user_id_group_pairs
                         .iter()
@@ -449,31 +458,42 @@ impl DescribedGroup {
             field: "GroupId".into(),
             reason,
         })?;
-        let perms = |list: &[DescribedPermission], field: &str| -> Result<Vec<Permission>, ModelError> {
-            list.iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    RawPermission {
-                        protocol: p.ip_protocol.as_deref(),
-                        from_port: p.from_port,
-                        to_port: p.to_port,
-                        ipv4: p.ip_ranges.iter().filter_map(|r| r.cidr_ip.as_deref()).collect(),
-                        ipv6: p.ipv6_ranges.iter().filter_map(|r| r.cidr_ipv6.as_deref()).collect(),
-                        prefix_lists: p
-                            .prefix_list_ids
-                            .iter()
-                            .filter_map(|r| r.prefix_list_id.as_deref())
-                            .collect(),
-                        groups: p
-                            .user_id_group_pairs
-                            .iter()
-                            .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
-                            .collect(),
-                    }
-                    .build(&id, &format!("{field}[{i}]"))
-                })
-                .collect()
-        };
+        let perms =
+            |list: &[DescribedPermission], field: &str| -> Result<Vec<Permission>, ModelError> {
+                list.iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        RawPermission {
+                            protocol: p.ip_protocol.as_deref(),
+                            from_port: p.from_port,
+                            to_port: p.to_port,
+                            ipv4: p
+                                .ip_ranges
+                                .iter()
+                                .filter_map(|r| r.cidr_ip.as_deref())
+                                .collect(),
+                            ipv6: p
+                                .ipv6_ranges
+                                .iter()
+                                .filter_map(|r| r.cidr_ipv6.as_deref())
+                                .collect(),
+                            prefix_lists: p
+                                .prefix_list_ids
+                                .iter()
+                                .filter_map(|r| r.prefix_list_id.as_deref())
+                                .collect(),
+                            groups: p
+                                .user_id_group_pairs
+                                .iter()
+                                .filter_map(|g| {
+                                    g.group_id.as_deref().map(|id| (id, g.user_id.as_deref()))
+                                })
+                                .collect(),
+                        }
+                        .build(&id, &format!("{field}[{i}]"))
+                    })
+                    .collect()
+            };
         Ok(SecurityGroup {
             ingress: perms(&self.ip_permissions, "IpPermissions")?,
             egress: perms(&self.ip_permissions_egress, "IpPermissionsEgress")?,
@@ -499,7 +519,13 @@ mod tests {
     fn group_ids() {
         assert!(GroupId::parse("sg-0123abcd").is_ok());
         assert!(GroupId::parse("sg-0123456789abcdef0").is_ok());
-        for bad in ["not-a-group", "sg-", "sg-xyz12345", "sg-0123456789abcdef", "SG-0123abcd"] {
+        for bad in [
+            "not-a-group",
+            "sg-",
+            "sg-xyz12345",
+            "sg-0123456789abcdef",
+            "SG-0123abcd",
+        ] {
             let err = GroupId::parse(bad).unwrap_err();
             assert!(err.contains(&format!("`{bad}`")), "{err}");
         }
@@ -520,7 +546,9 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(Protocol::parse(text).unwrap(), want, "{text}");
         }
-        assert!(Protocol::parse("sctp-ish").unwrap_err().contains("`sctp-ish`"));
+        assert!(Protocol::parse("sctp-ish")
+            .unwrap_err()
+            .contains("`sctp-ish`"));
     }
 
     #[test]
@@ -540,7 +568,10 @@ mod tests {
         let a = from_config_item(&legacy, &BTreeMap::new()).unwrap();
         let b = from_config_item(&modern, &BTreeMap::new()).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.ingress[0].ipv4, vec!["10.0.0.0/16".parse::<Ipv4Net>().unwrap()]);
+        assert_eq!(
+            a.ingress[0].ipv4,
+            vec!["10.0.0.0/16".parse::<Ipv4Net>().unwrap()]
+        );
         assert_eq!(a.ingress[0].ports, PortRange::single(80));
     }
 
@@ -580,18 +611,32 @@ mod tests {
     #[test]
     fn bad_data_names_field_and_value() {
         let cases = [
-            (json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["0.0.0.0/33"]}]}),
-             "configuration.ipPermissions[0].cidrIp` `0.0.0.0/33` is not an IPv4 CIDR"),
-            (json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 90, "toPort": 80}]}),
-             "90 is greater than toPort 80"),
-            (json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 70000, "toPort": 70000}]}),
-             "70000 is not a port"),
-            (json!({"groupId": "bogus"}), "`bogus` is not a security group id"),
+            (
+                json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["0.0.0.0/33"]}]}),
+                "configuration.ipPermissions[0].cidrIp` `0.0.0.0/33` is not an IPv4 CIDR",
+            ),
+            (
+                json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 90, "toPort": 80}]}),
+                "90 is greater than toPort 80",
+            ),
+            (
+                json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 70000, "toPort": 70000}]}),
+                "70000 is not a port",
+            ),
+            (
+                json!({"groupId": "bogus"}),
+                "`bogus` is not a security group id",
+            ),
             (json!({"groupName": "x"}), "no `configuration.groupId`"),
-            (json!({"groupId": "sg-0123abcd", "ipPermissions": "nope"}), "not the expected JSON"),
+            (
+                json!({"groupId": "sg-0123abcd", "ipPermissions": "nope"}),
+                "not the expected JSON",
+            ),
         ];
         for (conf, needle) in cases {
-            let err = from_config_item(&conf, &BTreeMap::new()).unwrap_err().to_string();
+            let err = from_config_item(&conf, &BTreeMap::new())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{err}");
         }
     }

@@ -94,17 +94,36 @@ impl Check {
         let (name, keys): (&'static str, &[&str]) = match check {
             "web-tier" => (
                 "web-tier",
-                &["tierTagKey", "tierTagValue", "ports", "loadBalancerSecurityGroupIds", "forbidPublicIngress"],
+                &[
+                    "tierTagKey",
+                    "tierTagValue",
+                    "ports",
+                    "loadBalancerSecurityGroupIds",
+                    "forbidPublicIngress",
+                ],
             ),
             "public-ingress" => (
                 "public-ingress",
-                &["authorizedTcpPorts", "authorizedUdpPorts", "blockedTcpPorts", "blockedUdpPorts"],
+                &[
+                    "authorizedTcpPorts",
+                    "authorizedUdpPorts",
+                    "blockedTcpPorts",
+                    "blockedUdpPorts",
+                ],
             ),
-            "public-egress" => ("public-egress", &["authorizedEgressTcpPorts", "authorizedEgressUdpPorts"]),
-            "broad-private-ingress" => ("broad-private-ingress", &["minPrefixLengthIpv4", "minPrefixLengthIpv6"]),
+            "public-egress" => (
+                "public-egress",
+                &["authorizedEgressTcpPorts", "authorizedEgressUdpPorts"],
+            ),
+            "broad-private-ingress" => (
+                "broad-private-ingress",
+                &["minPrefixLengthIpv4", "minPrefixLengthIpv6"],
+            ),
             other => return Err(ParamError::UnknownCheck(other.to_string())),
         };
-        let unknown = |k: &&String| k.as_str() != "check" && !keys.contains(&k.as_str()) && p.get(k).is_some();
+        let unknown = |k: &&String| {
+            k.as_str() != "check" && !keys.contains(&k.as_str()) && p.get(k).is_some()
+        };
         if let Some(key) = params.keys().find(unknown) {
             return Err(ParamError::Unknown {
                 key: key.clone(),
@@ -114,7 +133,10 @@ impl Check {
         }
         Ok(match name {
             "web-tier" => Check::WebTier(WebTier {
-                tag_key: p.get("tierTagKey").ok_or(ParamError::Missing("tierTagKey", "web-tier"))?.to_string(),
+                tag_key: p
+                    .get("tierTagKey")
+                    .ok_or(ParamError::Missing("tierTagKey", "web-tier"))?
+                    .to_string(),
                 tag_value: p.get("tierTagValue").map(str::to_string),
                 ports: p.ports("ports", "80,443")?,
                 load_balancer_groups: p.group_ids("loadBalancerSecurityGroupIds")?,
@@ -122,7 +144,10 @@ impl Check {
             }),
             "public-ingress" => {
                 if p.get("blockedTcpPorts").is_some() || p.get("blockedUdpPorts").is_some() {
-                    if let Some(k) = ["authorizedTcpPorts", "authorizedUdpPorts"].iter().find(|k| p.get(k).is_some()) {
+                    if let Some(k) = ["authorizedTcpPorts", "authorizedUdpPorts"]
+                        .iter()
+                        .find(|k| p.get(k).is_some())
+                    {
                         return Err(ParamError::Invalid {
                             field: k.to_string(),
                             value: p.get(k).unwrap_or_default().to_string(),
@@ -193,7 +218,9 @@ impl Params<'_> {
     }
 
     fn group_ids(&self, key: &str) -> Result<Option<BTreeSet<GroupId>>, ParamError> {
-        let Some(text) = self.get(key) else { return Ok(None) };
+        let Some(text) = self.get(key) else {
+            return Ok(None);
+        };
         let ids = text
             .split(',')
             .map(str::trim)
@@ -209,13 +236,18 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Check, ParamError> {
-        let map = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Check::from_params(&map)
     }
 
     #[test]
     fn web_tier_defaults() {
-        let Check::WebTier(w) = parse(&[("tierTagKey", "tier")]).unwrap() else { panic!() };
+        let Check::WebTier(w) = parse(&[("tierTagKey", "tier")]).unwrap() else {
+            panic!()
+        };
         assert_eq!(w.tag_key, "tier");
         assert_eq!(w.tag_value, None);
         assert_eq!(w.ports, PortSet::parse("80,443").unwrap());
@@ -233,7 +265,9 @@ mod tests {
             ("loadBalancerSecurityGroupIds", "sg-0123abcd, sg-0abc1234"),
             ("forbidPublicIngress", "TRUE"),
         ])
-        .unwrap() else { panic!() };
+        .unwrap() else {
+            panic!()
+        };
         assert_eq!(w.tag_value.as_deref(), Some("web"));
         assert_eq!(w.load_balancer_groups.unwrap().len(), 2);
         assert!(w.forbid_public_ingress);
@@ -261,11 +295,21 @@ mod tests {
     fn other_checks_defaults() {
         assert_eq!(
             parse(&[("check", "public-egress")]).unwrap(),
-            Check::PublicEgress(PublicEgress { tcp: PortSet::empty(), udp: PortSet::empty() })
+            Check::PublicEgress(PublicEgress {
+                tcp: PortSet::empty(),
+                udp: PortSet::empty()
+            })
         );
         assert_eq!(
-            parse(&[("check", "broad-private-ingress"), ("minPrefixLengthIpv4", "20")]).unwrap(),
-            Check::BroadPrivateIngress(BroadPrivateIngress { min_prefix_v4: 20, min_prefix_v6: 48 })
+            parse(&[
+                ("check", "broad-private-ingress"),
+                ("minPrefixLengthIpv4", "20")
+            ])
+            .unwrap(),
+            Check::BroadPrivateIngress(BroadPrivateIngress {
+                min_prefix_v4: 20,
+                min_prefix_v6: 48
+            })
         );
     }
 

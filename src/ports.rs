@@ -12,7 +12,10 @@ pub struct PortRange {
 
 impl PortRange {
     /// Every port, 0-65535.
-    pub const ALL: PortRange = PortRange { from: 0, to: u16::MAX };
+    pub const ALL: PortRange = PortRange {
+        from: 0,
+        to: u16::MAX,
+    };
 
     /// A range, or `None` when `from > to`.
     pub fn new(from: u16, to: u16) -> Option<Self> {
@@ -20,7 +23,10 @@ impl PortRange {
     }
 
     pub fn single(port: u16) -> Self {
-        PortRange { from: port, to: port }
+        PortRange {
+            from: port,
+            to: port,
+        }
     }
 
     pub fn contains(&self, port: u16) -> bool {
@@ -109,7 +115,10 @@ impl PortSet {
 
     /// The parts of `range` that are in this set.
     pub fn intersect(&self, range: &PortRange) -> Vec<PortRange> {
-        self.ranges.iter().filter_map(|r| r.intersect(range)).collect()
+        self.ranges
+            .iter()
+            .filter_map(|r| r.intersect(range))
+            .collect()
     }
 
     /// The parts of `range` that are *not* in this set.
@@ -118,12 +127,18 @@ impl PortSet {
         let mut next = u32::from(range.from);
         for r in self.ranges.iter().filter_map(|r| r.intersect(range)) {
             if u32::from(r.from) > next {
-                out.push(PortRange { from: next as u16, to: r.from - 1 });
+                out.push(PortRange {
+                    from: next as u16,
+                    to: r.from - 1,
+                });
             }
             next = u32::from(r.to) + 1;
         }
         if next <= u32::from(range.to) {
-            out.push(PortRange { from: next as u16, to: range.to });
+            out.push(PortRange {
+                from: next as u16,
+                to: range.to,
+            });
         }
         out
     }
@@ -208,7 +223,12 @@ mod tests {
         assert_eq!(set.subtract_from(&r(80, 80)), vec![]);
         assert_eq!(set.subtract_from(&r(79, 81)), vec![r(79, 79), r(81, 81)]);
         assert_eq!(set.intersect(&r(0, 100)), vec![r(80, 80)]);
-        assert_eq!(PortSet::parse("0-65535").unwrap().subtract_from(&PortRange::ALL), vec![]);
+        assert_eq!(
+            PortSet::parse("0-65535")
+                .unwrap()
+                .subtract_from(&PortRange::ALL),
+            vec![]
+        );
         assert_eq!(PortSet::empty().subtract_from(&r(5, 6)), vec![r(5, 6)]);
     }
 

@@ -13,15 +13,18 @@ use aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHis
 use aws_sdk_config::operation::put_evaluations::{PutEvaluationsError, PutEvaluationsOutput};
 use aws_sdk_config::primitives::DateTime;
 use aws_sdk_config::types::{
-    ConfigurationItem, ConfigurationItemStatus, EvaluationResult, EvaluationResultIdentifier, EvaluationResultQualifier,
-    ResourceType,
+    ConfigurationItem, ConfigurationItemStatus, EvaluationResult, EvaluationResultIdentifier,
+    EvaluationResultQualifier, ResourceType,
 };
 use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
 use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
 use aws_sdk_ec2::operation::get_managed_prefix_list_entries::{
     GetManagedPrefixListEntriesError, GetManagedPrefixListEntriesOutput,
 };
-use aws_sdk_ec2::types::{GroupIdentifier, IpPermission, IpRange, NetworkInterface, PrefixListEntry, PrefixListId, Tag, UserIdGroupPair};
+use aws_sdk_ec2::types::{
+    GroupIdentifier, IpPermission, IpRange, NetworkInterface, PrefixListEntry, PrefixListId, Tag,
+    UserIdGroupPair,
+};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use serde_json::json;
 use sg_compliance::aws::{AwsCloud, CloudError};
@@ -36,9 +39,8 @@ const OTHER: &str = "sg-0c0ffee0c0ffee001";
 fn cloud(config_rules: &[&Rule], ec2_rules: &[&Rule]) -> AwsCloud {
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, config_rules, |c| c
         .retry_config(RetryConfig::disabled()));
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, ec2_rules, |c| c.retry_config(
-        aws_sdk_ec2::config::retry::RetryConfig::disabled()
-    ));
+    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, ec2_rules, |c| c
+        .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
     AwsCloud::from_clients(config, ec2)
 }
 
@@ -60,21 +62,26 @@ fn sg_id(i: usize) -> String {
 }
 
 fn ssh_group(i: usize) -> aws_sdk_ec2::types::SecurityGroup {
-    let mut perm = IpPermission::builder().ip_protocol("tcp").from_port(22).to_port(22);
+    let mut perm = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22);
     if i % 2 == 0 {
         perm = perm.ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build());
     }
-    aws_sdk_ec2::types::SecurityGroup::builder().group_id(sg_id(i)).ip_permissions(perm.build()).build()
+    aws_sdk_ec2::types::SecurityGroup::builder()
+        .group_id(sg_id(i))
+        .ip_permissions(perm.build())
+        .build()
 }
 
 fn ok_put(sizes: Arc<Mutex<Vec<usize>>>) -> Rule {
-    mock!(aws_sdk_config::Client::put_evaluations)
-        .then_compute_output(move |req| {
-            sizes.lock().unwrap().push(req.evaluations().len());
-            assert_eq!(req.test_mode(), Some(false));
-            assert_eq!(req.result_token(), Some("real-token"));
-            PutEvaluationsOutput::builder().build()
-        })
+    mock!(aws_sdk_config::Client::put_evaluations).then_compute_output(move |req| {
+        sizes.lock().unwrap().push(req.evaluations().len());
+        assert_eq!(req.test_mode(), Some(false));
+        assert_eq!(req.result_token(), Some("real-token"));
+        PutEvaluationsOutput::builder().build()
+    })
 }
 
 #[tokio::test]
@@ -89,7 +96,11 @@ async fn sweep_pages_clears_stale_results_and_delivers_in_batches_of_100() {
         });
     let page2 = mock!(aws_sdk_ec2::Client::describe_security_groups)
         .match_requests(|r| r.next_token() == Some("page-2"))
-        .then_output(|| DescribeSecurityGroupsOutput::builder().set_security_groups(Some((125..249).map(ssh_group).collect())).build());
+        .then_output(|| {
+            DescribeSecurityGroupsOutput::builder()
+                .set_security_groups(Some((125..249).map(ssh_group).collect()))
+                .build()
+        });
     let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
         .match_requests(|r| r.config_rule_name() == Some("my-rule"))
         .then_output(|| {
@@ -98,7 +109,10 @@ async fn sweep_pages_clears_stale_results_and_delivers_in_batches_of_100() {
                     .evaluation_result_identifier(
                         EvaluationResultIdentifier::builder()
                             .evaluation_result_qualifier(
-                                EvaluationResultQualifier::builder().resource_type("AWS::EC2::SecurityGroup").resource_id(id).build(),
+                                EvaluationResultQualifier::builder()
+                                    .resource_type("AWS::EC2::SecurityGroup")
+                                    .resource_id(id)
+                                    .build(),
                             )
                             .build(),
                     )
@@ -118,11 +132,22 @@ async fn sweep_pages_clears_stale_results_and_delivers_in_batches_of_100() {
     assert_eq!(page1.num_calls() + page2.num_calls(), 2, "both pages read");
     assert_eq!(outcome.evaluations.len(), 250);
     assert_eq!(outcome.stale_cleanup.as_deref(), Some("cleared 1"));
-    let stale = outcome.evaluations.iter().find(|e| e.compliance_resource_id == "sg-0deadbeefdeadbeef").unwrap();
+    let stale = outcome
+        .evaluations
+        .iter()
+        .find(|e| e.compliance_resource_id == "sg-0deadbeefdeadbeef")
+        .unwrap();
     assert_eq!(stale.compliance_type, Compliance::NotApplicable);
-    let non_compliant = outcome.evaluations.iter().filter(|e| e.compliance_type == Compliance::NonCompliant).count();
+    let non_compliant = outcome
+        .evaluations
+        .iter()
+        .filter(|e| e.compliance_type == Compliance::NonCompliant)
+        .count();
     assert_eq!(non_compliant, 125);
-    assert!(outcome.evaluations.iter().all(|e| e.ordering_timestamp.to_string() == "2026-11-21T12:00:00Z"));
+    assert!(outcome
+        .evaluations
+        .iter()
+        .all(|e| e.ordering_timestamp.to_string() == "2026-11-21T12:00:00Z"));
 
     deliver(&cloud, &outcome, &ev.result_token).await.unwrap();
     assert_eq!(*sizes.lock().unwrap(), vec![100, 100, 50]);
@@ -133,7 +158,11 @@ async fn failed_evaluations_are_sent_again_until_accepted() {
     let calls = Arc::new(Mutex::new(Vec::<Vec<String>>::new()));
     let seen = calls.clone();
     let put = mock!(aws_sdk_config::Client::put_evaluations).then_compute_output(move |req| {
-        let ids: Vec<String> = req.evaluations().iter().map(|e| e.compliance_resource_id().to_string()).collect();
+        let ids: Vec<String> = req
+            .evaluations()
+            .iter()
+            .map(|e| e.compliance_resource_id().to_string())
+            .collect();
         let first = seen.lock().unwrap().is_empty();
         seen.lock().unwrap().push(ids.clone());
         let mut out = PutEvaluationsOutput::builder();
@@ -144,8 +173,11 @@ async fn failed_evaluations_are_sent_again_until_accepted() {
         }
         out.build()
     });
-    let page = mock!(aws_sdk_ec2::Client::describe_security_groups)
-        .then_output(|| DescribeSecurityGroupsOutput::builder().set_security_groups(Some((0..5).map(ssh_group).collect())).build());
+    let page = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
+        DescribeSecurityGroupsOutput::builder()
+            .set_security_groups(Some((0..5).map(ssh_group).collect()))
+            .build()
+    });
     let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
         .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
     let cloud = cloud(&[&previous, &put], &[&page]);
@@ -155,55 +187,96 @@ async fn failed_evaluations_are_sent_again_until_accepted() {
     let calls = calls.lock().unwrap();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].len(), 5);
-    assert_eq!(calls[1], calls[0][..2].to_vec(), "only the failed ones are sent again");
+    assert_eq!(
+        calls[1],
+        calls[0][..2].to_vec(),
+        "only the failed ones are sent again"
+    );
 }
 
 #[tokio::test]
 async fn evaluations_that_keep_failing_fail_the_invocation() {
-    let put = mock!(aws_sdk_config::Client::put_evaluations)
-        .then_compute_output(|req| PutEvaluationsOutput::builder().failed_evaluations(req.evaluations()[0].clone()).build());
-    let page = mock!(aws_sdk_ec2::Client::describe_security_groups)
-        .then_output(|| DescribeSecurityGroupsOutput::builder().set_security_groups(Some(vec![ssh_group(0), ssh_group(1)])).build());
+    let put = mock!(aws_sdk_config::Client::put_evaluations).then_compute_output(|req| {
+        PutEvaluationsOutput::builder()
+            .failed_evaluations(req.evaluations()[0].clone())
+            .build()
+    });
+    let page = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
+        DescribeSecurityGroupsOutput::builder()
+            .set_security_groups(Some(vec![ssh_group(0), ssh_group(1)]))
+            .build()
+    });
     let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
         .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
     let cloud = cloud(&[&previous, &put], &[&page]);
     let (ev, check) = scheduled(json!({"check": "public-ingress"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
-    let err = deliver(&cloud, &outcome, &ev.result_token).await.unwrap_err();
+    let err = deliver(&cloud, &outcome, &ev.result_token)
+        .await
+        .unwrap_err();
     assert_eq!(put.num_calls(), 3);
     assert_eq!(err.kind(), "FailedEvaluations");
-    assert!(err.to_string().contains("1 evaluations still failed after 3 PutEvaluations attempts"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("1 evaluations still failed after 3 PutEvaluations attempts"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn throttling_is_surfaced_not_swallowed() {
     let put = mock!(aws_sdk_config::Client::put_evaluations).then_error(|| {
-        PutEvaluationsError::generic(ErrorMetadata::builder().code("ThrottlingException").message("Rate exceeded").build())
+        PutEvaluationsError::generic(
+            ErrorMetadata::builder()
+                .code("ThrottlingException")
+                .message("Rate exceeded")
+                .build(),
+        )
     });
-    let page = mock!(aws_sdk_ec2::Client::describe_security_groups)
-        .then_output(|| DescribeSecurityGroupsOutput::builder().set_security_groups(Some(vec![ssh_group(0)])).build());
+    let page = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
+        DescribeSecurityGroupsOutput::builder()
+            .set_security_groups(Some(vec![ssh_group(0)]))
+            .build()
+    });
     let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
         .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
     let cloud = cloud(&[&previous, &put], &[&page]);
     let (ev, check) = scheduled(json!({"check": "public-ingress"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
-    let err = deliver(&cloud, &outcome, &ev.result_token).await.unwrap_err();
-    assert!(matches!(&err, EngineError::Cloud(CloudError::Api { code, operation: "PutEvaluations", .. }) if code == "ThrottlingException"), "{err:?}");
+    let err = deliver(&cloud, &outcome, &ev.result_token)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Cloud(CloudError::Api { code, operation: "PutEvaluations", .. }) if code == "ThrottlingException"),
+        "{err:?}"
+    );
     assert_eq!(err.kind(), "AwsError");
 }
 
 #[tokio::test]
 async fn stale_cleanup_failure_does_not_block_todays_verdicts() {
-    let page = mock!(aws_sdk_ec2::Client::describe_security_groups)
-        .then_output(|| DescribeSecurityGroupsOutput::builder().set_security_groups(Some(vec![ssh_group(0)])).build());
-    let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule).then_error(|| {
-        GetComplianceDetailsByConfigRuleError::generic(ErrorMetadata::builder().code("AccessDeniedException").message("no").build())
+    let page = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
+        DescribeSecurityGroupsOutput::builder()
+            .set_security_groups(Some(vec![ssh_group(0)]))
+            .build()
     });
+    let previous =
+        mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule).then_error(|| {
+            GetComplianceDetailsByConfigRuleError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .message("no")
+                    .build(),
+            )
+        });
     let cloud = cloud(&[&previous], &[&page]);
     let (ev, check) = scheduled(json!({"check": "public-ingress"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
     assert_eq!(outcome.evaluations.len(), 1);
-    assert!(outcome.stale_cleanup.unwrap().contains("skipped: GetComplianceDetailsByConfigRule failed (AccessDeniedException)"));
+    assert!(outcome
+        .stale_cleanup
+        .unwrap()
+        .contains("skipped: GetComplianceDetailsByConfigRule failed (AccessDeniedException)"));
 }
 
 fn oversized_event() -> (ConfigEvent, Check) {
@@ -216,14 +289,22 @@ fn oversized_event() -> (ConfigEvent, Check) {
 async fn oversized_items_are_fetched_from_history() {
     let item = json!(include_str!("../fixtures/events/web-tier-compliant.json"));
     let full: serde_json::Value = serde_json::from_str(item.as_str().unwrap()).unwrap();
-    let invoking: serde_json::Value = serde_json::from_str(full["invokingEvent"].as_str().unwrap()).unwrap();
+    let invoking: serde_json::Value =
+        serde_json::from_str(full["invokingEvent"].as_str().unwrap()).unwrap();
     let configuration = invoking["configurationItem"]["configuration"].to_string();
     let history = mock!(aws_sdk_config::Client::get_resource_config_history)
         .match_requests(|r| {
             r.resource_type() == Some(&ResourceType::SecurityGroup)
                 && r.resource_id() == Some("sg-0a1b2c3d4e5f60718")
                 && r.limit() == Some(1)
-                && r.later_time() == Some(&DateTime::from_str("2026-11-21T09:30:12.418Z", aws_sdk_config::primitives::DateTimeFormat::DateTime).unwrap())
+                && r.later_time()
+                    == Some(
+                        &DateTime::from_str(
+                            "2026-11-21T09:30:12.418Z",
+                            aws_sdk_config::primitives::DateTimeFormat::DateTime,
+                        )
+                        .unwrap(),
+                    )
         })
         .then_output(move || {
             GetResourceConfigHistoryOutput::builder()
@@ -243,8 +324,16 @@ async fn oversized_items_are_fetched_from_history() {
     let (ev, check) = oversized_event();
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
     assert_eq!(history.num_calls(), 1);
-    assert_eq!(outcome.evaluations[0].compliance_type, Compliance::Compliant, "{:?}", outcome.evaluations);
-    assert_eq!(outcome.evaluations[0].ordering_timestamp.to_string(), "2025-11-21T09:30:12Z");
+    assert_eq!(
+        outcome.evaluations[0].compliance_type,
+        Compliance::Compliant,
+        "{:?}",
+        outcome.evaluations
+    );
+    assert_eq!(
+        outcome.evaluations[0].ordering_timestamp.to_string(),
+        "2025-11-21T09:30:12Z"
+    );
 }
 
 #[tokio::test]
@@ -254,7 +343,11 @@ async fn oversized_item_missing_from_history_is_an_error_that_says_why() {
     let cloud = cloud(&[&history], &[]);
     let (ev, check) = oversized_event();
     let err = evaluate_event(&cloud, &ev, &check).await.unwrap_err();
-    assert!(err.to_string().contains("is AWS Config recording AWS::EC2::SecurityGroup?"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("is AWS Config recording AWS::EC2::SecurityGroup?"),
+        "{err}"
+    );
 }
 
 fn web_group(id: &str, source: &str) -> aws_sdk_ec2::types::SecurityGroup {
@@ -278,7 +371,11 @@ async fn load_balancer_groups_are_discovered_with_one_batched_lookup() {
         DescribeSecurityGroupsOutput::builder()
             .security_groups(web_group("sg-0000000000000000a", LB))
             .security_groups(web_group("sg-0000000000000000b", OTHER))
-            .security_groups(aws_sdk_ec2::types::SecurityGroup::builder().group_id(LB).build())
+            .security_groups(
+                aws_sdk_ec2::types::SecurityGroup::builder()
+                    .group_id(LB)
+                    .build(),
+            )
             .build()
     });
     let enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
@@ -288,7 +385,10 @@ async fn load_balancer_groups_are_discovered_with_one_batched_lookup() {
         })
         .then_output(|| {
             let eni = |desc: &str, group: &str| {
-                NetworkInterface::builder().description(desc).groups(GroupIdentifier::builder().group_id(group).build()).build()
+                NetworkInterface::builder()
+                    .description(desc)
+                    .groups(GroupIdentifier::builder().group_id(group).build())
+                    .build()
             };
             DescribeNetworkInterfacesOutput::builder()
                 .network_interfaces(eni("ELB app/web/50dc6c495c0c9188", LB))
@@ -301,11 +401,26 @@ async fn load_balancer_groups_are_discovered_with_one_batched_lookup() {
     let (ev, check) = scheduled(json!({"tierTagKey": "tier"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
     assert_eq!(enis.num_calls(), 1);
-    let verdict = |id: &str| outcome.evaluations.iter().find(|e| e.compliance_resource_id == id).unwrap().clone();
-    assert_eq!(verdict("sg-0000000000000000a").compliance_type, Compliance::Compliant);
+    let verdict = |id: &str| {
+        outcome
+            .evaluations
+            .iter()
+            .find(|e| e.compliance_resource_id == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        verdict("sg-0000000000000000a").compliance_type,
+        Compliance::Compliant
+    );
     let bad = verdict("sg-0000000000000000b");
     assert_eq!(bad.compliance_type, Compliance::NonCompliant);
-    assert!(bad.annotation.contains("which is not attached to a load balancer"), "{}", bad.annotation);
+    assert!(
+        bad.annotation
+            .contains("which is not attached to a load balancer"),
+        "{}",
+        bad.annotation
+    );
     assert_eq!(verdict(LB).compliance_type, Compliance::NotApplicable);
 }
 
@@ -321,33 +436,72 @@ async fn prefix_lists_resolve_live_and_unreadable_ones_stay_unknown() {
             .prefix_list_ids(PrefixListId::builder().prefix_list_id("pl-0bbb").build())
             .build();
         DescribeSecurityGroupsOutput::builder()
-            .security_groups(aws_sdk_ec2::types::SecurityGroup::builder().group_id(sg_id(1)).ip_permissions(perm).build())
+            .security_groups(
+                aws_sdk_ec2::types::SecurityGroup::builder()
+                    .group_id(sg_id(1))
+                    .ip_permissions(perm)
+                    .build(),
+            )
             .build()
     });
     let readable = mock!(aws_sdk_ec2::Client::get_managed_prefix_list_entries)
         .match_requests(|r| r.prefix_list_id() == Some("pl-0aaa"))
-        .then_output(|| GetManagedPrefixListEntriesOutput::builder().entries(PrefixListEntry::builder().cidr("128.0.0.0/1").build()).build());
+        .then_output(|| {
+            GetManagedPrefixListEntriesOutput::builder()
+                .entries(PrefixListEntry::builder().cidr("128.0.0.0/1").build())
+                .build()
+        });
     let unreadable = mock!(aws_sdk_ec2::Client::get_managed_prefix_list_entries)
         .match_requests(|r| r.prefix_list_id() == Some("pl-0bbb"))
-        .then_error(|| GetManagedPrefixListEntriesError::generic(ErrorMetadata::builder().code("InvalidPrefixListID.NotFound").build()));
+        .then_error(|| {
+            GetManagedPrefixListEntriesError::generic(
+                ErrorMetadata::builder()
+                    .code("InvalidPrefixListID.NotFound")
+                    .build(),
+            )
+        });
     let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
         .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
     let cloud = cloud(&[&previous], &[&page, &readable, &unreadable]);
     let (ev, check) = scheduled(json!({"check": "public-ingress", "blockedTcpPorts": "22"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
     let e = &outcome.evaluations[0];
-    assert_eq!(e.compliance_type, Compliance::NonCompliant, "{}", e.annotation);
-    assert!(e.annotation.contains("tcp/22 open to 0.0.0.0/1 + pl-0aaa (= 0.0.0.0/0)"), "{}", e.annotation);
-    assert!(e.annotation.contains("prefix lists pl-0bbb not resolved"), "{}", e.annotation);
+    assert_eq!(
+        e.compliance_type,
+        Compliance::NonCompliant,
+        "{}",
+        e.annotation
+    );
+    assert!(
+        e.annotation
+            .contains("tcp/22 open to 0.0.0.0/1 + pl-0aaa (= 0.0.0.0/0)"),
+        "{}",
+        e.annotation
+    );
+    assert!(
+        e.annotation.contains("prefix lists pl-0bbb not resolved"),
+        "{}",
+        e.annotation
+    );
 }
 
 #[tokio::test]
 async fn one_bad_group_does_not_lose_the_others() {
     let page = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
-        let bad = IpPermission::builder().ip_protocol("tcp").from_port(22).to_port(22).ip_ranges(IpRange::builder().cidr_ip("300.0.0.0/8").build()).build();
+        let bad = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(22)
+            .to_port(22)
+            .ip_ranges(IpRange::builder().cidr_ip("300.0.0.0/8").build())
+            .build();
         DescribeSecurityGroupsOutput::builder()
             .security_groups(ssh_group(0))
-            .security_groups(aws_sdk_ec2::types::SecurityGroup::builder().group_id(sg_id(1)).ip_permissions(bad).build())
+            .security_groups(
+                aws_sdk_ec2::types::SecurityGroup::builder()
+                    .group_id(sg_id(1))
+                    .ip_permissions(bad)
+                    .build(),
+            )
             .security_groups(ssh_group(2))
             .build()
     });
@@ -358,8 +512,18 @@ async fn one_bad_group_does_not_lose_the_others() {
     let cloud = cloud(&[&previous, &put], &[&page]);
     let (ev, check) = scheduled(json!({"check": "public-ingress"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
-    let err = deliver(&cloud, &outcome, &ev.result_token).await.unwrap_err();
-    assert_eq!(*sizes.lock().unwrap(), vec![2], "the two good groups were delivered");
+    let err = deliver(&cloud, &outcome, &ev.result_token)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        *sizes.lock().unwrap(),
+        vec![2],
+        "the two good groups were delivered"
+    );
     assert_eq!(err.kind(), "PartialFailure");
-    assert!(err.to_string().contains("`300.0.0.0/8` is not an IPv4 CIDR"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("`300.0.0.0/8` is not an IPv4 CIDR"),
+        "{err}"
+    );
 }

@@ -17,7 +17,12 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .unwrap();
     if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
@@ -35,7 +40,11 @@ fn every_change_fixture_gives_its_expected_evaluations() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_str().unwrap().to_string();
         let out = run(&["evaluate", "--event", &fixture(&name)], None);
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let got: Value = serde_json::from_slice(&out.stdout).unwrap();
         let want: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(got, want, "{name}");
@@ -51,14 +60,40 @@ fn every_change_fixture_gives_its_expected_evaluations() {
 #[test]
 fn reads_stdin_and_applies_param_overrides() {
     let event = std::fs::read_to_string(fixture("web-tier-compliant")).unwrap();
-    let out = run(&["evaluate", "--event", "-", "--param", "ports=80"], Some(&event));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &["evaluate", "--event", "-", "--param", "ports=80"],
+        Some(&event),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(got[0]["complianceType"], "NON_COMPLIANT", "443 no longer counts: {got}");
-    let out = run(&["evaluate", "--event", &fixture("ssh-open-split-halves"), "--param", "blockedTcpPorts=3389"], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        got[0]["complianceType"], "NON_COMPLIANT",
+        "443 no longer counts: {got}"
+    );
+    let out = run(
+        &[
+            "evaluate",
+            "--event",
+            &fixture("ssh-open-split-halves"),
+            "--param",
+            "blockedTcpPorts=3389",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(got[0]["complianceType"], "COMPLIANT", "22 is no longer blocked: {got}");
+    assert_eq!(
+        got[0]["complianceType"], "COMPLIANT",
+        "22 is no longer blocked: {got}"
+    );
 }
 
 #[test]
@@ -70,7 +105,10 @@ fn bad_input_exits_2_with_one_line_naming_field_and_value() {
     bad_invoking["invokingEvent"] = Value::String("{oops".into());
     let mut bad_cidr: Value = serde_json::from_str(&web).unwrap();
     bad_cidr["invokingEvent"] = Value::String(
-        bad_cidr["invokingEvent"].as_str().unwrap().replace(r#""sg-0b1a2b3c4d5e6f708""#, r#""sg-zz""#),
+        bad_cidr["invokingEvent"]
+            .as_str()
+            .unwrap()
+            .replace(r#""sg-0b1a2b3c4d5e6f708""#, r#""sg-zz""#),
     );
     let cases: Vec<(String, Vec<&str>, &str)> = vec![
         ("not json at all".into(), vec![], "the event is not JSON"),
@@ -96,7 +134,11 @@ fn bad_input_exits_2_with_one_line_naming_field_and_value() {
         let out = run(&args, Some(&event));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{needle}: {stderr}");
-        assert!(out.stdout.is_empty(), "{needle}: printed {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.stdout.is_empty(),
+            "{needle}: printed {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
         assert!(stderr.contains(needle), "{stderr} !~ {needle}");
         assert!(!stderr.contains("panicked"), "{stderr}");
@@ -107,8 +149,12 @@ fn bad_input_exits_2_with_one_line_naming_field_and_value() {
 fn missing_file_and_bad_flag_are_errors() {
     let out = run(&["evaluate", "--event", "/nonexistent/event.json"], None);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read --event `/nonexistent/event.json`"));
-    let out = run(&["evaluate", "--event", "-", "--param", "noequals"], Some("{}"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("cannot read --event `/nonexistent/event.json`"));
+    let out = run(
+        &["evaluate", "--event", "-", "--param", "noequals"],
+        Some("{}"),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`noequals` is not KEY=VALUE"));
 }

@@ -10,11 +10,15 @@ use sg_compliance::model::{from_config_item, DescribeOutput};
 use sg_compliance::params::Check;
 
 fn files(dir: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(dir))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(dir),
+    )
+    .unwrap()
+    .map(|e| e.unwrap().path())
+    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    .collect();
     v.sort();
     v
 }
@@ -28,8 +32,10 @@ fn every_event_parses_and_round_trips() {
     let mut kinds = BTreeMap::new();
     for path in files("events") {
         let text = read(&path);
-        let ev = ConfigEvent::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        Check::from_params(&ev.rule_parameters).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let ev =
+            ConfigEvent::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Check::from_params(&ev.rule_parameters)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         // Re-serialising the raw JSON and parsing again gives the same typed event.
         let again: Value = serde_json::from_str(&text).unwrap();
         let ev2 = ConfigEvent::from_value(again).unwrap();
@@ -37,7 +43,8 @@ fn every_event_parses_and_round_trips() {
         let kind = match &ev.message {
             Message::Change { item } => {
                 if let Some(conf) = &item.configuration {
-                    from_config_item(conf, &item.tags).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    from_config_item(conf, &item.tags)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 }
                 "change"
             }
@@ -45,9 +52,15 @@ fn every_event_parses_and_round_trips() {
             Message::Scheduled { .. } => "scheduled",
         };
         *kinds.entry(kind).or_insert(0) += 1;
-        assert!(ev.result_token.is_test_mode(), "fixtures use TESTMODE tokens");
+        assert!(
+            ev.result_token.is_test_mode(),
+            "fixtures use TESTMODE tokens"
+        );
     }
-    assert!(kinds["change"] >= 8 && kinds["oversized"] == 1 && kinds["scheduled"] == 1, "{kinds:?}");
+    assert!(
+        kinds["change"] >= 8 && kinds["oversized"] == 1 && kinds["scheduled"] == 1,
+        "{kinds:?}"
+    );
 }
 
 #[test]
@@ -61,11 +74,21 @@ fn both_item_shapes_and_the_seed_describe_output_agree() {
         })
         .collect();
     assert_eq!(items.len(), 2);
-    assert_eq!(items[0], items[1], "legacy ipRanges and ipv4Ranges give the same model");
+    assert_eq!(
+        items[0], items[1],
+        "legacy ipRanges and ipv4Ranges give the same model"
+    );
 
     let seed: DescribeOutput = serde_json::from_str(&read(&files("describe")[0])).unwrap();
-    let groups: Vec<_> = seed.security_groups.into_iter().map(|g| g.into_model().unwrap()).collect();
+    let groups: Vec<_> = seed
+        .security_groups
+        .into_iter()
+        .map(|g| g.into_model().unwrap())
+        .collect();
     assert_eq!(groups.len(), 2);
-    assert_eq!(groups[0].ingress, items[0].ingress, "seed's tcp/80 from 0.0.0.0/0 in both casings");
+    assert_eq!(
+        groups[0].ingress, items[0].ingress,
+        "seed's tcp/80 from 0.0.0.0/0 in both casings"
+    );
     assert_eq!(groups[0].tags.get("tier").map(String::as_str), Some("web"));
 }

@@ -4,9 +4,11 @@
 
 mod support;
 
-use aws_sdk_ec2::types::{IpPermission, IpRange, SecurityGroup, Tag, TagSpecification, UserIdGroupPair, ResourceType};
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, ResourceType, SecurityGroup, Tag, TagSpecification, UserIdGroupPair,
+};
 use serde_json::{json, Value};
-use support::{header, operation, put_evaluations, body_text, Function, Moto};
+use support::{body_text, header, operation, put_evaluations, Function, Moto};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -23,11 +25,18 @@ struct World {
 }
 
 fn tcp(port: i32) -> aws_sdk_ec2::types::builders::IpPermissionBuilder {
-    IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port)
+    IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port)
 }
 
 async fn group(ec2: &aws_sdk_ec2::Client, vpc: &str, name: &str, tags: &[(&str, &str)]) -> String {
-    let mut req = ec2.create_security_group().group_name(name).description(name).vpc_id(vpc);
+    let mut req = ec2
+        .create_security_group()
+        .group_name(name)
+        .description(name)
+        .vpc_id(vpc);
     if !tags.is_empty() {
         let mut spec = TagSpecification::builder().resource_type(ResourceType::SecurityGroup);
         for (k, v) in tags {
@@ -39,7 +48,12 @@ async fn group(ec2: &aws_sdk_ec2::Client, vpc: &str, name: &str, tags: &[(&str, 
 }
 
 async fn allow(ec2: &aws_sdk_ec2::Client, id: &str, perm: IpPermission) {
-    ec2.authorize_security_group_ingress().group_id(id).ip_permissions(perm).send().await.unwrap();
+    ec2.authorize_security_group_ingress()
+        .group_id(id)
+        .ip_permissions(perm)
+        .send()
+        .await
+        .unwrap();
 }
 
 /// A VPC with an ALB's group (attached to an `ELB app/...` interface), an app group attached to an
@@ -47,47 +61,116 @@ async fn allow(ec2: &aws_sdk_ec2::Client, id: &str, perm: IpPermission) {
 async fn world() -> World {
     let moto = Moto::start();
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
-    let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap();
     let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    let subnet = ec2.create_subnet().vpc_id(&vpc).cidr_block("10.0.1.0/24").send().await.unwrap();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.0.1.0/24")
+        .send()
+        .await
+        .unwrap();
     let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
 
     let alb = group(&ec2, &vpc, "web-alb", &[]).await;
     let app = group(&ec2, &vpc, "app", &[]).await;
-    for (desc, sg) in [("ELB app/web-alb/50dc6c495c0c9188", &alb), ("Primary network interface", &app)] {
-        ec2.create_network_interface().subnet_id(&subnet).description(desc).groups(sg).send().await.unwrap();
+    for (desc, sg) in [
+        ("ELB app/web-alb/50dc6c495c0c9188", &alb),
+        ("Primary network interface", &app),
+    ] {
+        ec2.create_network_interface()
+            .subnet_id(&subnet)
+            .description(desc)
+            .groups(sg)
+            .send()
+            .await
+            .unwrap();
     }
     let web_good = group(&ec2, &vpc, "web-good", &[("tier", "web")]).await;
-    allow(&ec2, &web_good, tcp(443).user_id_group_pairs(UserIdGroupPair::builder().group_id(&alb).build()).build()).await;
+    allow(
+        &ec2,
+        &web_good,
+        tcp(443)
+            .user_id_group_pairs(UserIdGroupPair::builder().group_id(&alb).build())
+            .build(),
+    )
+    .await;
     let web_bad = group(&ec2, &vpc, "web-bad", &[("tier", "web")]).await;
-    allow(&ec2, &web_bad, tcp(80).user_id_group_pairs(UserIdGroupPair::builder().group_id(&app).build()).build()).await;
+    allow(
+        &ec2,
+        &web_bad,
+        tcp(80)
+            .user_id_group_pairs(UserIdGroupPair::builder().group_id(&app).build())
+            .build(),
+    )
+    .await;
     let ssh_open = group(&ec2, &vpc, "ssh-open", &[]).await;
     allow(
         &ec2,
         &ssh_open,
-        tcp(22).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/1").build()).ip_ranges(IpRange::builder().cidr_ip("128.0.0.0/1").build()).build(),
+        tcp(22)
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/1").build())
+            .ip_ranges(IpRange::builder().cidr_ip("128.0.0.0/1").build())
+            .build(),
     )
     .await;
     let rdp_private = group(&ec2, &vpc, "rdp-private", &[]).await;
-    allow(&ec2, &rdp_private, tcp(3389).ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build()).build()).await;
+    allow(
+        &ec2,
+        &rdp_private,
+        tcp(3389)
+            .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+            .build(),
+    )
+    .await;
     let https_egress = group(&ec2, &vpc, "https-egress", &[]).await;
     ec2.revoke_security_group_egress()
         .group_id(&https_egress)
-        .ip_permissions(IpPermission::builder().ip_protocol("-1").ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build())
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("-1")
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     ec2.authorize_security_group_egress()
         .group_id(&https_egress)
-        .ip_permissions(tcp(443).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build())
+        .ip_permissions(
+            tcp(443)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
         .send()
         .await
         .unwrap();
-    World { moto, ec2, alb, app, web_good, web_bad, ssh_open, rdp_private, https_egress }
+    World {
+        moto,
+        ec2,
+        alb,
+        app,
+        web_good,
+        web_bad,
+        ssh_open,
+        rdp_private,
+        https_egress,
+    }
 }
 
 async fn describe(ec2: &aws_sdk_ec2::Client, id: &str) -> SecurityGroup {
-    ec2.describe_security_groups().group_ids(id).send().await.unwrap().security_groups()[0].clone()
+    ec2.describe_security_groups()
+        .group_ids(id)
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .clone()
 }
 
 /// The configuration item AWS Config would record for a group (camelCase, both range shapes).
@@ -106,8 +189,16 @@ fn config_item(sg: &SecurityGroup, capture_time: &str) -> Value {
             })
             .collect()
     };
-    let tags: serde_json::Map<String, Value> =
-        sg.tags().iter().map(|t| (t.key().unwrap().to_string(), json!(t.value().unwrap_or_default()))).collect();
+    let tags: serde_json::Map<String, Value> = sg
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap().to_string(),
+                json!(t.value().unwrap_or_default()),
+            )
+        })
+        .collect();
     json!({
         "configurationItemVersion": "1.3", "configurationItemCaptureTime": capture_time, "configurationItemStatus": "OK",
         "awsAccountId": ACCOUNT, "resourceType": "AWS::EC2::SecurityGroup", "resourceId": sg.group_id(),
@@ -148,7 +239,11 @@ fn scheduled(params: Value, rule: &str) -> Value {
 }
 
 fn verdict<'a>(evals: &'a [Value], id: &str) -> &'a Value {
-    evals.iter().rev().find(|e| e["ComplianceResourceId"] == id).unwrap_or_else(|| panic!("no evaluation for {id} in {evals:#?}"))
+    evals
+        .iter()
+        .rev()
+        .find(|e| e["ComplianceResourceId"] == id)
+        .unwrap_or_else(|| panic!("no evaluation for {id} in {evals:#?}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -161,22 +256,40 @@ async fn web_tier_change_and_periodic_against_moto() {
     assert_eq!(kind, "error");
     w.moto.start_recording();
 
-    let good = config_item(&describe(&w.ec2, &w.web_good).await, "2026-11-21T09:30:12.418Z");
+    let good = config_item(
+        &describe(&w.ec2, &w.web_good).await,
+        "2026-11-21T09:30:12.418Z",
+    );
     let (kind, summary) = function.invoke(&change(good, params.clone()));
     assert_eq!(kind, "response", "{summary}");
     assert_eq!(summary["compliant"], 1, "{summary}");
-    let bad = config_item(&describe(&w.ec2, &w.web_bad).await, "2026-11-21T09:31:00.000Z");
+    let bad = config_item(
+        &describe(&w.ec2, &w.web_bad).await,
+        "2026-11-21T09:31:00.000Z",
+    );
     let (kind, summary) = function.invoke(&change(bad, params.clone()));
-    assert_eq!((kind.as_str(), &summary["nonCompliant"]), ("response", &json!(1)), "{summary}");
+    assert_eq!(
+        (kind.as_str(), &summary["nonCompliant"]),
+        ("response", &json!(1)),
+        "{summary}"
+    );
     let (kind, summary) = function.invoke(&scheduled(params, "web-tier-security-group"));
     assert_eq!(kind, "response", "{summary}");
     // moto 5.2 has no GetComplianceDetailsByConfigRule: the clean-up is skipped, verdicts still go out.
-    assert!(summary["staleCleanup"].as_str().unwrap().starts_with("skipped: GetComplianceDetailsByConfigRule failed"), "{summary}");
+    assert!(
+        summary["staleCleanup"]
+            .as_str()
+            .unwrap()
+            .starts_with("skipped: GetComplianceDetailsByConfigRule failed"),
+        "{summary}"
+    );
 
     let recording = w.moto.recording();
     let (evals, calls) = put_evaluations(&recording);
     assert_eq!(calls.len(), 3);
-    assert!(calls.iter().all(|c| c["TestMode"] == true && c["ResultToken"] == "TESTMODE"));
+    assert!(calls
+        .iter()
+        .all(|c| c["TestMode"] == true && c["ResultToken"] == "TESTMODE"));
     // Change: ordering timestamp is the capture time; the ELB interface made the ALB group count.
     let first = &calls[0]["Evaluations"][0];
     assert_eq!(first["ComplianceResourceId"], w.web_good.as_str());
@@ -191,20 +304,47 @@ async fn web_tier_change_and_periodic_against_moto() {
     );
     // Periodic: every group in the region, ordered at the notification time.
     let sweep = calls[2]["Evaluations"].as_array().unwrap();
-    assert!(sweep.iter().all(|e| e["OrderingTimestamp"].as_f64() == Some(1_795_262_400.0)));
+    assert!(sweep
+        .iter()
+        .all(|e| e["OrderingTimestamp"].as_f64() == Some(1_795_262_400.0)));
     assert_eq!(verdict(sweep, &w.web_good)["ComplianceType"], "COMPLIANT");
-    assert_eq!(verdict(sweep, &w.web_bad)["ComplianceType"], "NON_COMPLIANT");
-    assert_eq!(verdict(sweep, &w.ssh_open)["ComplianceType"], "NOT_APPLICABLE");
-    assert!(sweep.len() >= 8, "includes the default groups: {}", sweep.len());
+    assert_eq!(
+        verdict(sweep, &w.web_bad)["ComplianceType"],
+        "NON_COMPLIANT"
+    );
+    assert_eq!(
+        verdict(sweep, &w.ssh_open)["ComplianceType"],
+        "NOT_APPLICABLE"
+    );
+    assert!(
+        sweep.len() >= 8,
+        "includes the default groups: {}",
+        sweep.len()
+    );
     assert_eq!(evals.len(), 2 + sweep.len());
     // One batched ENI look-up per invocation, filtered by the candidate groups.
-    let eni_calls: Vec<String> = recording.iter().filter(|r| operation(r) == "DescribeNetworkInterfaces").map(body_text).collect();
+    let eni_calls: Vec<String> = recording
+        .iter()
+        .filter(|r| operation(r) == "DescribeNetworkInterfaces")
+        .map(body_text)
+        .collect();
     assert_eq!(eni_calls.len(), 3, "{eni_calls:?}");
-    assert!(eni_calls.iter().all(|b| b.contains("Filter.1.Name=group-id")), "{eni_calls:?}");
+    assert!(
+        eni_calls
+            .iter()
+            .all(|b| b.contains("Filter.1.Name=group-id")),
+        "{eni_calls:?}"
+    );
 
     let logs = function.logs();
-    assert!(logs.iter().any(|l| l["fields"]["message"] == "evaluation" && l["level"] == "INFO"), "JSON logs: {logs:?}");
-    assert!(logs.iter().any(|l| l["level"] == "ERROR" && l["fields"]["error_type"] == "InvalidEvent"));
+    assert!(
+        logs.iter()
+            .any(|l| l["fields"]["message"] == "evaluation" && l["level"] == "INFO"),
+        "JSON logs: {logs:?}"
+    );
+    assert!(logs
+        .iter()
+        .any(|l| l["level"] == "ERROR" && l["fields"]["error_type"] == "InvalidEvent"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -213,10 +353,16 @@ async fn exposure_checks_periodic_against_moto() {
     let function = Function::start(&w.moto, &[]);
     w.moto.start_recording();
 
-    let (kind, summary) = function.invoke(&scheduled(json!({"check": "public-ingress", "blockedTcpPorts": "22,3389"}), "public-ingress-ssh-rdp"));
+    let (kind, summary) = function.invoke(&scheduled(
+        json!({"check": "public-ingress", "blockedTcpPorts": "22,3389"}),
+        "public-ingress-ssh-rdp",
+    ));
     assert_eq!(kind, "response", "{summary}");
     assert_eq!(summary["nonCompliant"], 1, "only the ssh group: {summary}");
-    let (kind, summary) = function.invoke(&scheduled(json!({"check": "public-egress", "authorizedEgressTcpPorts": "443"}), "public-egress"));
+    let (kind, summary) = function.invoke(&scheduled(
+        json!({"check": "public-egress", "authorizedEgressTcpPorts": "443"}),
+        "public-egress",
+    ));
     assert_eq!(kind, "response", "{summary}");
 
     let (_, calls) = put_evaluations(&w.moto.recording());
@@ -224,38 +370,81 @@ async fn exposure_checks_periodic_against_moto() {
     let ingress = calls[0]["Evaluations"].as_array().unwrap();
     let ssh = verdict(ingress, &w.ssh_open);
     assert_eq!(ssh["ComplianceType"], "NON_COMPLIANT");
-    assert_eq!(ssh["Annotation"], "blocked ports open to the internet: tcp/22 open to 0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0)");
-    assert_eq!(verdict(ingress, &w.rdp_private)["ComplianceType"], "COMPLIANT");
+    assert_eq!(
+        ssh["Annotation"],
+        "blocked ports open to the internet: tcp/22 open to 0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0)"
+    );
+    assert_eq!(
+        verdict(ingress, &w.rdp_private)["ComplianceType"],
+        "COMPLIANT"
+    );
     let egress = calls[1]["Evaluations"].as_array().unwrap();
-    assert_eq!(verdict(egress, &w.https_egress)["ComplianceType"], "COMPLIANT", "{egress:#?}");
+    assert_eq!(
+        verdict(egress, &w.https_egress)["ComplianceType"],
+        "COMPLIANT",
+        "{egress:#?}"
+    );
     let default_egress = verdict(egress, &w.web_good);
     assert_eq!(default_egress["ComplianceType"], "NON_COMPLIANT");
-    assert_eq!(default_egress["Annotation"], "egress to the internet on unauthorized ports: all traffic to 0.0.0.0/0");
+    assert_eq!(
+        default_egress["Annotation"],
+        "egress to the internet on unauthorized ports: all traffic to 0.0.0.0/0"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn organization_mode_assumes_the_member_role_and_bad_input_is_a_typed_error() {
     let w = world().await;
-    let function = Function::start(&w.moto, &[("SG_COMPLIANCE_ASSUME_ROLE", "sg-compliance-member")]);
+    let function = Function::start(
+        &w.moto,
+        &[("SG_COMPLIANCE_ASSUME_ROLE", "sg-compliance-member")],
+    );
     let (kind, _) = function.invoke(&json!({"invokingEvent": "{}"}));
     assert_eq!(kind, "error");
     w.moto.start_recording();
 
-    let (kind, err) = function.invoke(&scheduled(json!({"check": "public-ingress", "blockedTcpPorts": "8o"}), "r"));
+    let (kind, err) = function.invoke(&scheduled(
+        json!({"check": "public-ingress", "blockedTcpPorts": "8o"}),
+        "r",
+    ));
     assert_eq!(kind, "error");
     assert_eq!(err["errorType"], "InvalidRuleParameter");
-    assert!(err["errorMessage"].as_str().unwrap().contains("rule parameter `blockedTcpPorts` = `8o`"), "{err}");
+    assert!(
+        err["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("rule parameter `blockedTcpPorts` = `8o`"),
+        "{err}"
+    );
 
-    let (kind, summary) = function.invoke(&scheduled(json!({"check": "public-ingress", "blockedTcpPorts": "22"}), "r"));
+    let (kind, summary) = function.invoke(&scheduled(
+        json!({"check": "public-ingress", "blockedTcpPorts": "22"}),
+        "r",
+    ));
     assert_eq!(kind, "response", "{summary}");
     assert_eq!(summary["nonCompliant"], 1);
 
     let recording = w.moto.recording();
-    let assume: Vec<String> = recording.iter().filter(|r| operation(r) == "AssumeRole").map(body_text).collect();
+    let assume: Vec<String> = recording
+        .iter()
+        .filter(|r| operation(r) == "AssumeRole")
+        .map(body_text)
+        .collect();
     assert_eq!(assume.len(), 1, "assumed once, then cached");
-    assert!(assume[0].contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fsg-compliance-member"), "{}", assume[0]);
-    let puts: Vec<&Value> = recording.iter().filter(|r| operation(r) == "PutEvaluations").collect();
+    assert!(
+        assume[0]
+            .contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fsg-compliance-member"),
+        "{}",
+        assume[0]
+    );
+    let puts: Vec<&Value> = recording
+        .iter()
+        .filter(|r| operation(r) == "PutEvaluations")
+        .collect();
     assert_eq!(puts.len(), 1);
     let auth = header(puts[0], "Authorization").unwrap();
-    assert!(!auth.contains("Credential=testing/"), "PutEvaluations must use the member role's credentials: {auth}");
+    assert!(
+        !auth.contains("Credential=testing/"),
+        "PutEvaluations must use the member role's credentials: {auth}"
+    );
 }

@@ -23,20 +23,33 @@ fn v6() -> impl Strategy<Value = Ipv6Net> {
 fn ports() -> impl Strategy<Value = PortRange> {
     prop_oneof![
         Just(PortRange::ALL),
-        (0..PORTS.len(), 0..PORTS.len()).prop_map(|(a, b)| PortRange::new(PORTS[a.min(b)], PORTS[a.max(b)]).unwrap()),
+        (0..PORTS.len(), 0..PORTS.len()).prop_map(|(a, b)| PortRange::new(
+            PORTS[a.min(b)],
+            PORTS[a.max(b)]
+        )
+        .unwrap()),
     ]
 }
 
 fn permission() -> impl Strategy<Value = Permission> {
     (
-        prop_oneof![Just(Protocol::Tcp), Just(Protocol::Udp), Just(Protocol::All), Just(Protocol::Icmp)],
+        prop_oneof![
+            Just(Protocol::Tcp),
+            Just(Protocol::Udp),
+            Just(Protocol::All),
+            Just(Protocol::Icmp)
+        ],
         ports(),
         prop::collection::vec(v4(), 0..3),
         prop::collection::vec(v6(), 0..2),
     )
         .prop_map(|(protocol, ports, ipv4, ipv6)| Permission {
             protocol,
-            ports: if protocol.has_ports() { ports } else { PortRange::ALL },
+            ports: if protocol.has_ports() {
+                ports
+            } else {
+                PortRange::ALL
+            },
             ipv4,
             ipv6,
             prefix_lists: vec![],
@@ -58,12 +71,25 @@ fn group(perms: Vec<Permission>) -> SecurityGroup {
 
 fn checks() -> Vec<Check> {
     let p = |pairs: &[(&str, &str)]| {
-        Check::from_params(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap()
+        Check::from_params(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap()
     };
     vec![
         p(&[("check", "public-ingress")]),
-        p(&[("check", "public-ingress"), ("blockedTcpPorts", "22,3389"), ("blockedUdpPorts", "53")]),
-        p(&[("check", "public-egress"), ("authorizedEgressTcpPorts", "443")]),
+        p(&[
+            ("check", "public-ingress"),
+            ("blockedTcpPorts", "22,3389"),
+            ("blockedUdpPorts", "53"),
+        ]),
+        p(&[
+            ("check", "public-egress"),
+            ("authorizedEgressTcpPorts", "443"),
+        ]),
         p(&[("check", "broad-private-ingress")]),
     ]
 }
@@ -73,14 +99,20 @@ fn split4(net: Ipv4Net, choices: &mut impl Iterator<Item = bool>, depth: u8) -> 
     if depth == 0 || net.prefix_len() >= 32 || !choices.next().unwrap_or(false) {
         return vec![net];
     }
-    net.subnets(net.prefix_len() + 1).unwrap().flat_map(|h| split4(h, choices, depth - 1)).collect()
+    net.subnets(net.prefix_len() + 1)
+        .unwrap()
+        .flat_map(|h| split4(h, choices, depth - 1))
+        .collect()
 }
 
 fn split6(net: Ipv6Net, choices: &mut impl Iterator<Item = bool>, depth: u8) -> Vec<Ipv6Net> {
     if depth == 0 || net.prefix_len() >= 128 || !choices.next().unwrap_or(false) {
         return vec![net];
     }
-    net.subnets(net.prefix_len() + 1).unwrap().flat_map(|h| split6(h, choices, depth - 1)).collect()
+    net.subnets(net.prefix_len() + 1)
+        .unwrap()
+        .flat_map(|h| split6(h, choices, depth - 1))
+        .collect()
 }
 
 proptest! {

@@ -1,4 +1,4 @@
-import { App, Tags, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Tags, Validations } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { SgComplianceMemberRoleStack } from './member-role-stack';
@@ -167,6 +167,14 @@ export function buildApp(app: App, settings: AppSettings): void {
     });
   }
 
+  if (settings.skipBundling) {
+    for (const stack of app.node.children.filter((c): c is SgComplianceStack => c instanceof SgComplianceStack)) {
+      Annotations.of(stack).addWarningV2(
+        'sg-compliance:bundling-skipped',
+        'Rust bundling skipped (skipBundling/synthAllModes): the function asset is the source tree, not a Lambda package. Synth/lint only, do not deploy.',
+      );
+    }
+  }
   Tags.of(app).add('project', 'sg-compliance');
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 }

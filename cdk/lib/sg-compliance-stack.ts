@@ -242,7 +242,6 @@ export class SgComplianceStack extends Stack {
       automatic: remediation.automatic,
       maximumAutomaticAttempts: remediation.maximumAutomaticAttempts,
       retryAttemptSeconds: remediation.retryAttemptSeconds,
-      executionControls: { ssmControls: { concurrentExecutionRatePercentage: 10, errorPercentage: 10 } },
     });
   }
 

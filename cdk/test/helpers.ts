@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -10,12 +9,12 @@ const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
   fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'),
 ).context;
 
-/** An App that never bundles (no Rust build) and writes its assembly to a temporary directory. */
+/**
+ * An App that never bundles (no Rust build). Its assembly goes to a temporary directory that
+ * aws-cdk-lib/testhelpers/jest-autoclean removes after each test file.
+ */
 export function newApp(context: Record<string, unknown> = {}): App {
-  return new App({
-    outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'sg-compliance-cdk-test-')),
-    context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context },
-  });
+  return new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context } });
 }
 
 /**

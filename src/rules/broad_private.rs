@@ -9,7 +9,12 @@ use crate::exposure::{group_findings, segments, unresolved, Family, Finding, Seg
 use crate::model::{Protocol, SecurityGroup};
 use crate::params::BroadPrivateIngress;
 
-const PRIVATE_V4: [&str; 4] = ["10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16"];
+const PRIVATE_V4: [&str; 4] = [
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+];
 const PRIVATE_V6: [&str; 1] = ["fc00::/7"];
 
 /// The parts of `union` inside private space, aggregated.
@@ -38,7 +43,10 @@ fn contributing(seg: &Segment, family: Family, block: &IpNet, facts: &Facts) -> 
         .iter()
         .filter(|s| match s.parse::<IpNet>() {
             Ok(n) => overlaps(&n, block),
-            Err(_) => facts.prefix_lists.get(*s).is_some_and(|es| es.iter().any(|e| overlaps(e, block))),
+            Err(_) => facts
+                .prefix_lists
+                .get(*s)
+                .is_some_and(|es| es.iter().any(|e| overlaps(e, block))),
         })
         .cloned()
         .collect()
@@ -57,9 +65,14 @@ pub(super) fn evaluate(p: &BroadPrivateIngress, sg: &SecurityGroup, facts: &Fact
                 Family::V4 => seg.v4.union.iter().copied().map(IpNet::from).collect(),
                 Family::V6 => seg.v6.union.iter().copied().map(IpNet::from).collect(),
             };
-            private_parts(&union, private).into_iter().filter(|n| n.prefix_len() < min).collect()
+            private_parts(&union, private)
+                .into_iter()
+                .filter(|n| n.prefix_len() < min)
+                .collect()
         };
-        let all_flagged = segs.iter().any(|s| s.protocol == Protocol::All && !broad(s).is_empty());
+        let all_flagged = segs
+            .iter()
+            .any(|s| s.protocol == Protocol::All && !broad(s).is_empty());
         for seg in &segs {
             if all_flagged && seg.protocol != Protocol::All {
                 continue;
@@ -108,7 +121,7 @@ pub(super) fn evaluate(p: &BroadPrivateIngress, sg: &SecurityGroup, facts: &Fact
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{group, params};
+    use super::super::test_support::{group, params, Case};
     use super::super::{evaluate, Compliance, Facts};
     use serde_json::{json, Value};
 
@@ -119,28 +132,130 @@ mod tests {
     #[test]
     fn table() {
         let default = vec![("check", "broad-private-ingress")];
-        let strict = vec![("check", "broad-private-ingress"), ("minPrefixLengthIpv4", "24"), ("minPrefixLengthIpv6", "64")];
-        let cases: Vec<(&str, &Vec<(&str, &str)>, Value, Compliance, &str)> = vec![
-            ("none", &default, json!([]), Compliance::Compliant, "no inbound private range broader than /16 (IPv4) or /48 (IPv6)"),
-            ("10/8", &default, json!([tcp(22, &["10.0.0.0/8"])]), Compliance::NonCompliant, "tcp/22 open to private 10.0.0.0/8 (broader than /16)"),
-            ("/16 is not broader", &default, json!([tcp(22, &["10.1.0.0/16"])]), Compliance::Compliant, "no inbound"),
-            ("/15 is", &default, json!([tcp(22, &["10.0.0.0/15"])]), Compliance::NonCompliant, "10.0.0.0/15"),
-            ("halves union", &default, json!([tcp(22, &["10.0.0.0/9"]), tcp(22, &["10.128.0.0/9"])]), Compliance::NonCompliant, "10.0.0.0/8 from 10.0.0.0/9 + 10.128.0.0/9"),
-            ("halves on different ports", &default, json!([tcp(22, &["10.0.0.0/17"]), tcp(23, &["10.0.128.0/17"])]), Compliance::Compliant, "no inbound"),
-            ("shared space", &default, json!([tcp(443, &["100.64.0.0/10"])]), Compliance::NonCompliant, "100.64.0.0/10"),
-            ("172.16/12", &default, json!([{"ipProtocol": "-1", "ipRanges": ["172.16.0.0/12"]}]), Compliance::NonCompliant, "all traffic open to private 172.16.0.0/12"),
-            ("public is not private", &default, json!([tcp(22, &["8.8.0.0/8"])]), Compliance::Compliant, "no inbound"),
-            ("0/0 covers private space", &default, json!([tcp(22, &["0.0.0.0/0"])]), Compliance::NonCompliant, "10.0.0.0/8 from 0.0.0.0/0"),
-            ("strict /24", &strict, json!([tcp(22, &["192.168.0.0/23"])]), Compliance::NonCompliant, "broader than /24"),
-            ("ula v6", &default, json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "ipv6Ranges": [{"cidrIpv6": "fd00::/8"}]}]), Compliance::NonCompliant, "tcp/5432 open to private fd00::/8 (broader than /48)"),
-            ("v6 /56 ok by default", &default, json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "ipv6Ranges": [{"cidrIpv6": "fd00::/56"}]}]), Compliance::Compliant, "no inbound"),
-            ("v6 /56 strict", &strict, json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "ipv6Ranges": [{"cidrIpv6": "fd00::/56"}]}]), Compliance::NonCompliant, "broader than /64"),
-            ("group references are fine", &default, json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "userIdGroupPairs": [{"groupId": "sg-0123abcd"}]}]), Compliance::Compliant, "no inbound"),
+        let strict = vec![
+            ("check", "broad-private-ingress"),
+            ("minPrefixLengthIpv4", "24"),
+            ("minPrefixLengthIpv6", "64"),
+        ];
+        let cases: Vec<Case> = vec![
+            (
+                "none",
+                &default,
+                json!([]),
+                Compliance::Compliant,
+                "no inbound private range broader than /16 (IPv4) or /48 (IPv6)",
+            ),
+            (
+                "10/8",
+                &default,
+                json!([tcp(22, &["10.0.0.0/8"])]),
+                Compliance::NonCompliant,
+                "tcp/22 open to private 10.0.0.0/8 (broader than /16)",
+            ),
+            (
+                "/16 is not broader",
+                &default,
+                json!([tcp(22, &["10.1.0.0/16"])]),
+                Compliance::Compliant,
+                "no inbound",
+            ),
+            (
+                "/15 is",
+                &default,
+                json!([tcp(22, &["10.0.0.0/15"])]),
+                Compliance::NonCompliant,
+                "10.0.0.0/15",
+            ),
+            (
+                "halves union",
+                &default,
+                json!([tcp(22, &["10.0.0.0/9"]), tcp(22, &["10.128.0.0/9"])]),
+                Compliance::NonCompliant,
+                "10.0.0.0/8 from 10.0.0.0/9 + 10.128.0.0/9",
+            ),
+            (
+                "halves on different ports",
+                &default,
+                json!([tcp(22, &["10.0.0.0/17"]), tcp(23, &["10.0.128.0/17"])]),
+                Compliance::Compliant,
+                "no inbound",
+            ),
+            (
+                "shared space",
+                &default,
+                json!([tcp(443, &["100.64.0.0/10"])]),
+                Compliance::NonCompliant,
+                "100.64.0.0/10",
+            ),
+            (
+                "172.16/12",
+                &default,
+                json!([{"ipProtocol": "-1", "ipRanges": ["172.16.0.0/12"]}]),
+                Compliance::NonCompliant,
+                "all traffic open to private 172.16.0.0/12",
+            ),
+            (
+                "public is not private",
+                &default,
+                json!([tcp(22, &["8.8.0.0/8"])]),
+                Compliance::Compliant,
+                "no inbound",
+            ),
+            (
+                "0/0 covers private space",
+                &default,
+                json!([tcp(22, &["0.0.0.0/0"])]),
+                Compliance::NonCompliant,
+                "10.0.0.0/8 from 0.0.0.0/0",
+            ),
+            (
+                "strict /24",
+                &strict,
+                json!([tcp(22, &["192.168.0.0/23"])]),
+                Compliance::NonCompliant,
+                "broader than /24",
+            ),
+            (
+                "ula v6",
+                &default,
+                json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "ipv6Ranges": [{"cidrIpv6": "fd00::/8"}]}]),
+                Compliance::NonCompliant,
+                "tcp/5432 open to private fd00::/8 (broader than /48)",
+            ),
+            (
+                "v6 /56 ok by default",
+                &default,
+                json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "ipv6Ranges": [{"cidrIpv6": "fd00::/56"}]}]),
+                Compliance::Compliant,
+                "no inbound",
+            ),
+            (
+                "v6 /56 strict",
+                &strict,
+                json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "ipv6Ranges": [{"cidrIpv6": "fd00::/56"}]}]),
+                Compliance::NonCompliant,
+                "broader than /64",
+            ),
+            (
+                "group references are fine",
+                &default,
+                json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "userIdGroupPairs": [{"groupId": "sg-0123abcd"}]}]),
+                Compliance::Compliant,
+                "no inbound",
+            ),
         ];
         for (name, p, ingress, want, needle) in cases {
-            let v = evaluate(&params(p), &group(&[], ingress, json!([])), &Facts::default());
+            let v = evaluate(
+                &params(p),
+                &group(&[], ingress, json!([])),
+                &Facts::default(),
+            );
             assert_eq!(v.compliance, want, "{name}: {}", v.annotation);
-            assert!(v.annotation.contains(needle), "{name}: {} !~ {needle}", v.annotation);
+            assert!(
+                v.annotation.contains(needle),
+                "{name}: {} !~ {needle}",
+                v.annotation
+            );
         }
     }
 }

@@ -66,7 +66,11 @@ impl Verdict {
 /// Cuts an annotation to at most 256 characters, ending with a marker when cut; never empty.
 pub fn truncate_annotation(text: String) -> String {
     const MARKER: &str = " …[truncated]";
-    let text = if text.trim().is_empty() { "no details".to_string() } else { text };
+    let text = if text.trim().is_empty() {
+        "no details".to_string()
+    } else {
+        text
+    };
     if text.chars().count() <= MAX_ANNOTATION_CHARS {
         return text;
     }
@@ -96,7 +100,9 @@ pub fn evaluate(check: &Check, sg: &SecurityGroup, facts: &Facts) -> Verdict {
 }
 
 /// Prefix lists referenced anywhere in these groups (to resolve before evaluating).
-pub fn referenced_prefix_lists<'a>(groups: impl IntoIterator<Item = &'a SecurityGroup>) -> BTreeSet<String> {
+pub fn referenced_prefix_lists<'a>(
+    groups: impl IntoIterator<Item = &'a SecurityGroup>,
+) -> BTreeSet<String> {
     groups
         .into_iter()
         .flat_map(|g| g.ingress.iter().chain(&g.egress))
@@ -121,12 +127,24 @@ fn join_with_unresolved(parts: Vec<String>, unresolved: &[String]) -> String {
 pub(crate) mod test_support {
     use super::*;
     use crate::model::from_config_item;
-    use std::collections::BTreeMap;
     use serde_json::{json, Value};
+    use std::collections::BTreeMap;
+
+    /// A table row: name, rule parameters, permissions, expected verdict, text the annotation contains.
+    pub type Case<'a> = (
+        &'a str,
+        &'a Vec<(&'a str, &'a str)>,
+        Value,
+        Compliance,
+        &'a str,
+    );
 
     /// A group from camelCase item permissions.
     pub fn group(tags: &[(&str, &str)], ingress: Value, egress: Value) -> SecurityGroup {
-        let tags: BTreeMap<String, String> = tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let tags: BTreeMap<String, String> = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         from_config_item(
             &json!({"groupId": "sg-0aaaaaaaaaaaaaaa1", "ipPermissions": ingress, "ipPermissionsEgress": egress}),
             &tags,
@@ -135,7 +153,13 @@ pub(crate) mod test_support {
     }
 
     pub fn params(pairs: &[(&str, &str)]) -> Check {
-        Check::from_params(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap()
+        Check::from_params(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap()
     }
 }
 

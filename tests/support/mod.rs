@@ -26,13 +26,24 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A moto server process.
@@ -45,7 +56,9 @@ impl Moto {
     pub fn start() -> Moto {
         let exe = std::env::var("SG_COMPLIANCE_MOTO_SERVER")
             .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
+            .unwrap_or_else(|_| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+            });
         assert!(
             exe.exists(),
             "moto_server not found at {}: run `make venv` (make test does), or set SG_COMPLIANCE_MOTO_SERVER",
@@ -60,8 +73,14 @@ impl Moto {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
         let moto = Moto { child, port };
         let start = Instant::now();
-        while http(port, "GET", "/moto-api/data.json", "").map(|(s, _)| s != 200).unwrap_or(true) {
-            assert!(start.elapsed() < Duration::from_secs(60), "moto did not start on port {port}");
+        while http(port, "GET", "/moto-api/data.json", "")
+            .map(|(s, _)| s != 200)
+            .unwrap_or(true)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "moto did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         moto
@@ -72,16 +91,35 @@ impl Moto {
     }
 
     pub fn start_recording(&self) {
-        assert_eq!(http(self.port, "POST", "/moto-api/recorder/reset-recording", "").unwrap().0, 200);
-        assert_eq!(http(self.port, "POST", "/moto-api/recorder/start-recording", "").unwrap().0, 200);
+        assert_eq!(
+            http(self.port, "POST", "/moto-api/recorder/reset-recording", "")
+                .unwrap()
+                .0,
+            200
+        );
+        assert_eq!(
+            http(self.port, "POST", "/moto-api/recorder/start-recording", "")
+                .unwrap()
+                .0,
+            200
+        );
     }
 
     /// The requests moto received since `start_recording`, as JSON objects.
     pub fn recording(&self) -> Vec<Value> {
         http(self.port, "POST", "/moto-api/recorder/stop-recording", "").unwrap();
-        let (status, body) = http(self.port, "GET", "/moto-api/recorder/download-recording", "").unwrap();
+        let (status, body) = http(
+            self.port,
+            "GET",
+            "/moto-api/recorder/download-recording",
+            "",
+        )
+        .unwrap();
         assert_eq!(status, 200, "{body}");
-        body.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+        body.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 
     /// An SDK configuration pointing at this server with dummy credentials and no retries.
@@ -89,7 +127,9 @@ impl Moto {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(self.endpoint())
             .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
             .load()
             .await
@@ -118,7 +158,9 @@ fn base64_decode(s: &str) -> String {
     let mut out = Vec::new();
     let (mut buf, mut bits) = (0u32, 0);
     for c in s.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()) {
-        let Some(v) = T.iter().position(|t| *t == c) else { continue };
+        let Some(v) = T.iter().position(|t| *t == c) else {
+            continue;
+        };
         buf = (buf << 6) | v as u32;
         bits += 6;
         if bits >= 8 {
@@ -133,7 +175,9 @@ fn base64_decode(s: &str) -> String {
 pub fn operation(req: &Value) -> String {
     let headers = &req["headers"];
     if let Some(target) = headers.as_object().and_then(|h| {
-        h.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target")).and_then(|(_, v)| v.as_str())
+        h.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+            .and_then(|(_, v)| v.as_str())
     }) {
         return target.rsplit('.').next().unwrap_or_default().to_string();
     }
@@ -145,7 +189,12 @@ pub fn operation(req: &Value) -> String {
 }
 
 pub fn header<'a>(req: &'a Value, name: &str) -> Option<&'a str> {
-    req["headers"].as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))?.1.as_str()
+    req["headers"]
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))?
+        .1
+        .as_str()
 }
 
 /// The evaluations of every recorded `PutEvaluations` call, and the calls' bodies.
@@ -155,7 +204,10 @@ pub fn put_evaluations(recording: &[Value]) -> (Vec<Value>, Vec<Value>) {
         .filter(|r| operation(r) == "PutEvaluations")
         .map(|r| serde_json::from_str(&body_text(r)).unwrap())
         .collect();
-    let evals = calls.iter().flat_map(|c| c["Evaluations"].as_array().cloned().unwrap_or_default()).collect();
+    let evals = calls
+        .iter()
+        .flat_map(|c| c["Evaluations"].as_array().cloned().unwrap_or_default())
+        .collect();
     (evals, calls)
 }
 
@@ -183,7 +235,12 @@ impl RuntimeApi {
                 std::thread::spawn(move || serve(conn, q, r));
             }
         });
-        RuntimeApi { port, queue, results, next_id: Mutex::new(0) }
+        RuntimeApi {
+            port,
+            queue,
+            results,
+            next_id: Mutex::new(0),
+        }
     }
 
     /// Queues an event and waits for the function's answer: ("response" | "error", body).
@@ -194,19 +251,26 @@ impl RuntimeApi {
             format!("req-{n}")
         };
         let (lock, cv) = &*self.queue;
-        lock.lock().unwrap().push_back((id.clone(), event.to_string()));
+        lock.lock()
+            .unwrap()
+            .push_back((id.clone(), event.to_string()));
         cv.notify_all();
         let (lock, cv) = &*self.results;
         let deadline = Instant::now() + timeout;
         let mut results = lock.lock().unwrap();
         loop {
             if let Some((kind, body)) = results.remove(&id) {
-                return (kind, serde_json::from_str(&body).unwrap_or(Value::String(body)));
+                return (
+                    kind,
+                    serde_json::from_str(&body).unwrap_or(Value::String(body)),
+                );
             }
             if let Some((kind, body)) = results.remove("init") {
                 panic!("the function failed to initialise ({kind}): {body}");
             }
-            let left = deadline.checked_duration_since(Instant::now()).unwrap_or_else(|| panic!("no answer to {id} in {timeout:?}"));
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .unwrap_or_else(|| panic!("no answer to {id} in {timeout:?}"));
             results = cv.wait_timeout(results, left).unwrap().0;
         }
     }
@@ -221,7 +285,10 @@ fn serve(conn: TcpStream, queue: Queue, results: Results) {
             return;
         }
         let mut parts = line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+        let (method, path) = (
+            parts.next().unwrap_or("").to_string(),
+            parts.next().unwrap_or("").to_string(),
+        );
         let mut length = 0usize;
         loop {
             let mut h = String::new();
@@ -251,7 +318,11 @@ fn serve(conn: TcpStream, queue: Queue, results: Results) {
                 }
                 q = cv.wait(q).unwrap();
             };
-            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 300_000;
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 300_000;
             format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:sg-compliance\r\nContent-Length: {}\r\n\r\n{event}",
                 event.len()
@@ -284,9 +355,19 @@ pub struct Function {
 impl Function {
     pub fn start(moto: &Moto, extra_env: &[(&str, &str)]) -> Function {
         let api = RuntimeApi::start();
-        let log = std::env::temp_dir().join(format!("sg-compliance-lambda-{}-{}.log", std::process::id(), api.port));
+        let log = std::env::temp_dir().join(format!(
+            "sg-compliance-lambda-{}-{}.log",
+            std::process::id(),
+            api.port
+        ));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sg-compliance-lambda"));
-        for var in ["AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_SESSION_TOKEN", "SG_COMPLIANCE_ASSUME_ROLE"] {
+        for var in [
+            "AWS_PROFILE",
+            "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_SESSION_TOKEN",
+            "SG_COMPLIANCE_ASSUME_ROLE",
+        ] {
             cmd.env_remove(var);
         }
         cmd.env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", api.port))
@@ -321,7 +402,9 @@ impl Function {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("log line is not JSON: {l}")))
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|_| panic!("log line is not JSON: {l}"))
+            })
             .collect()
     }
 }
