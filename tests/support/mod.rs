@@ -50,6 +50,7 @@ fn free_port() -> u16 {
 pub struct Moto {
     child: Child,
     pub port: u16,
+    recording: PathBuf,
 }
 
 impl Moto {
@@ -65,13 +66,23 @@ impl Moto {
             exe.display()
         );
         let port = free_port();
+        // Each server records to its own file: the default path is shared by parallel tests.
+        let recording = std::env::temp_dir().join(format!(
+            "sg-compliance-moto-{}-{port}.rec",
+            std::process::id()
+        ));
         let child = Command::new(&exe)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_RECORDER_FILEPATH", &recording)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
-        let moto = Moto { child, port };
+        let moto = Moto {
+            child,
+            port,
+            recording,
+        };
         let start = Instant::now();
         while http(port, "GET", "/moto-api/data.json", "")
             .map(|(s, _)| s != 200)
@@ -140,6 +151,7 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.recording);
     }
 }
 
