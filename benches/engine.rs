@@ -84,12 +84,7 @@ fn main() {
     );
 
     let p = |pairs: &[(&str, &str)]| {
-        Check::from_params(
-            &pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Check::from_pairs(pairs)
         .unwrap()
     };
     let checks = [

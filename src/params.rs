@@ -87,6 +87,11 @@ impl Check {
         }
     }
 
+    /// Parses parameters given as pairs, e.g. `&[("check", "public-ingress")]`.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Check, ParamError> {
+        Check::from_params(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
     /// Parses `ruleParameters`. `check` selects the check (default `web-tier`).
     pub fn from_params(params: &BTreeMap<String, String>) -> Result<Check, ParamError> {
         let p = Params(params);
@@ -236,11 +241,7 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Check, ParamError> {
-        let map = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Check::from_params(&map)
+        Check::from_pairs(pairs)
     }
 
     #[test]

@@ -75,6 +75,12 @@ fn ssh_group(i: usize) -> aws_sdk_ec2::types::SecurityGroup {
         .build()
 }
 
+/// `GetComplianceDetailsByConfigRule` with no earlier results.
+fn no_previous_results() -> Rule {
+    mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
+        .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build())
+}
+
 fn ok_put(sizes: Arc<Mutex<Vec<usize>>>) -> Rule {
     mock!(aws_sdk_config::Client::put_evaluations).then_compute_output(move |req| {
         sizes.lock().unwrap().push(req.evaluations().len());
@@ -178,8 +184,7 @@ async fn failed_evaluations_are_sent_again_until_accepted() {
             .set_security_groups(Some((0..5).map(ssh_group).collect()))
             .build()
     });
-    let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
-        .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
+    let previous = no_previous_results();
     let cloud = cloud(&[&previous, &put], &[&page]);
     let (ev, check) = scheduled(json!({"check": "public-ingress"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
@@ -206,8 +211,7 @@ async fn evaluations_that_keep_failing_fail_the_invocation() {
             .set_security_groups(Some(vec![ssh_group(0), ssh_group(1)]))
             .build()
     });
-    let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
-        .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
+    let previous = no_previous_results();
     let cloud = cloud(&[&previous, &put], &[&page]);
     let (ev, check) = scheduled(json!({"check": "public-ingress"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
@@ -238,8 +242,7 @@ async fn throttling_is_surfaced_not_swallowed() {
             .set_security_groups(Some(vec![ssh_group(0)]))
             .build()
     });
-    let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
-        .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
+    let previous = no_previous_results();
     let cloud = cloud(&[&previous, &put], &[&page]);
     let (ev, check) = scheduled(json!({"check": "public-ingress"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
@@ -395,8 +398,7 @@ async fn load_balancer_groups_are_discovered_with_one_batched_lookup() {
                 .network_interfaces(eni("Primary network interface", OTHER))
                 .build()
         });
-    let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
-        .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
+    let previous = no_previous_results();
     let cloud = cloud(&[&previous], &[&page, &enis]);
     let (ev, check) = scheduled(json!({"tierTagKey": "tier"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
@@ -460,8 +462,7 @@ async fn prefix_lists_resolve_live_and_unreadable_ones_stay_unknown() {
                     .build(),
             )
         });
-    let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
-        .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
+    let previous = no_previous_results();
     let cloud = cloud(&[&previous], &[&page, &readable, &unreadable]);
     let (ev, check) = scheduled(json!({"check": "public-ingress", "blockedTcpPorts": "22"}));
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
@@ -505,8 +506,7 @@ async fn one_bad_group_does_not_lose_the_others() {
             .security_groups(ssh_group(2))
             .build()
     });
-    let previous = mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
-        .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
+    let previous = no_previous_results();
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let put = ok_put(sizes.clone());
     let cloud = cloud(&[&previous, &put], &[&page]);

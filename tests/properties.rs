@@ -71,12 +71,7 @@ fn group(perms: Vec<Permission>) -> SecurityGroup {
 
 fn checks() -> Vec<Check> {
     let p = |pairs: &[(&str, &str)]| {
-        Check::from_params(
-            &pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Check::from_pairs(pairs)
         .unwrap()
     };
     vec![

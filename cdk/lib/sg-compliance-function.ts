@@ -4,11 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { RustFunction } from 'cargo-lambda-cdk';
-// Internal module of cargo-lambda-cdk: its constructor runs `cargo lambda --version` even when bundling
-// is skipped. We pre-seed its cache in that case so that synth never starts cargo (see below).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Bundling } = require('cargo-lambda-cdk/lib/bundling');
 import { Construct } from 'constructs';
+
+// cargo-lambda-cdk's internal Bundling class: its constructor runs `cargo lambda --version` even when bundling
+// is skipped. Pre-seeding its static cache in that case keeps tests and `npm run synth` from starting cargo.
+const { Bundling } = require('cargo-lambda-cdk/lib/bundling') as { Bundling: { runsLocally?: boolean } };
 
 /** The exact API actions the Rust function calls. Its role grants these and nothing else (plus logs). */
 export const LAMBDA_API_ACTIONS = [

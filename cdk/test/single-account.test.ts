@@ -252,3 +252,4 @@ describe('single-account stack with remediation', () => {
     });
   });
 });
+

@@ -121,7 +121,7 @@ pub(super) fn evaluate(p: &BroadPrivateIngress, sg: &SecurityGroup, facts: &Fact
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{group, params, Case};
+    use super::super::test_support::{assert_verdict, group, params, Case};
     use super::super::{evaluate, Compliance, Facts};
     use serde_json::{json, Value};
 
@@ -245,17 +245,7 @@ mod tests {
             ),
         ];
         for (name, p, ingress, want, needle) in cases {
-            let v = evaluate(
-                &params(p),
-                &group(&[], ingress, json!([])),
-                &Facts::default(),
-            );
-            assert_eq!(v.compliance, want, "{name}: {}", v.annotation);
-            assert!(
-                v.annotation.contains(needle),
-                "{name}: {} !~ {needle}",
-                v.annotation
-            );
+            assert_verdict(name, &params(p), &group(&[], ingress, json!([])), &Facts::default(), want, needle);
         }
     }
 }

@@ -153,13 +153,15 @@ pub(crate) mod test_support {
     }
 
     pub fn params(pairs: &[(&str, &str)]) -> Check {
-        Check::from_params(
-            &pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-        .unwrap()
+        Check::from_pairs(pairs).unwrap()
+    }
+
+    /// Evaluates one table row and checks the verdict and the annotation.
+    pub fn assert_verdict(name: &str, check: &Check, sg: &SecurityGroup, facts: &Facts, want: Compliance, needle: &str) {
+        let v = evaluate(check, sg, facts);
+        assert_eq!(v.compliance, want, "{name}: {}", v.annotation);
+        assert!(v.annotation.contains(needle), "{name}: {} !~ {needle}", v.annotation);
+        assert!((1..=MAX_ANNOTATION_CHARS).contains(&v.annotation.chars().count()), "{name}");
     }
 }
 

@@ -137,7 +137,7 @@ pub(super) fn egress(p: &PublicEgress, sg: &SecurityGroup, facts: &Facts) -> Ver
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{group, params, Case};
+    use super::super::test_support::{assert_verdict, group, params, Case};
     use super::super::{evaluate, Compliance, Facts};
     use serde_json::{json, Value};
 
@@ -292,17 +292,7 @@ mod tests {
             ),
         ];
         for (name, p, ingress, want, needle) in cases {
-            let v = evaluate(
-                &params(p),
-                &group(&[], ingress, json!([])),
-                &Facts::default(),
-            );
-            assert_eq!(v.compliance, want, "{name}: {}", v.annotation);
-            assert!(
-                v.annotation.contains(needle),
-                "{name}: {} !~ {needle}",
-                v.annotation
-            );
+            assert_verdict(name, &params(p), &group(&[], ingress, json!([])), &Facts::default(), want, needle);
         }
     }
 
@@ -388,17 +378,7 @@ mod tests {
             ),
         ];
         for (name, p, egress, want, needle) in cases {
-            let v = evaluate(
-                &params(p),
-                &group(&[], json!([]), egress),
-                &Facts::default(),
-            );
-            assert_eq!(v.compliance, want, "{name}: {}", v.annotation);
-            assert!(
-                v.annotation.contains(needle),
-                "{name}: {} !~ {needle}",
-                v.annotation
-            );
+            assert_verdict(name, &params(p), &group(&[], json!([]), egress), &Facts::default(), want, needle);
         }
     }
 }

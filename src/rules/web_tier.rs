@@ -151,7 +151,7 @@ pub(super) fn evaluate(p: &WebTier, sg: &SecurityGroup, facts: &Facts) -> Verdic
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{group, params};
+    use super::super::test_support::{assert_verdict, group, params};
     use super::super::{evaluate, Compliance, Facts};
     use crate::model::GroupId;
     use serde_json::json;
@@ -336,14 +336,7 @@ mod tests {
             ),
         ];
         for (name, p, tags, ingress, want, needle) in cases {
-            let sg = group(&tags, ingress, json!([]));
-            let v = evaluate(&params(&p), &sg, &facts());
-            assert_eq!(v.compliance, want, "{name}: {}", v.annotation);
-            assert!(
-                v.annotation.contains(needle),
-                "{name}: {} !~ {needle}",
-                v.annotation
-            );
+            assert_verdict(name, &params(&p), &group(&tags, ingress, json!([])), &facts(), want, needle);
         }
     }
 
