@@ -83,10 +83,7 @@ fn main() {
         Duration::from_millis(3000),
     );
 
-    let p = |pairs: &[(&str, &str)]| {
-        Check::from_pairs(pairs)
-        .unwrap()
-    };
+    let p = |pairs: &[(&str, &str)]| Check::from_pairs(pairs).unwrap();
     let checks = [
         p(&[
             ("tierTagKey", "tier"),

@@ -89,7 +89,12 @@ impl Check {
 
     /// Parses parameters given as pairs, e.g. `&[("check", "public-ingress")]`.
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Check, ParamError> {
-        Check::from_params(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Check::from_params(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     /// Parses `ruleParameters`. `check` selects the check (default `web-tier`).

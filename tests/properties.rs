@@ -70,10 +70,7 @@ fn group(perms: Vec<Permission>) -> SecurityGroup {
 }
 
 fn checks() -> Vec<Check> {
-    let p = |pairs: &[(&str, &str)]| {
-        Check::from_pairs(pairs)
-        .unwrap()
-    };
+    let p = |pairs: &[(&str, &str)]| Check::from_pairs(pairs).unwrap();
     vec![
         p(&[("check", "public-ingress")]),
         p(&[

@@ -122,7 +122,7 @@ pub(super) fn evaluate(p: &BroadPrivateIngress, sg: &SecurityGroup, facts: &Fact
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{assert_verdict, group, params, Case};
-    use super::super::{evaluate, Compliance, Facts};
+    use super::super::{Compliance, Facts};
     use serde_json::{json, Value};
 
     fn tcp(port: i64, v4: &[&str]) -> Value {
@@ -245,7 +245,14 @@ mod tests {
             ),
         ];
         for (name, p, ingress, want, needle) in cases {
-            assert_verdict(name, &params(p), &group(&[], ingress, json!([])), &Facts::default(), want, needle);
+            assert_verdict(
+                name,
+                &params(p),
+                &group(&[], ingress, json!([])),
+                &Facts::default(),
+                want,
+                needle,
+            );
         }
     }
 }

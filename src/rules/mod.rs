@@ -157,11 +157,25 @@ pub(crate) mod test_support {
     }
 
     /// Evaluates one table row and checks the verdict and the annotation.
-    pub fn assert_verdict(name: &str, check: &Check, sg: &SecurityGroup, facts: &Facts, want: Compliance, needle: &str) {
+    pub fn assert_verdict(
+        name: &str,
+        check: &Check,
+        sg: &SecurityGroup,
+        facts: &Facts,
+        want: Compliance,
+        needle: &str,
+    ) {
         let v = evaluate(check, sg, facts);
         assert_eq!(v.compliance, want, "{name}: {}", v.annotation);
-        assert!(v.annotation.contains(needle), "{name}: {} !~ {needle}", v.annotation);
-        assert!((1..=MAX_ANNOTATION_CHARS).contains(&v.annotation.chars().count()), "{name}");
+        assert!(
+            v.annotation.contains(needle),
+            "{name}: {} !~ {needle}",
+            v.annotation
+        );
+        assert!(
+            (1..=MAX_ANNOTATION_CHARS).contains(&v.annotation.chars().count()),
+            "{name}"
+        );
     }
 }
 

@@ -292,7 +292,14 @@ mod tests {
             ),
         ];
         for (name, p, ingress, want, needle) in cases {
-            assert_verdict(name, &params(p), &group(&[], ingress, json!([])), &Facts::default(), want, needle);
+            assert_verdict(
+                name,
+                &params(p),
+                &group(&[], ingress, json!([])),
+                &Facts::default(),
+                want,
+                needle,
+            );
         }
     }
 
@@ -378,7 +385,14 @@ mod tests {
             ),
         ];
         for (name, p, egress, want, needle) in cases {
-            assert_verdict(name, &params(p), &group(&[], json!([]), egress), &Facts::default(), want, needle);
+            assert_verdict(
+                name,
+                &params(p),
+                &group(&[], json!([]), egress),
+                &Facts::default(),
+                want,
+                needle,
+            );
         }
     }
 }

@@ -152,7 +152,7 @@ pub(super) fn evaluate(p: &WebTier, sg: &SecurityGroup, facts: &Facts) -> Verdic
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{assert_verdict, group, params};
-    use super::super::{evaluate, Compliance, Facts};
+    use super::super::{Compliance, Facts};
     use crate::model::GroupId;
     use serde_json::json;
 
@@ -336,7 +336,14 @@ mod tests {
             ),
         ];
         for (name, p, tags, ingress, want, needle) in cases {
-            assert_verdict(name, &params(&p), &group(&tags, ingress, json!([])), &facts(), want, needle);
+            assert_verdict(
+                name,
+                &params(&p),
+                &group(&tags, ingress, json!([])),
+                &facts(),
+                want,
+                needle,
+            );
         }
     }
 
