@@ -22,8 +22,9 @@ build:
 
 test: venv test-rust cdk-test
 
+# Unit, property, CLI, aws-smithy-mocks and moto end-to-end tests (no doc tests: there are none).
 test-rust: venv
-	cargo test
+	cargo test --lib --tests
 
 lint:
 	cargo fmt --all -- --check

@@ -8,8 +8,10 @@ printf '%-34s %-15s %s\n' "-------------" "-------" "----------"
 for f in fixtures/events/*.json; do
   name=$(basename "$f" .json)
   if out=$("$bin" evaluate --event "$f" 2>&1); then
-    python3 -c 'import json,sys
-for e in json.loads(sys.argv[2]): print(f"{sys.argv[1]:<34} {e[\"complianceType\"]:<15} {e[\"annotation\"]}")' "$name" "$out"
+    python3 -c '
+import json, sys
+for e in json.loads(sys.argv[2]):
+    print("%-34s %-15s %s" % (sys.argv[1], e["complianceType"], e["annotation"]))' "$name" "$out"
   else
     printf '%-34s %-15s %s\n' "$name" "(needs --live)" "${out#sg-compliance: error: }"
   fi
