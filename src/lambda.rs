@@ -137,8 +137,13 @@ impl Handler {
             "staleCleanup": outcome.stale_cleanup,
             "testMode": event.result_token.is_test_mode(),
         });
+        // Findings at INFO; the (many) compliant and not-applicable results of a sweep at DEBUG.
         for e in &outcome.evaluations {
-            tracing::info!(resource = %e.compliance_resource_id, compliance = %e.compliance_type, annotation = %e.annotation, "evaluation");
+            if e.compliance_type == Compliance::NonCompliant {
+                tracing::info!(resource = %e.compliance_resource_id, compliance = %e.compliance_type, annotation = %e.annotation, "evaluation");
+            } else {
+                tracing::debug!(resource = %e.compliance_resource_id, compliance = %e.compliance_type, annotation = %e.annotation, "evaluation");
+            }
         }
         deliver(&cloud, &outcome, &event.result_token).await?;
         tracing::info!(summary = %summary, "delivered");

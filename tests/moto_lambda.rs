@@ -448,3 +448,54 @@ async fn organization_mode_assumes_the_member_role_and_bad_input_is_a_typed_erro
         "PutEvaluations must use the member role's credentials: {auth}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_live_and_deliver_against_moto() {
+    let w = world().await;
+    w.moto.start_recording();
+    let event = scheduled(
+        json!({"check": "public-ingress", "blockedTcpPorts": "22"}),
+        "public-ingress-ssh-rdp",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args(["evaluate", "--event", "-", "--deliver"])
+        .env("AWS_ENDPOINT_URL", w.moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let ssh = printed
+        .iter()
+        .find(|e| e["complianceResourceId"] == w.ssh_open.as_str())
+        .unwrap();
+    assert_eq!(ssh["complianceType"], "NON_COMPLIANT");
+    assert_eq!(ssh["orderingTimestamp"], "2026-11-21T12:00:00Z");
+    let (delivered, calls) = put_evaluations(&w.moto.recording());
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        delivered.len(),
+        printed.len(),
+        "--deliver sent what it printed"
+    );
+}
