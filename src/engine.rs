@@ -185,38 +185,19 @@ pub async fn evaluate_event<C: Cloud>(
     check: &Check,
 ) -> Result<Outcome, EngineError> {
     match &event.message {
-        Message::Change { item } => {
-            let s = &item.summary;
-            if let Some(v) = not_applicable(s, event.event_left_scope) {
-                return Ok(single(Evaluation::new(
-                    &s.resource_type,
-                    &s.resource_id,
-                    v,
-                    s.capture_time,
-                )));
+        Message::Change { item } => match not_applicable(&item.summary, event.event_left_scope) {
+            Some(outcome) => Ok(outcome),
+            None => evaluate_item(cloud, item, check).await,
+        },
+        Message::Oversized { summary } => {
+            if let Some(outcome) = not_applicable(summary, event.event_left_scope) {
+                return Ok(outcome);
             }
-            evaluate_item(cloud, item, check).await
-        }
-        Message::Oversized { summary: s } => {
-            if let Some(v) = not_applicable(s, event.event_left_scope) {
-                return Ok(single(Evaluation::new(
-                    &s.resource_type,
-                    &s.resource_id,
-                    v,
-                    s.capture_time,
-                )));
+            let item = cloud.fetch_item(summary).await?;
+            match not_applicable(&item.summary, false) {
+                Some(outcome) => Ok(outcome),
+                None => evaluate_item(cloud, &item, check).await,
             }
-            let item = cloud.fetch_item(s).await?;
-            if let Some(v) = not_applicable(&item.summary, false) {
-                let s = &item.summary;
-                return Ok(single(Evaluation::new(
-                    &s.resource_type,
-                    &s.resource_id,
-                    v,
-                    s.capture_time,
-                )));
-            }
-            evaluate_item(cloud, &item, check).await
         }
         Message::Scheduled { notification_time } => {
             sweep(
@@ -230,16 +211,22 @@ pub async fn evaluate_event<C: Cloud>(
     }
 }
 
-fn single(e: Evaluation) -> Outcome {
+/// The one evaluation of a configuration item, ordered at its capture time.
+fn item_outcome(s: &ItemSummary, verdict: Verdict) -> Outcome {
     Outcome {
-        evaluations: vec![e],
+        evaluations: vec![Evaluation::new(
+            &s.resource_type,
+            &s.resource_id,
+            verdict,
+            s.capture_time,
+        )],
         ..Default::default()
     }
 }
 
 /// The verdict-independent NOT_APPLICABLE cases, so stale results clear.
-fn not_applicable(s: &ItemSummary, left_scope: bool) -> Option<Verdict> {
-    if left_scope {
+fn not_applicable(s: &ItemSummary, left_scope: bool) -> Option<Outcome> {
+    let verdict = if left_scope {
         Some(Verdict::new(
             Compliance::NotApplicable,
             "the resource left the rule's scope",
@@ -259,7 +246,8 @@ fn not_applicable(s: &ItemSummary, left_scope: bool) -> Option<Verdict> {
         ))
     } else {
         None
-    }
+    };
+    verdict.map(|v| item_outcome(s, v))
 }
 
 async fn evaluate_item<C: Cloud>(
@@ -278,13 +266,7 @@ async fn evaluate_item<C: Cloud>(
         .ok_or_else(|| resource(ModelError::Missing("configuration")))?;
     let sg = model::from_config_item(conf, &item.tags).map_err(resource)?;
     let facts = gather_facts(cloud, check, &[&sg]).await?;
-    let verdict = rules::evaluate(check, &sg, &facts);
-    Ok(single(Evaluation::new(
-        &s.resource_type,
-        &s.resource_id,
-        verdict,
-        s.capture_time,
-    )))
+    Ok(item_outcome(s, rules::evaluate(check, &sg, &facts)))
 }
 
 /// One batched look-up per kind of fact for all the groups of an invocation.

@@ -225,6 +225,28 @@ impl RawPermission<'_> {
     }
 }
 
+/// Validates a group's own id; `field` names where it came from.
+fn own_group_id(id: &str, field: &str) -> Result<GroupId, ModelError> {
+    GroupId::parse(id).map_err(|reason| ModelError::Invalid {
+        group: id.to_string(),
+        field: field.to_string(),
+        reason,
+    })
+}
+
+/// Builds every permission of a list, naming each by `field[i]` in errors.
+fn build_all<'a, T>(
+    list: &'a [T],
+    group: &str,
+    field: &str,
+    raw: impl Fn(&'a T) -> RawPermission<'a>,
+) -> Result<Vec<Permission>, ModelError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, p)| raw(p).build(group, &format!("{field}[{i}]")))
+        .collect()
+}
+
 /// Parses a CIDR of either family (used for prefix-list entries).
 pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
     text.trim()
@@ -321,40 +343,32 @@ pub fn from_config_item(
     let id = conf
         .group_id
         .ok_or(ModelError::Missing("configuration.groupId"))?;
-    let group_id = GroupId::parse(&id).map_err(|reason| ModelError::Invalid {
-        group: id.clone(),
-        field: "configuration.groupId".into(),
-        reason,
-    })?;
-    let perms = |list: &[ItemPermission], field: &str| -> Result<Vec<Permission>, ModelError> {
-        list.iter()
-            .enumerate()
-            .map(|(i, p)| {
-                RawPermission {
-                    protocol: p.ip_protocol.as_deref(),
-                    from_port: p.from_port,
-                    to_port: p.to_port,
-                    ipv4: p
-                        .ip_ranges
-                        .iter()
-                        .map(String::as_str)
-                        .chain(p.ipv4_ranges.iter().map(|r| r.cidr_ip.as_str()))
-                        .collect(),
-                    ipv6: p.ipv6_ranges.iter().map(|r| r.cidr_ipv6.as_str()).collect(),
-                    prefix_lists: p
-                        .prefix_list_ids
-                        .iter()
-                        .map(|r| r.prefix_list_id.as_str())
-                        .collect(),
-                    groups: p
-                        .user_id_group_pairs
-                        .iter()
-                        .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
-                        .collect(),
-                }
-                .build(&id, &format!("configuration.{field}[{i}]"))
-            })
-            .collect()
+    let group_id = own_group_id(&id, "configuration.groupId")?;
+    let perms = |list: &[ItemPermission], field: &str| {
+        build_all(list, &id, &format!("configuration.{field}"), |p| {
+            RawPermission {
+                protocol: p.ip_protocol.as_deref(),
+                from_port: p.from_port,
+                to_port: p.to_port,
+                ipv4: p
+                    .ip_ranges
+                    .iter()
+                    .map(String::as_str)
+                    .chain(p.ipv4_ranges.iter().map(|r| r.cidr_ip.as_str()))
+                    .collect(),
+                ipv6: p.ipv6_ranges.iter().map(|r| r.cidr_ipv6.as_str()).collect(),
+                prefix_lists: p
+                    .prefix_list_ids
+                    .iter()
+                    .map(|r| r.prefix_list_id.as_str())
+                    .collect(),
+                groups: p
+                    .user_id_group_pairs
+                    .iter()
+                    .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
+                    .collect(),
+            }
+        })
     };
     let mut tags: BTreeMap<String, String> = conf
         .tags
@@ -453,47 +467,34 @@ impl DescribedGroup {
     /// Validates and normalises into the model.
     pub fn into_model(self) -> Result<SecurityGroup, ModelError> {
         let id = self.group_id.ok_or(ModelError::Missing("GroupId"))?;
-        let group_id = GroupId::parse(&id).map_err(|reason| ModelError::Invalid {
-            group: id.clone(),
-            field: "GroupId".into(),
-            reason,
-        })?;
-        let perms =
-            |list: &[DescribedPermission], field: &str| -> Result<Vec<Permission>, ModelError> {
-                list.iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        RawPermission {
-                            protocol: p.ip_protocol.as_deref(),
-                            from_port: p.from_port,
-                            to_port: p.to_port,
-                            ipv4: p
-                                .ip_ranges
-                                .iter()
-                                .filter_map(|r| r.cidr_ip.as_deref())
-                                .collect(),
-                            ipv6: p
-                                .ipv6_ranges
-                                .iter()
-                                .filter_map(|r| r.cidr_ipv6.as_deref())
-                                .collect(),
-                            prefix_lists: p
-                                .prefix_list_ids
-                                .iter()
-                                .filter_map(|r| r.prefix_list_id.as_deref())
-                                .collect(),
-                            groups: p
-                                .user_id_group_pairs
-                                .iter()
-                                .filter_map(|g| {
-                                    g.group_id.as_deref().map(|id| (id, g.user_id.as_deref()))
-                                })
-                                .collect(),
-                        }
-                        .build(&id, &format!("{field}[{i}]"))
-                    })
-                    .collect()
-            };
+        let group_id = own_group_id(&id, "GroupId")?;
+        let perms = |list: &[DescribedPermission], field: &str| {
+            build_all(list, &id, field, |p| RawPermission {
+                protocol: p.ip_protocol.as_deref(),
+                from_port: p.from_port,
+                to_port: p.to_port,
+                ipv4: p
+                    .ip_ranges
+                    .iter()
+                    .filter_map(|r| r.cidr_ip.as_deref())
+                    .collect(),
+                ipv6: p
+                    .ipv6_ranges
+                    .iter()
+                    .filter_map(|r| r.cidr_ipv6.as_deref())
+                    .collect(),
+                prefix_lists: p
+                    .prefix_list_ids
+                    .iter()
+                    .filter_map(|r| r.prefix_list_id.as_deref())
+                    .collect(),
+                groups: p
+                    .user_id_group_pairs
+                    .iter()
+                    .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
+                    .collect(),
+            })
+        };
         Ok(SecurityGroup {
             ingress: perms(&self.ip_permissions, "IpPermissions")?,
             egress: perms(&self.ip_permissions_egress, "IpPermissionsEgress")?,

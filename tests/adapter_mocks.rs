@@ -90,6 +90,24 @@ fn ok_put(sizes: Arc<Mutex<Vec<usize>>>) -> Rule {
     })
 }
 
+/// A periodic public-ingress run over one page of `groups` with no earlier results, delivered
+/// through `put`.
+async fn sweep_and_deliver(
+    groups: Vec<aws_sdk_ec2::types::SecurityGroup>,
+    put: &Rule,
+) -> Result<(), EngineError> {
+    let page = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(move || {
+        DescribeSecurityGroupsOutput::builder()
+            .set_security_groups(Some(groups.clone()))
+            .build()
+    });
+    let previous = no_previous_results();
+    let cloud = cloud(&[&previous, put], &[&page]);
+    let (ev, check) = scheduled(json!({"check": "public-ingress"}));
+    let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
+    deliver(&cloud, &outcome, &ev.result_token).await
+}
+
 #[tokio::test]
 async fn sweep_pages_clears_stale_results_and_delivers_in_batches_of_100() {
     let page1 = mock!(aws_sdk_ec2::Client::describe_security_groups)
@@ -179,16 +197,9 @@ async fn failed_evaluations_are_sent_again_until_accepted() {
         }
         out.build()
     });
-    let page = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
-        DescribeSecurityGroupsOutput::builder()
-            .set_security_groups(Some((0..5).map(ssh_group).collect()))
-            .build()
-    });
-    let previous = no_previous_results();
-    let cloud = cloud(&[&previous, &put], &[&page]);
-    let (ev, check) = scheduled(json!({"check": "public-ingress"}));
-    let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
-    deliver(&cloud, &outcome, &ev.result_token).await.unwrap();
+    sweep_and_deliver((0..5).map(ssh_group).collect(), &put)
+        .await
+        .unwrap();
     let calls = calls.lock().unwrap();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].len(), 5);
@@ -206,16 +217,7 @@ async fn evaluations_that_keep_failing_fail_the_invocation() {
             .failed_evaluations(req.evaluations()[0].clone())
             .build()
     });
-    let page = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
-        DescribeSecurityGroupsOutput::builder()
-            .set_security_groups(Some(vec![ssh_group(0), ssh_group(1)]))
-            .build()
-    });
-    let previous = no_previous_results();
-    let cloud = cloud(&[&previous, &put], &[&page]);
-    let (ev, check) = scheduled(json!({"check": "public-ingress"}));
-    let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
-    let err = deliver(&cloud, &outcome, &ev.result_token)
+    let err = sweep_and_deliver(vec![ssh_group(0), ssh_group(1)], &put)
         .await
         .unwrap_err();
     assert_eq!(put.num_calls(), 3);
@@ -237,16 +239,7 @@ async fn throttling_is_surfaced_not_swallowed() {
                 .build(),
         )
     });
-    let page = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
-        DescribeSecurityGroupsOutput::builder()
-            .set_security_groups(Some(vec![ssh_group(0)]))
-            .build()
-    });
-    let previous = no_previous_results();
-    let cloud = cloud(&[&previous, &put], &[&page]);
-    let (ev, check) = scheduled(json!({"check": "public-ingress"}));
-    let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
-    let err = deliver(&cloud, &outcome, &ev.result_token)
+    let err = sweep_and_deliver(vec![ssh_group(0)], &put)
         .await
         .unwrap_err();
     assert!(
@@ -488,33 +481,23 @@ async fn prefix_lists_resolve_live_and_unreadable_ones_stay_unknown() {
 
 #[tokio::test]
 async fn one_bad_group_does_not_lose_the_others() {
-    let page = mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
-        let bad = IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(22)
-            .to_port(22)
-            .ip_ranges(IpRange::builder().cidr_ip("300.0.0.0/8").build())
-            .build();
-        DescribeSecurityGroupsOutput::builder()
-            .security_groups(ssh_group(0))
-            .security_groups(
-                aws_sdk_ec2::types::SecurityGroup::builder()
-                    .group_id(sg_id(1))
-                    .ip_permissions(bad)
-                    .build(),
-            )
-            .security_groups(ssh_group(2))
-            .build()
-    });
-    let previous = no_previous_results();
+    let bad = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .ip_ranges(IpRange::builder().cidr_ip("300.0.0.0/8").build())
+        .build();
+    let groups = vec![
+        ssh_group(0),
+        aws_sdk_ec2::types::SecurityGroup::builder()
+            .group_id(sg_id(1))
+            .ip_permissions(bad)
+            .build(),
+        ssh_group(2),
+    ];
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let put = ok_put(sizes.clone());
-    let cloud = cloud(&[&previous, &put], &[&page]);
-    let (ev, check) = scheduled(json!({"check": "public-ingress"}));
-    let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
-    let err = deliver(&cloud, &outcome, &ev.result_token)
-        .await
-        .unwrap_err();
+    let err = sweep_and_deliver(groups, &put).await.unwrap_err();
     assert_eq!(
         *sizes.lock().unwrap(),
         vec![2],

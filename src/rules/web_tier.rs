@@ -48,6 +48,11 @@ pub fn candidate_load_balancer_groups<'a>(
         .collect()
 }
 
+/// `sg-a, sg-b` in sorted order.
+fn join(ids: BTreeSet<&str>) -> String {
+    ids.into_iter().collect::<Vec<_>>().join(", ")
+}
+
 pub(super) fn evaluate(p: &WebTier, sg: &SecurityGroup, facts: &Facts) -> Verdict {
     let tag = match &p.tag_value {
         Some(v) => format!("{}:{v}", p.tag_key),
@@ -93,7 +98,6 @@ pub(super) fn evaluate(p: &WebTier, sg: &SecurityGroup, facts: &Facts) -> Verdic
             let ports =
                 PortSet::from_ranges(from_other.iter().flat_map(|(p, _)| p.ranges().to_vec()));
             let ids: BTreeSet<&str> = from_other.iter().map(|(_, g)| g.as_str()).collect();
-            let ids: Vec<&str> = ids.into_iter().collect();
             let verb = if ids.len() == 1 {
                 "which is"
             } else {
@@ -101,7 +105,7 @@ pub(super) fn evaluate(p: &WebTier, sg: &SecurityGroup, facts: &Facts) -> Verdic
             };
             problems.push(format!(
                 "tcp/{ports} only from {} {verb} {not_lb}",
-                ids.join(", ")
+                join(ids)
             ));
         } else {
             let elsewhere: BTreeSet<&str> = sg
@@ -119,7 +123,7 @@ pub(super) fn evaluate(p: &WebTier, sg: &SecurityGroup, facts: &Facts) -> Verdic
             } else {
                 problems.push(format!(
                     "load balancer group {} is allowed, but not on tcp/{}",
-                    elsewhere.into_iter().collect::<Vec<_>>().join(", "),
+                    join(elsewhere),
                     p.ports
                 ));
             }
@@ -138,7 +142,7 @@ pub(super) fn evaluate(p: &WebTier, sg: &SecurityGroup, facts: &Facts) -> Verdic
             Compliance::Compliant,
             format!(
                 "web-tier group allows tcp/{ports} from load balancer group {}",
-                ids.into_iter().collect::<Vec<_>>().join(", ")
+                join(ids)
             ),
         )
     } else {
