@@ -3,7 +3,7 @@
 #
 #   make cdk-test   npm ci (only when needed), type check, jest (with cdk-nag), synth, cfn-lint
 #   make synth      every template (single-account, organization, member role) into cdk/cdk.out; no Rust build
-#   make cfn-lint   cfn-lint on every template in cdk/cdk.out
+#   make cfn-lint   cfn-lint on every template in cdk/cdk.out (and cdk/dist), for each template's regions
 #   make deploy     real deployment (builds the Lambda with cargo-lambda); never run in CI, see below
 
 CDK_DIR := cdk
@@ -29,11 +29,10 @@ cdk-test: $(CDK_STAMP) venv
 synth: $(CDK_STAMP)
 	cd $(CDK_DIR) && npm run --silent synth
 
+# Every template for every region it is deployed to (scripts/cfn-lint.js): cdk.out by stack region, cdk/dist
+# (make templates) for every region cfn-lint knows.
 cfn-lint: venv
-	@set -- $(CDK_DIR)/cdk.out/*.template.json; \
-	if [ ! -e "$$1" ]; then echo "cfn-lint: no templates in $(CDK_DIR)/cdk.out (run 'make synth' first)" >&2; exit 1; fi; \
-	echo "cfn-lint --ignore-checks $(CFN_LINT_IGNORE): $$# templates"; \
-	$(VENV)/bin/cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- "$$@"
+	cd $(CDK_DIR) && node scripts/cfn-lint.js $(abspath $(VENV))/bin/cfn-lint $(CFN_LINT_IGNORE)
 
 # Real deployment with AWS credentials; bundles the Rust function with cargo-lambda from the venv
 # (release build, ARCH=arm64 default or ARCH=x86_64). Pass-through variables:

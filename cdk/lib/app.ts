@@ -1,10 +1,19 @@
 import { Annotations, App, Tags, Validations } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { AlertsOptions } from './alerts';
 import { SgComplianceMemberRoleStack } from './member-role-stack';
-import { EXECUTION_FREQUENCIES, ExecutionFrequency, RuleConfigError, RulesOptions } from './rules';
+import { hasResourceType, isRegionName } from './regions';
+import { EXECUTION_FREQUENCIES, ExecutionFrequency, RuleConfigError, RulesOptions, perRegionGroupIdRegions } from './rules';
 import { LambdaArchitecture } from './sg-compliance-function';
-import { OrganizationOptions, SgComplianceStack } from './sg-compliance-stack';
+import { INVOKE_PERMISSION_MODES, InvokePermissionMode, OrganizationOptions, SgComplianceStack } from './sg-compliance-stack';
+
+/**
+ * Environment variable that `npm run synth` / `make templates` set: skipBundling and synthAllModes are refused
+ * without it, so a `cdk deploy` can never run with them. (Templates synthesized that way carry an always-false
+ * CloudFormation rule as well, see markNotDeployable.)
+ */
+export const SYNTH_ONLY_ENV = 'SG_COMPLIANCE_SYNTH_ONLY';
 
 /**
  * Context keys (cdk.json or `-c key=value`; values given with -c are strings, lists may be comma-separated,
@@ -13,15 +22,21 @@ import { OrganizationOptions, SgComplianceStack } from './sg-compliance-stack';
  *   regions                   list of regions, one stack per region (default: CDK_DEFAULT_REGION)
  *   architecture              arm64 (default) | x86_64
  *   maximumExecutionFrequency One_Hour | Three_Hours | Six_Hours | Twelve_Hours | TwentyFour_Hours (default)
- *   rules                     JSON object: per-rule options (see lib/rules.ts RulesOptions)
+ *   rules                     JSON object: per-rule options (see lib/rules.ts RulesOptions); with several regions,
+ *                             webTier.loadBalancerSecurityGroupIds must be a map {region: [ids]}
  *   organization              true: organization mode
  *   organizationId            o-... (required in organization mode)
  *   memberRoleName            default sg-compliance-member
- *   memberAccountIds          optional explicit list of member accounts allowed to invoke
+ *   invokePermission          sourceOrgId (default) | accounts: how Config of member accounts may invoke the function
+ *   memberAccountIds          accounts for invokePermission=accounts, and the fallback where
+ *                             AWS::Lambda::ResourcePolicy does not exist
  *   excludedAccounts          accounts the organization rules skip
  *   lambdaAccountId           default of the member role stack's LambdaAccountId parameter
  *                             (default: CDK_DEFAULT_ACCOUNT)
- *   skipBundling              true: do not build the Rust function (synth/test only, not deployable)
+ *   alerts                    true: SNS topic, EventBridge rules, alarms and an on-failure queue (lib/alerts.ts)
+ *   alertTopicArn             existing SNS topic for the alerts (implies alerts=true)
+ *   skipBundling              true: do not build the Rust function (synth/test only; refused unless
+ *                             SG_COMPLIANCE_SYNTH_ONLY=1, and the templates are undeployable)
  *   synthAllModes             true: synth single-account AND organization stacks together (implies
  *                             skipBundling; CI/lint only)
  */
@@ -34,9 +49,11 @@ export interface AppSettings {
   readonly organization: boolean;
   readonly organizationId?: string;
   readonly memberRoleName?: string;
+  readonly invokePermission?: InvokePermissionMode;
   readonly memberAccountIds?: string[];
   readonly excludedAccounts?: string[];
   readonly lambdaAccountId?: string;
+  readonly alerts?: AlertsOptions;
   readonly skipBundling: boolean;
   readonly synthAllModes: boolean;
 }
@@ -78,7 +95,7 @@ function asObject<T>(key: string, v: unknown): T | undefined {
 export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = process.env): AppSettings {
   const regions = asList('regions', ctx('regions')) ?? (env.CDK_DEFAULT_REGION ? [env.CDK_DEFAULT_REGION] : []);
   for (const r of regions) {
-    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(r)) throw new RuleConfigError(`context regions: ${JSON.stringify(r)} is not a region`);
+    if (!isRegionName(r)) throw new RuleConfigError(`context regions: ${JSON.stringify(r)} is not a region`);
   }
   const architecture = asString('architecture', ctx('architecture')) as LambdaArchitecture | undefined;
   if (architecture !== undefined && architecture !== 'arm64' && architecture !== 'x86_64') {
@@ -89,6 +106,19 @@ export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = proces
     throw new RuleConfigError(`context maximumExecutionFrequency must be one of ${EXECUTION_FREQUENCIES.join(', ')}`);
   }
   const synthAllModes = asBool('synthAllModes', ctx('synthAllModes'));
+  const skipBundling = synthAllModes || asBool('skipBundling', ctx('skipBundling'));
+  if (skipBundling && env[SYNTH_ONLY_ENV] !== '1') {
+    throw new RuleConfigError(
+      'skipBundling/synthAllModes produce templates without the Lambda package: synth/lint only. Use `make synth` or ' +
+        '`make templates` (they set SG_COMPLIANCE_SYNTH_ONLY=1); to deploy, drop the option (`make deploy` builds the function).',
+    );
+  }
+  const invokePermission = asString('invokePermission', ctx('invokePermission')) as InvokePermissionMode | undefined;
+  if (invokePermission !== undefined && !INVOKE_PERMISSION_MODES.includes(invokePermission)) {
+    throw new RuleConfigError(`context invokePermission must be one of ${INVOKE_PERMISSION_MODES.join(', ')}, got ${JSON.stringify(invokePermission)}`);
+  }
+  const alertTopicArn = asString('alertTopicArn', ctx('alertTopicArn'));
+  const alerts = alertTopicArn !== undefined || asBool('alerts', ctx('alerts'));
   return {
     regions: [...new Set(regions)],
     account: env.CDK_DEFAULT_ACCOUNT,
@@ -98,10 +128,12 @@ export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = proces
     organization: asBool('organization', ctx('organization')),
     organizationId: asString('organizationId', ctx('organizationId')),
     memberRoleName: asString('memberRoleName', ctx('memberRoleName')),
+    invokePermission,
     memberAccountIds: asList('memberAccountIds', ctx('memberAccountIds')),
     excludedAccounts: asList('excludedAccounts', ctx('excludedAccounts')),
     lambdaAccountId: asString('lambdaAccountId', ctx('lambdaAccountId')) ?? env.CDK_DEFAULT_ACCOUNT,
-    skipBundling: synthAllModes || asBool('skipBundling', ctx('skipBundling')),
+    alerts: alerts ? { topicArn: alertTopicArn } : undefined,
+    skipBundling,
     synthAllModes,
   };
 }
@@ -120,7 +152,19 @@ export function buildApp(app: App, settings: AppSettings): void {
     architecture: settings.architecture,
     maximumExecutionFrequency: settings.maximumExecutionFrequency,
     rules: settings.rules,
+    alerts: settings.alerts,
   };
+  const ids = settings.rules?.webTier?.loadBalancerSecurityGroupIds;
+  if (Array.isArray(ids) && ids.length > 0 && settings.regions.length > 1) {
+    throw new RuleConfigError(
+      `webTier.loadBalancerSecurityGroupIds is one list for ${settings.regions.length} regions, but security group ids are regional: ` +
+        'give a map {"<region>": ["sg-..."]} so that each region gets its own ids',
+    );
+  }
+  const unknownRegions = (perRegionGroupIdRegions(settings.rules) ?? []).filter((r) => !settings.regions.includes(r));
+  if (unknownRegions.length > 0 && !settings.synthAllModes) {
+    throw new RuleConfigError(`webTier.loadBalancerSecurityGroupIds names regions that are not deployed: ${unknownRegions.join(', ')}`);
+  }
   const regions: (string | undefined)[] = settings.regions.length > 0 ? settings.regions : [undefined];
   const stackName = (prefix: string, region?: string) => (region ? `${prefix}-${region}` : prefix);
   const env = (region?: string) => (region ? { account: settings.account, region } : undefined);
@@ -129,6 +173,12 @@ export function buildApp(app: App, settings: AppSettings): void {
     for (const region of regions) {
       new SgComplianceStack(app, stackName(SINGLE_STACK_PREFIX, region), {
         ...common,
+        // synthAllModes lints every resource type the app can produce, but a region without remediation support
+        // would only fail (which the tests check): drop remediation there.
+        rules:
+          settings.synthAllModes && !hasResourceType(region, 'AWS::Config::RemediationConfiguration')
+            ? withoutRemediation(settings.rules)
+            : settings.rules,
         env: env(region),
         description: 'sg-compliance: AWS Config custom rules for EC2 security groups (single account)',
       });
@@ -141,11 +191,12 @@ export function buildApp(app: App, settings: AppSettings): void {
     if (settings.regions.length === 0) {
       throw new RuleConfigError('organization mode needs the regions context (or CDK_DEFAULT_REGION)');
     }
-    const rules = settings.synthAllModes ? withoutRemediation(settings.rules) : settings.rules;
+    const rules = settings.synthAllModes ? forOrganization(settings.rules) : settings.rules;
     settings.regions.forEach((region, i) => {
       const organization: OrganizationOptions = {
         organizationId,
         memberRoleName: settings.memberRoleName,
+        invokePermission: settings.invokePermission,
         memberAccountIds: settings.memberAccountIds,
         excludedAccounts: settings.excludedAccounts,
         // One organization-wide aggregator (all regions) is enough: create it in the first region only.
@@ -171,7 +222,7 @@ export function buildApp(app: App, settings: AppSettings): void {
     for (const stack of app.node.children.filter((c): c is SgComplianceStack => c instanceof SgComplianceStack)) {
       Annotations.of(stack).addWarningV2(
         'sg-compliance:bundling-skipped',
-        'Rust bundling skipped (skipBundling/synthAllModes): the function asset is the source tree, not a Lambda package. Synth/lint only, do not deploy.',
+        'Rust bundling skipped (skipBundling/synthAllModes): placeholder code and an always-false CloudFormation rule; this template cannot be deployed.',
       );
     }
   }
@@ -179,7 +230,16 @@ export function buildApp(app: App, settings: AppSettings): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 }
 
-/** synthAllModes reuses the single-account rule options for the organization stacks; remediation is single-account only. */
+/**
+ * synthAllModes reuses the single-account rule options for the organization stacks: remediation and fixed
+ * load-balancer group ids are single-account only.
+ */
+function forOrganization(rules?: RulesOptions): RulesOptions | undefined {
+  const out = withoutRemediation(rules);
+  if (!out?.webTier) return out;
+  return { ...out, webTier: { ...out.webTier, loadBalancerSecurityGroupIds: undefined } };
+}
+
 function withoutRemediation(rules?: RulesOptions): RulesOptions | undefined {
   if (!rules) return rules;
   const out: Record<string, unknown> = {};

@@ -9,6 +9,9 @@
  * every group carrying a `tier` tag).
  */
 
+/** A value per region name. */
+export type PerRegion<T> = { readonly [region: string]: T };
+
 /** Values accepted by Config for `MaximumExecutionFrequency`. */
 export type ExecutionFrequency = 'One_Hour' | 'Three_Hours' | 'Six_Hours' | 'Twelve_Hours' | 'TwentyFour_Hours';
 
@@ -66,8 +69,13 @@ export interface WebTierRuleOptions extends RuleOptions {
   readonly tierTagValue?: string;
   /** TCP ports the load balancer must reach (`ports`). Rust default: 80,443. */
   readonly ports?: number[];
-  /** Security groups of the web-tier load balancer(s) (`loadBalancerSecurityGroupIds`). */
-  readonly loadBalancerSecurityGroupIds?: string[];
+  /**
+   * Security groups of the web-tier load balancer(s) (`loadBalancerSecurityGroupIds`). Group ids are regional:
+   * a list applies to a single region only; for several regions give a map `{ "<region>": ["sg-..."] }`, and each
+   * region's stack gets only its own ids (regions not in the map rely on load-balancer discovery). Not allowed in
+   * organization mode (ids differ per account).
+   */
+  readonly loadBalancerSecurityGroupIds?: string[] | PerRegion<string[]>;
   /** Flag web-tier groups that are also open to the internet (`forbidPublicIngress`). Rust default: false. */
   readonly forbidPublicIngress?: boolean;
   /** Authorize the ports from the load balancer's group and revoke them from 0.0.0.0/0 and ::/0. */
@@ -75,13 +83,13 @@ export interface WebTierRuleOptions extends RuleOptions {
 }
 
 export interface PublicIngressRuleOptions extends RuleOptions {
-  /** Allow-list mode: TCP ports that may be open to the internet. Rust default: 80,443. */
+  /** Allow-list mode: TCP ports that may be open to the internet (`authorizedTcpPorts`). Rust default: 80,443. */
   readonly authorizedTcpPorts?: number[];
-  /** Allow-list mode: UDP ports that may be open to the internet. Rust default: none. */
+  /** Allow-list mode: UDP ports that may be open to the internet (`authorizedUdpPorts`). Rust default: none. */
   readonly authorizedUdpPorts?: number[];
-  /** Deny-list mode: TCP ports that must not be open to the internet. */
+  /** Deny-list mode: TCP ports that must not be open to the internet (`blockedTcpPorts`). Rust default: none. */
   readonly blockedTcpPorts?: number[];
-  /** Deny-list mode: UDP ports that must not be open to the internet. */
+  /** Deny-list mode: UDP ports that must not be open to the internet (`blockedUdpPorts`). Rust default: none. */
   readonly blockedUdpPorts?: number[];
 }
 
@@ -219,6 +227,13 @@ function securityGroupIds(name: string, value: readonly string[] | undefined): s
   return [...new Set(value)].join(',');
 }
 
+function groupIdList(value: string[] | PerRegion<string[]> | undefined): string[] | undefined {
+  if (value === undefined || value === null || Array.isArray(value)) return value ?? undefined;
+  throw new RuleConfigError(
+    'webTier.loadBalancerSecurityGroupIds is a per-region map here: resolve it with rulesForRegion (the stack needs a concrete region)',
+  );
+}
+
 function prefixLength(name: string, value: number | undefined, max: number): string | undefined {
   if (value === undefined) return undefined;
   if (!Number.isInteger(value) || value < 0 || value > max) {
@@ -279,6 +294,30 @@ function assertSingleMode(key: RuleKey, o: PublicIngressRuleOptions) {
 }
 
 /**
+ * The options of one region's stack: per-region maps (`webTier.loadBalancerSecurityGroupIds`) replaced by that
+ * region's value. `region` undefined (environment-agnostic stack): a map is an error.
+ */
+export function rulesForRegion(rules: RulesOptions | undefined, region: string | undefined): RulesOptions | undefined {
+  const ids = rules?.webTier?.loadBalancerSecurityGroupIds;
+  if (ids === undefined || ids === null || Array.isArray(ids)) return rules;
+  if (typeof ids !== 'object') throw new RuleConfigError('webTier.loadBalancerSecurityGroupIds must be a list or a map of region to list');
+  if (region === undefined) {
+    throw new RuleConfigError('webTier.loadBalancerSecurityGroupIds is a per-region map: the stack needs a concrete region');
+  }
+  const own = ids[region] ?? [];
+  if (own.length === 0 && rules?.webTier?.remediation?.enabled) {
+    throw new RuleConfigError(`webTier.remediation needs webTier.loadBalancerSecurityGroupIds for ${region} (the per-region map has none)`);
+  }
+  return { ...rules, webTier: { ...rules!.webTier, loadBalancerSecurityGroupIds: own } };
+}
+
+/** Region names of a per-region `loadBalancerSecurityGroupIds` map (undefined for a list or unset). */
+export function perRegionGroupIdRegions(rules: RulesOptions | undefined): string[] | undefined {
+  const ids = rules?.webTier?.loadBalancerSecurityGroupIds;
+  return ids && typeof ids === 'object' && !Array.isArray(ids) ? Object.keys(ids) : undefined;
+}
+
+/**
  * Resolves the user's options into the list of enabled rules with their exact input parameters.
  * Throws `RuleConfigError` on invalid input.
  */
@@ -312,12 +351,12 @@ export function resolveRules(
       tierTagKey: nonEmptyString('webTier.tierTagKey', o.tierTagKey ?? DEFAULT_TIER_TAG_KEY),
       tierTagValue: nonEmptyString('webTier.tierTagValue', o.tierTagValue ?? DEFAULT_TIER_TAG_VALUE),
       ports: nonEmptyPorts('webTier.ports', o.ports, '80,443'),
-      loadBalancerSecurityGroupIds: securityGroupIds('webTier.loadBalancerSecurityGroupIds', o.loadBalancerSecurityGroupIds),
+      loadBalancerSecurityGroupIds: securityGroupIds('webTier.loadBalancerSecurityGroupIds', groupIdList(o.loadBalancerSecurityGroupIds)),
       forbidPublicIngress: bool('webTier.forbidPublicIngress', o.forbidPublicIngress),
     });
     let remediation: ResolvedRemediation | undefined;
     if (o.remediation?.enabled) {
-      const lbs = o.loadBalancerSecurityGroupIds ?? [];
+      const lbs = groupIdList(o.loadBalancerSecurityGroupIds) ?? [];
       if (lbs.length === 0) {
         throw new RuleConfigError(
           'webTier.remediation needs webTier.loadBalancerSecurityGroupIds: the fix authorizes the ports from the load balancer security group',

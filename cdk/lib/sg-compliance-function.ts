@@ -1,16 +1,13 @@
 import * as path from 'path';
-import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnRule, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
 
-// cargo-lambda-cdk's internal Bundling class: its constructor runs `cargo lambda --version` even when bundling
-// is skipped. Pre-seeding its static cache in that case keeps tests and `npm run synth` from starting cargo.
-const { Bundling } = require('cargo-lambda-cdk/lib/bundling') as { Bundling: { runsLocally?: boolean } };
-
-/** The exact API actions the Rust function calls. Its role grants these and nothing else (plus logs). */
+/** The exact API actions the Rust function calls. The role that makes the calls grants these and nothing else (plus logs). */
 export const LAMBDA_API_ACTIONS = [
   'config:PutEvaluations',
   'config:GetResourceConfigHistory',
@@ -19,6 +16,14 @@ export const LAMBDA_API_ACTIONS = [
   'ec2:DescribeNetworkInterfaces',
   'ec2:GetManagedPrefixListEntries',
 ];
+
+/** Reads the results of one rule (the rule the function is invoked for): scoped to the rule ARNs where they are known. */
+export const RULE_SCOPED_ACTION = 'config:GetComplianceDetailsByConfigRule';
+/** The actions without resource-level permissions: granted on "*". */
+export const UNSCOPED_API_ACTIONS = LAMBDA_API_ACTIONS.filter((a) => a !== RULE_SCOPED_ACTION);
+
+/** Logical ID of the CloudFormation rule that makes a stack synthesized without the Rust build undeployable. */
+export const NOT_DEPLOYABLE_RULE_ID = 'SynthOnlyNotDeployable';
 
 /** Environment variable read by the Rust function in organization mode. */
 export const ASSUME_ROLE_ENV = 'SG_COMPLIANCE_ASSUME_ROLE';
@@ -44,8 +49,16 @@ export interface SgComplianceFunctionProps {
   /**
    * Organization mode: the member role NAME the function assumes in each account
    * (`SG_COMPLIANCE_ASSUME_ROLE`), granted as `sts:AssumeRole` on `arn:<partition>:iam::*:role/<name>`.
+   * The function's own role then gets no other API action: every call goes through the member role.
    */
   readonly assumeRoleName?: string;
+  /** Organization mode: `sts:AssumeRole` only on roles of this organization (`aws:ResourceOrgID`). */
+  readonly organizationId?: string;
+  /**
+   * Code of the function instead of the Rust build (e.g. `Code.fromBucket` for the self-contained template).
+   * @default the Rust crate built with cargo-lambda (RustFunction)
+   */
+  readonly code?: lambda.Code;
 }
 
 /**
@@ -74,19 +87,13 @@ export class SgComplianceFunction extends Construct {
     });
 
     // Own role instead of the default one: the default attaches AWSLambdaBasicExecutionRole (logs:* on every
-    // log group). This one can only write to its log group and call the six API actions.
+    // log group). This one can only write to its log group and call the API actions (single account) or only
+    // assume the member role (organization mode).
     this.role = new iam.Role(this, 'Role', {
       roleName: props.roleName,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'sg-compliance Config rule function',
     });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'EvaluateSecurityGroups',
-        actions: LAMBDA_API_ACTIONS,
-        resources: ['*'],
-      }),
-    );
     this.logGroup.grantWrite(this.role);
 
     const environment: Record<string, string> = {};
@@ -98,47 +105,67 @@ export class SgComplianceFunction extends Construct {
           actions: ['sts:AssumeRole'],
           // Pseudo parameter (not the stack's resolved partition) so the ARN reads the same in every stack.
           resources: [`arn:${Aws.PARTITION}:iam::*:role/${props.assumeRoleName}`],
+          conditions: props.organizationId ? { StringEquals: { 'aws:ResourceOrgID': props.organizationId } } : undefined,
         }),
       );
+    } else {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'EvaluateSecurityGroups', actions: UNSCOPED_API_ACTIONS, resources: ['*'] }),
+      );
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'config:PutEvaluations, config:GetResourceConfigHistory and the EC2 Describe/Get actions do not support resource-level ' +
+          'permissions; the rule evaluates any security group and prefix list (including AWS-owned prefix lists). ' +
+          'Exact actions, no wildcards; config:GetComplianceDetailsByConfigRule is granted separately on the rule ARNs.',
+      });
     }
 
     const lambdaArchitecture = architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
-    const bundlingSkipped = !stack.bundlingRequired;
-    const previous = Bundling.runsLocally;
-    if (bundlingSkipped && previous === undefined) {
-      // Bundling is skipped for this stack (tests, `npm run synth`): no need to probe for cargo-lambda.
-      Bundling.runsLocally = true;
-    }
-    try {
+    const common: lambda.FunctionOptions = {
+      architecture: lambdaArchitecture,
+      memorySize,
+      timeout: props.timeout ?? Duration.minutes(5),
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      environment,
+      description: 'sg-compliance: AWS Config custom rule for EC2 security groups',
+    };
+    if (props.code !== undefined) {
+      this.function = new lambda.Function(this, 'Function', {
+        ...common,
+        code: props.code,
+        handler: 'bootstrap',
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+      });
+    } else if (!stack.bundlingRequired) {
+      // Bundling skipped for this stack (tests, `npm run synth`, stacks not selected by `cdk deploy`): no cargo, and
+      // no asset at all (RustFunction would point the asset at the repository root, which a deploy would upload).
+      // The placeholder code plus an always-false CloudFormation rule make the template undeployable.
+      const placeholder = s3.Bucket.fromBucketName(this, 'NotDeployableCode', 'sg-compliance-synth-only');
+      Annotations.of(placeholder).acknowledgeWarning('@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified', 'placeholder code');
+      this.function = new lambda.Function(this, 'Function', {
+        ...common,
+        code: lambda.Code.fromBucket(placeholder, 'skip-bundling/not-deployable.zip'),
+        handler: 'bootstrap',
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+      });
+      markNotDeployable(stack);
+    } else {
       this.function = new RustFunction(this, 'Function', {
+        ...common,
         manifestPath: props.manifestPath ?? DEFAULT_MANIFEST_PATH,
         binaryName: BINARY_NAME,
         runtime: 'provided.al2023',
-        architecture: lambdaArchitecture,
         bundling: { architecture: lambdaArchitecture },
-        memorySize,
-        timeout: props.timeout ?? Duration.minutes(5),
-        role: this.role,
-        logGroup: this.logGroup,
-        loggingFormat: lambda.LoggingFormat.JSON,
-        applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-        systemLogLevelV2: lambda.SystemLogLevel.WARN,
-        environment,
-        description: 'sg-compliance: AWS Config custom rule for EC2 security groups',
       });
-    } finally {
-      if (bundlingSkipped && previous === undefined) Bundling.runsLocally = undefined;
     }
     // Policies must exist before the function is invoked by Config.
     this.function.node.addDependency(this.role);
 
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'config:PutEvaluations, config:GetResourceConfigHistory, ec2:DescribeSecurityGroups and ec2:DescribeNetworkInterfaces ' +
-        'do not support resource-level permissions; the rule evaluates any security group and prefix list (including AWS-owned ' +
-        'prefix lists) and reads results of any rule of the account. Actions are the exact six the function calls, no wildcards.',
-    });
     if (props.assumeRoleName !== undefined) {
       Validations.of(this.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${props.assumeRoleName}]`,
@@ -148,4 +175,21 @@ export class SgComplianceFunction extends Construct {
       });
     }
   }
+}
+
+/**
+ * Adds a CloudFormation rule whose assertion is always false: CloudFormation refuses to create or update the stack
+ * (at change-set creation, before any resource is touched).
+ */
+export function markNotDeployable(stack: Stack): void {
+  if (stack.node.tryFindChild(NOT_DEPLOYABLE_RULE_ID)) return;
+  new CfnRule(stack, NOT_DEPLOYABLE_RULE_ID, {
+    assertions: [
+      {
+        assert: Fn.conditionContains(['deployable'], 'synthesized-without-the-rust-build'),
+        assertDescription:
+          'sg-compliance: this template was synthesized with skipBundling/synthAllModes (no Lambda package); it is for synth and lint only. Deploy with `make deploy`.',
+      },
+    ],
+  });
 }

@@ -1,9 +1,11 @@
-import { Aws, Duration, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as config from 'aws-cdk-lib/aws-config';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+
+type CfnResourceLike = IConstruct;
 import {
   DEFAULT_EXECUTION_FREQUENCY,
   ExecutionFrequency,
@@ -12,8 +14,11 @@ import {
   RuleDefinition,
   RulesOptions,
   resolveRules,
+  rulesForRegion,
 } from './rules';
-import { LambdaArchitecture, SgComplianceFunction } from './sg-compliance-function';
+import { hasResourceType, requireResourceType } from './regions';
+import { AlertsOptions, SgComplianceAlerts } from './alerts';
+import { LambdaArchitecture, RULE_SCOPED_ACTION, SgComplianceFunction } from './sg-compliance-function';
 import { WEB_TIER_DOCUMENT_ACTIONS, WebTierRemediationDocument } from './web-tier-document';
 
 export const RESOURCE_TYPE = 'AWS::EC2::SecurityGroup';
@@ -29,6 +34,16 @@ export function lambdaRoleName(region: string): string {
   return `sg-compliance-lambda-${region}`;
 }
 
+/**
+ * Who may invoke the function in organization mode:
+ *  - `sourceOrgId`: one `AWS::Lambda::ResourcePolicy` statement for config.amazonaws.com with
+ *    `aws:SourceOrgID` = the organization (new accounts are covered without a redeploy);
+ *  - `accounts`: one `AWS::Lambda::Permission` per account of `memberAccountIds` (config.amazonaws.com,
+ *    `SourceAccount` = that account); works in every region, but accounts added later need a redeploy.
+ */
+export type InvokePermissionMode = 'sourceOrgId' | 'accounts';
+export const INVOKE_PERMISSION_MODES: readonly InvokePermissionMode[] = ['sourceOrgId', 'accounts'];
+
 export interface OrganizationOptions {
   /** Organization ID (`o-...`): invocations are allowed for Config in accounts of this organization. */
   readonly organizationId: string;
@@ -36,9 +51,12 @@ export interface OrganizationOptions {
   readonly memberRoleName?: string;
   /** Accounts the organization rules are not deployed to. */
   readonly excludedAccounts?: string[];
+  /** @default 'sourceOrgId' */
+  readonly invokePermission?: InvokePermissionMode;
   /**
-   * Also allow Config in these accounts explicitly (`aws:SourceAccount`), in addition to the
-   * organization-wide `aws:SourceOrgID` statement. Optional belt and braces.
+   * Accounts whose Config may invoke the function with `invokePermission: 'accounts'`, and the fallback
+   * list in regions without `AWS::Lambda::ResourcePolicy` (see lib/regions.ts). Generate it from
+   * Organizations (`aws organizations list-accounts`).
    */
   readonly memberAccountIds?: string[];
   /** Create the organization-wide Config aggregator (deploy it in one region only). @default true */
@@ -64,6 +82,8 @@ export interface SgComplianceStackProps extends StackProps {
   readonly organization?: OrganizationOptions;
   /** Path to Cargo.toml. @default the repository's Cargo.toml */
   readonly manifestPath?: string;
+  /** Opt-in alerts (SNS topic, EventBridge rules, alarms, on-failure destination). @default none */
+  readonly alerts?: AlertsOptions;
 }
 
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
@@ -85,16 +105,25 @@ export class SgComplianceStack extends Stack {
   public automationRole?: iam.Role;
   /** Single-account mode with the web-tier remediation enabled. */
   public webTierDocument?: WebTierRemediationDocument;
+  /** With `alerts`. */
+  public alerts?: SgComplianceAlerts;
+  /** The concrete region, or undefined for an environment-agnostic stack. */
+  private readonly concreteRegion?: string;
 
   constructor(scope: Construct, id: string, props: SgComplianceStackProps = {}) {
     super(scope, id, props);
-    this.rules = resolveRules(props.rules, props.maximumExecutionFrequency ?? DEFAULT_EXECUTION_FREQUENCY);
+    this.concreteRegion = Token.isUnresolved(this.region) ? undefined : this.region;
     const org = props.organization;
     if (org) validateOrganization(org);
 
-    if (org && Token.isUnresolved(this.region)) {
+    if (org && this.concreteRegion === undefined) {
       throw new RuleConfigError('organization mode needs a concrete region (set the `regions` context or CDK_DEFAULT_REGION)');
     }
+    if (org) refuseFixedGroupIds(props.rules);
+    this.rules = resolveRules(
+      rulesForRegion(props.rules, this.concreteRegion),
+      props.maximumExecutionFrequency ?? DEFAULT_EXECUTION_FREQUENCY,
+    );
     const memberRoleName = org ? org.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME : undefined;
 
     this.checkFunction = new SgComplianceFunction(this, 'SgCompliance', {
@@ -105,6 +134,7 @@ export class SgComplianceStack extends Stack {
       manifestPath: props.manifestPath,
       roleName: org ? lambdaRoleName(this.region) : undefined,
       assumeRoleName: memberRoleName,
+      organizationId: org?.organizationId,
     });
     const fn = this.checkFunction.function;
 
@@ -113,11 +143,28 @@ export class SgComplianceStack extends Stack {
     } else {
       this.deploySingleAccountMode(fn);
     }
+    if (props.alerts) {
+      this.alerts = new SgComplianceAlerts(this, 'Alerts', {
+        ...props.alerts,
+        function: this.checkFunction,
+        ruleNames: this.rules.map((r) => r.ruleName),
+        organization: org !== undefined,
+        remediationDocuments: this.remediationDocuments(),
+      });
+    }
+  }
+
+  private remediationDocuments(): string[] {
+    const docs: string[] = [];
+    if (this.webTierDocument) docs.push(this.webTierDocument.documentName);
+    if (this.rules.some((r) => r.remediation?.kind === 'disable-public-ssh-rdp')) docs.push(SSH_RDP_REMEDIATION_DOCUMENT);
+    return docs;
   }
 
   private deploySingleAccountMode(fn: lambda.IFunction) {
     // Config invokes the function as config.amazonaws.com; SourceAccount keeps other accounts' Config rules out.
-    // (SourceArn is not usable: the rule can only be created after the permission exists.)
+    // No SourceArn: the rule ARNs only exist after the rules, which Config creates only once it may invoke the
+    // function, and a config-rule/* pattern is unverified (whether Config sets aws:SourceArn on invoke).
     const permission = new lambda.CfnPermission(this, 'ConfigInvokePermission', {
       action: 'lambda:InvokeFunction',
       functionName: fn.functionArn,
@@ -126,6 +173,14 @@ export class SgComplianceStack extends Stack {
     });
 
     const remediated = this.rules.filter((r) => r.remediation !== undefined);
+    if (remediated.length > 0) {
+      requireResourceType(
+        this.concreteRegion,
+        'AWS::Config::RemediationConfiguration',
+        `remediation (${remediated.map((r) => r.key).join(', ')})`,
+        'disable remediation for this region or deploy to another region',
+      );
+    }
     let automationRole: iam.Role | undefined;
     let webTierDocument: WebTierRemediationDocument | undefined;
     if (remediated.length > 0) {
@@ -165,6 +220,20 @@ export class SgComplianceStack extends Stack {
         this.createRemediation(rule, cfnRule, rule.remediation, automationRole!, webTierDocument);
       }
     }
+    this.grantReadRuleResults(Object.values(this.configRules).map((r) => r.attrArn));
+  }
+
+  /**
+   * config:GetComplianceDetailsByConfigRule on exactly the rules of this stack. A separate policy (not the
+   * role's default policy, which the function depends on): the rules depend on the function, so the policy
+   * can only be created after them.
+   */
+  private grantReadRuleResults(ruleArns: string[]) {
+    if (ruleArns.length === 0) return;
+    new iam.Policy(this, 'ReadRuleResults', {
+      roles: [this.checkFunction.role],
+      statements: [new iam.PolicyStatement({ sid: 'ReadOwnRuleResults', actions: [RULE_SCOPED_ACTION], resources: ruleArns })],
+    });
   }
 
   private createAutomationRole(remediations: ResolvedRemediation[]): iam.Role {
@@ -255,42 +324,7 @@ export class SgComplianceStack extends Stack {
       );
     }
 
-    // Who may invoke the function: organization custom rules run in each member account, and that account's
-    // Config invokes this function as the service principal config.amazonaws.com (aws:SourceAccount = member).
-    //  - AWS::Lambda::Permission's PrincipalOrgID adds an aws:PrincipalOrgID condition. That key describes the
-    //    calling IAM principal's organization and is absent for service principals, so with
-    //    config.amazonaws.com it never matches: it is not usable here.
-    //  - aws:SourceOrgID is the global key for a service acting on behalf of a resource owned by an
-    //    organization member; it is what scopes config.amazonaws.com to our organization. AWS::Lambda::Permission
-    //    cannot express it (only SourceAccount/SourceArn/PrincipalOrgID), so the whole resource policy is set with
-    //    AWS::Lambda::ResourcePolicy. That resource replaces the function's policy: never mix it with
-    //    AWS::Lambda::Permission on this function.
-    //  - Optional memberAccountIds add an explicit aws:SourceAccount statement.
-    const statements: Record<string, unknown>[] = [
-      {
-        Sid: 'ConfigRulesOfOrganization',
-        Effect: 'Allow',
-        Principal: { Service: 'config.amazonaws.com' },
-        Action: 'lambda:InvokeFunction',
-        Resource: fn.functionArn,
-        Condition: { StringEquals: { 'aws:SourceOrgID': org.organizationId } },
-      },
-    ];
-    if (org.memberAccountIds && org.memberAccountIds.length > 0) {
-      statements.push({
-        Sid: 'ConfigRulesOfListedAccounts',
-        Effect: 'Allow',
-        Principal: { Service: 'config.amazonaws.com' },
-        Action: 'lambda:InvokeFunction',
-        Resource: fn.functionArn,
-        Condition: { StringEquals: { 'aws:SourceAccount': [...new Set(org.memberAccountIds)] } },
-      });
-    }
-    const resourcePolicy = new lambda.CfnResourcePolicy(this, 'ConfigInvokeResourcePolicy', {
-      resourceArn: fn.functionArn,
-      policyDocument: { Version: '2012-10-17', Statement: statements },
-    });
-
+    const invokePermission = this.organizationInvokePermission(fn, org);
     for (const rule of this.rules) {
       const orgRule = new config.CfnOrganizationConfigRule(this, `${pascal(rule.key)}OrganizationRule`, {
         organizationConfigRuleName: rule.ruleName,
@@ -308,14 +342,18 @@ export class SgComplianceStack extends Stack {
           inputParameters: JSON.stringify(rule.inputParameters),
         },
       });
-      orgRule.node.addDependency(resourcePolicy);
+      orgRule.node.addDependency(...invokePermission);
       this.organizationRules[rule.key] = orgRule;
     }
 
     if (org.aggregator ?? true) {
       const aggregatorRole = new iam.Role(this, 'AggregatorRole', {
         description: 'Lets AWS Config aggregate sg-compliance results of the whole organization',
-        assumedBy: new iam.ServicePrincipal('config.amazonaws.com'),
+        // Confused-deputy protection: only Config aggregators of this account may assume the role.
+        assumedBy: new iam.ServicePrincipal('config.amazonaws.com').withConditions({
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:config:${Aws.REGION}:${Aws.ACCOUNT_ID}:config-aggregator/*` },
+        }),
         managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSConfigRoleForOrganizations')],
       });
       Validations.of(aggregatorRole).acknowledge({
@@ -331,6 +369,76 @@ export class SgComplianceStack extends Stack {
       aggregator.node.addDependency(aggregatorRole);
     }
   }
+
+  /**
+   * Who may invoke the function: organization custom rules run in each member account, and that account's Config
+   * invokes this function as the service principal config.amazonaws.com (aws:SourceAccount = member account).
+   *  - AWS::Lambda::Permission's PrincipalOrgID adds aws:PrincipalOrgID, which describes the calling IAM principal
+   *    and is absent for service principals: never matches config.amazonaws.com, not usable.
+   *  - `sourceOrgId`: aws:SourceOrgID (a service acting for a resource owned by an organization member). Lambda
+   *    permissions cannot express it, so the whole policy is an AWS::Lambda::ResourcePolicy, which replaces the
+   *    function's policy: never mixed with AWS::Lambda::Permission on this function. Whether Config sets
+   *    aws:SourceOrgID on these invocations is not verified (README: check it on a one-OU rollout).
+   *  - `accounts`: one AWS::Lambda::Permission per listed account (SourceAccount). Also the fallback of
+   *    `sourceOrgId` in regions without AWS::Lambda::ResourcePolicy when accounts are listed.
+   */
+  private organizationInvokePermission(fn: lambda.IFunction, org: OrganizationOptions): CfnResourceLike[] {
+    const accounts = [...new Set(org.memberAccountIds ?? [])];
+    let mode = org.invokePermission ?? 'sourceOrgId';
+    if (mode === 'sourceOrgId' && !hasResourceType(this.concreteRegion, 'AWS::Lambda::ResourcePolicy')) {
+      if (accounts.length === 0) {
+        throw new RuleConfigError(
+          `organization mode with invokePermission=sourceOrgId needs AWS::Lambda::ResourcePolicy, which does not exist in ${this.region}; ` +
+            'set invokePermission=accounts (or just memberAccountIds) to grant one AWS::Lambda::Permission per account, or run the function in another region',
+        );
+      }
+      mode = 'accounts';
+      Annotations.of(this).addInfo(
+        `sg-compliance: AWS::Lambda::ResourcePolicy does not exist in ${this.region}: one AWS::Lambda::Permission per memberAccountIds account instead of aws:SourceOrgID`,
+      );
+    }
+    if (mode === 'accounts') {
+      return accounts.map(
+        (account) =>
+          new lambda.CfnPermission(this, `ConfigInvokePermission${account}`, {
+            action: 'lambda:InvokeFunction',
+            functionName: fn.functionArn,
+            principal: 'config.amazonaws.com',
+            sourceAccount: account,
+          }),
+      );
+    }
+    return [
+      new lambda.CfnResourcePolicy(this, 'ConfigInvokeResourcePolicy', {
+        resourceArn: fn.functionArn,
+        policyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'ConfigRulesOfOrganization',
+              Effect: 'Allow',
+              Principal: { Service: 'config.amazonaws.com' },
+              Action: 'lambda:InvokeFunction',
+              Resource: fn.functionArn,
+              Condition: { StringEquals: { 'aws:SourceOrgID': org.organizationId } },
+            },
+          ],
+        },
+      }),
+    ];
+  }
+}
+
+/** Organization mode refuses fixed load-balancer group ids: they are per account and region. */
+function refuseFixedGroupIds(rules?: RulesOptions) {
+  const ids = rules?.webTier?.loadBalancerSecurityGroupIds;
+  const set = Array.isArray(ids) ? ids.length > 0 : ids !== undefined && ids !== null;
+  if (set) {
+    throw new RuleConfigError(
+      'organization mode: webTier.loadBalancerSecurityGroupIds cannot be set. Security group ids belong to one account and ' +
+        'region, and organization rules run in every account; leave it unset so the rule discovers the load balancer groups.',
+    );
+  }
 }
 
 function validateOrganization(org: OrganizationOptions) {
@@ -340,6 +448,12 @@ function validateOrganization(org: OrganizationOptions) {
   const memberRoleName = org.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME;
   if (!ROLE_NAME.test(memberRoleName)) {
     throw new RuleConfigError(`memberRoleName ${JSON.stringify(memberRoleName)} is not a valid IAM role name`);
+  }
+  if (org.invokePermission !== undefined && !INVOKE_PERMISSION_MODES.includes(org.invokePermission)) {
+    throw new RuleConfigError(`invokePermission must be one of ${INVOKE_PERMISSION_MODES.join(', ')}, got ${JSON.stringify(org.invokePermission)}`);
+  }
+  if (org.invokePermission === 'accounts' && (org.memberAccountIds ?? []).length === 0) {
+    throw new RuleConfigError('invokePermission=accounts needs memberAccountIds (every account the organization rules run in)');
   }
   for (const [name, list] of [
     ['excludedAccounts', org.excludedAccounts],

@@ -5,10 +5,13 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { MEMBER_ROLE_STACK_NAME, buildApp, readSettings } from '../lib/app';
+import { NOT_DEPLOYABLE_RULE_ID } from '../lib/sg-compliance-function';
 import { SgComplianceStack } from '../lib/sg-compliance-stack';
 import { newApp, validationFindings } from './helpers';
 
 const ctx = (values: Record<string, unknown>) => (key: string) => values[key];
+/** What `npm run synth` sets; without it skipBundling/synthAllModes are refused. */
+const SYNTH_ONLY = { SG_COMPLIANCE_SYNTH_ONLY: '1' };
 
 describe('context', () => {
   test('-c strings: comma lists, booleans and JSON rules', () => {
@@ -44,11 +47,36 @@ describe('context', () => {
       synthAllModes: false,
     });
     expect(readSettings(ctx({}), { CDK_DEFAULT_REGION: 'eu-central-1' }).regions).toEqual(['eu-central-1']);
-    expect(readSettings(ctx({ synthAllModes: 'true' }), {}).skipBundling).toBe(true);
+    expect(readSettings(ctx({ synthAllModes: 'true' }), SYNTH_ONLY).skipBundling).toBe(true);
+  });
+
+  test('skipBundling and synthAllModes are refused outside `npm run synth` (a deploy can never use them)', () => {
+    expect(() => readSettings(ctx({ skipBundling: 'true' }), {})).toThrow(/synth\/lint only/);
+    expect(() => readSettings(ctx({ synthAllModes: true }), { SG_COMPLIANCE_SYNTH_ONLY: 'yes' })).toThrow(/synth\/lint only/);
+    expect(readSettings(ctx({ skipBundling: 'false' }), {}).skipBundling).toBe(false);
+  });
+
+  test('every current region name form is accepted', () => {
+    const regions = ['us-east-1', 'eusc-de-east-1', 'us-gov-west-1', 'cn-north-1', 'ap-southeast-7', 'mx-central-1', 'us-isob-east-1', 'eu-isoe-west-1'];
+    expect(readSettings(ctx({ regions: regions.join(',') }), {}).regions).toEqual(regions);
+  });
+
+  test('invokePermission, alerts and alertTopicArn', () => {
+    expect(readSettings(ctx({ invokePermission: 'accounts', memberAccountIds: '111111111111' }), {})).toMatchObject({
+      invokePermission: 'accounts',
+      memberAccountIds: ['111111111111'],
+      alerts: undefined,
+    });
+    expect(readSettings(ctx({ alerts: 'true' }), {}).alerts).toEqual({ topicArn: undefined });
+    const arn = 'arn:aws:sns:eu-west-1:111111111111:secops';
+    expect(readSettings(ctx({ alertTopicArn: arn }), {}).alerts).toEqual({ topicArn: arn });
   });
 
   test.each([
     [{ regions: 'eu-west-1,mars' }, /not a region/],
+    [{ regions: 'EU-WEST-1' }, /not a region/],
+    [{ regions: 'eu-west' }, /not a region/],
+    [{ invokePermission: 'everyone' }, /invokePermission/],
     [{ architecture: 'arm' }, /architecture/],
     [{ organization: 'yes' }, /true or false/],
     [{ maximumExecutionFrequency: 'Daily' }, /maximumExecutionFrequency/],
@@ -85,6 +113,21 @@ describe('buildApp', () => {
     ]);
   });
 
+  test('loadBalancerSecurityGroupIds per region: each region stack gets only its own ids; one list for several regions fails', () => {
+    const rules = { webTier: { loadBalancerSecurityGroupIds: { 'eu-west-1': ['sg-0aaaaaaaaaaaaaaaa'], 'us-east-1': ['sg-0bbbbbbbbbbbbbbbb'] } } };
+    const app = newApp();
+    buildApp(app, readSettings(ctx({ regions: 'eu-west-1,us-east-1,ap-south-1', rules: JSON.stringify(rules) }), {}));
+    const ids = stacks(app).map((x) => (x as SgComplianceStack).rules.find((r) => r.key === 'webTier')!.inputParameters.loadBalancerSecurityGroupIds);
+    expect(ids).toEqual(['sg-0aaaaaaaaaaaaaaaa', 'sg-0bbbbbbbbbbbbbbbb', undefined]); // ap-south-1: discovery
+
+    const list = JSON.stringify({ webTier: { loadBalancerSecurityGroupIds: ['sg-0aaaaaaaaaaaaaaaa'] } });
+    expect(() => buildApp(newApp(), readSettings(ctx({ regions: 'eu-west-1,us-east-1', rules: list }), {}))).toThrow(/regional: give a map/);
+    expect(() => buildApp(newApp(), readSettings(ctx({ regions: 'eu-west-1', rules: list }), {}))).not.toThrow();
+    expect(() => buildApp(newApp(), readSettings(ctx({ regions: 'eu-west-2', rules: JSON.stringify(rules) }), {}))).toThrow(
+      /names regions that are not deployed: eu-west-1, us-east-1/,
+    );
+  });
+
   test('organization mode without organizationId or regions fails with a clear message', () => {
     expect(() => buildApp(newApp(), readSettings(ctx({ organization: true, regions: 'eu-west-1' }), {}))).toThrow(/organizationId/);
     expect(() => buildApp(newApp(), readSettings(ctx({ organization: true, organizationId: 'o-a1b2c3d4e5' }), {}))).toThrow(/regions/);
@@ -92,12 +135,22 @@ describe('buildApp', () => {
 });
 
 describe('cdk-nag', () => {
-  test('the whole app as `npm run synth` builds it (all modes, every rule, remediations) has no findings', () => {
+  test('the whole app as `npm run synth` builds it (all modes, every rule, remediations, alerts, fallback region) has no findings', () => {
     const app = newApp();
     const rules = fs.readFileSync(path.join(__dirname, '..', 'scripts', 'synth-rules.json'), 'utf8');
-    buildApp(app, readSettings(ctx({ synthAllModes: 'true', regions: 'eu-west-1,us-east-1', rules }), {}));
-    expect(stacks(app)).toHaveLength(5);
-    // The only expected annotations: "bundling skipped" warnings on the four function stacks.
+    buildApp(
+      app,
+      readSettings(
+        ctx({ synthAllModes: 'true', regions: 'eu-west-1,us-east-1,me-central-1', rules, alerts: 'true', memberAccountIds: '111111111111,222222222222' }),
+        SYNTH_ONLY,
+      ),
+    );
+    expect(stacks(app)).toHaveLength(7);
+    // Synth-only templates cannot be deployed: an always-false CloudFormation rule, and no function asset.
+    for (const stack of stacks(app).filter((x) => x instanceof SgComplianceStack)) {
+      expect(Template.fromStack(stack).toJSON().Rules[NOT_DEPLOYABLE_RULE_ID]).toBeDefined();
+    }
+    // The only expected annotations: "bundling skipped" warnings on the function stacks.
     const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       app.synth(); // AwsSolutionsChecks registered by buildApp: throws on any unacknowledged finding

@@ -26,7 +26,7 @@ describe('organization mode', () => {
     const stack = new SgComplianceStack(app, 'Org', {
       env: { account: '999999999999', region: 'eu-west-1' },
       organization: { organizationId: ORG_ID, excludedAccounts: ['222222222222'] },
-      rules: { webTier: { loadBalancerSecurityGroupIds: [LB_SG] }, publicEgress: { enabled: true } },
+      rules: { publicEgress: { enabled: true } },
     });
     const memberStack = new SgComplianceMemberRoleStack(app, 'Member', {
       regions: ['eu-west-1', 'us-east-1'],
@@ -42,7 +42,7 @@ describe('organization mode', () => {
     org.resourceCountIs('AWS::Config::OrganizationConfigRule', 4);
     const fnArn = { 'Fn::GetAtt': [logicalId(org, 'AWS::Lambda::Function'), 'Arn'] };
     const expected: Record<string, Record<string, string>> = {
-      'web-tier-security-group': { check: 'web-tier', tierTagKey: 'tier', tierTagValue: 'web', loadBalancerSecurityGroupIds: LB_SG },
+      'web-tier-security-group': { check: 'web-tier', tierTagKey: 'tier', tierTagValue: 'web' }, // discovery: no fixed ids
       'public-ingress-ssh-rdp': { check: 'public-ingress', blockedTcpPorts: '22,3389' },
       'public-ingress': { check: 'public-ingress' },
       'public-egress': { check: 'public-egress' },
@@ -83,15 +83,16 @@ describe('organization mode', () => {
     });
   });
 
-  test('function assumes the member role: env var, named role, exact actions plus sts:AssumeRole', () => {
+  test('function role: only sts:AssumeRole on the member role of this organization (plus its log group)', () => {
     org.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: { SG_COMPLIANCE_ASSUME_ROLE: 'sg-compliance-member' } },
     });
     const roleId = functionRoleId(org);
     org.hasResourceProperties('AWS::IAM::Role', { RoleName: 'sg-compliance-lambda-eu-west-1' });
-    expect(roleActions(org, roleId)).toEqual([...SIX_ACTIONS, 'logs:CreateLogStream', 'logs:PutLogEvents', 'sts:AssumeRole'].sort());
+    expect(roleActions(org, roleId)).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'sts:AssumeRole']);
     const assume = roleStatements(org, roleId).find((s) => s.Action === 'sts:AssumeRole')!;
     expect(assume.Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/sg-compliance-member']] });
+    expect(assume.Condition).toEqual({ StringEquals: { 'aws:ResourceOrgID': ORG_ID } });
   });
 
   test('organization aggregator with its AWSConfigRoleForOrganizations role', () => {
@@ -104,6 +105,14 @@ describe('organization mode', () => {
       OrganizationAggregationSource: { RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] }, AllAwsRegions: true },
     });
     const role = org.findResources('AWS::IAM::Role')[roleId].Properties;
+    expect(role.AssumeRolePolicyDocument.Statement[0].Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: {
+        'aws:SourceArn': {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':config:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':config-aggregator/*']],
+        },
+      },
+    });
     expect(role.ManagedPolicyArns).toEqual([
       { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSConfigRoleForOrganizations']] },
     ]);
@@ -146,30 +155,60 @@ describe('organization mode', () => {
     expect(Object.values(t.Resources).map((r) => (r as { Type: string }).Type)).toEqual(['AWS::IAM::Role']);
   });
 
-  test('memberAccountIds add an explicit aws:SourceAccount statement; custom member role name flows through', () => {
+  test('invokePermission=accounts: one Lambda::Permission per account, no ResourcePolicy; custom member role name flows through', () => {
     const app = newApp();
     const stack = new SgComplianceStack(app, 'OrgAccounts', {
       env: { region: 'us-east-1' },
-      organization: { organizationId: ORG_ID, memberAccountIds: ['333333333333'], memberRoleName: 'secops-sg', aggregator: false },
+      organization: {
+        organizationId: ORG_ID,
+        invokePermission: 'accounts',
+        memberAccountIds: ['333333333333', '444444444444', '333333333333'],
+        memberRoleName: 'secops-sg',
+        aggregator: false,
+      },
     });
     const memberStack = new SgComplianceMemberRoleStack(app, 'M', { regions: ['us-east-1'], memberRoleName: 'secops-sg' });
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::Config::ConfigurationAggregator', 0);
+    t.resourceCountIs('AWS::Lambda::ResourcePolicy', 0);
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SG_COMPLIANCE_ASSUME_ROLE: 'secops-sg' } } });
-    t.hasResourceProperties('AWS::Lambda::ResourcePolicy', {
-      PolicyDocument: Match.objectLike({
-        Statement: [
-          Match.objectLike({ Condition: { StringEquals: { 'aws:SourceOrgID': ORG_ID } } }),
-          Match.objectLike({
-            Principal: { Service: 'config.amazonaws.com' },
-            Condition: { StringEquals: { 'aws:SourceAccount': ['333333333333'] } },
-          }),
-        ],
-      }),
-    });
+    const permissions = Object.entries(t.findResources('AWS::Lambda::Permission'));
+    expect(permissions.map(([, p]) => p.Properties.SourceAccount)).toEqual(['333333333333', '444444444444']);
+    for (const [, p] of permissions) {
+      expect(p.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'config.amazonaws.com' });
+    }
+    for (const rule of Object.values(t.findResources('AWS::Config::OrganizationConfigRule'))) {
+      expect(rule.DependsOn).toEqual(permissions.map(([id]) => id));
+    }
     const member = Template.fromStack(memberStack);
     member.hasResourceProperties('AWS::IAM::Role', { RoleName: 'secops-sg' });
     expect(member.toJSON().Parameters.LambdaAccountId.Default).toBeUndefined();
+  });
+
+  test.each(['cn-north-1', 'cn-northwest-1', 'me-central-1', 'us-gov-east-1', 'us-gov-west-1'])(
+    'sourceOrgId in %s (no AWS::Lambda::ResourcePolicy): falls back to per-account permissions, or fails naming region and type',
+    (region) => {
+      const org = { organizationId: ORG_ID, aggregator: false };
+      expect(() => new SgComplianceStack(newApp(), 'NoPolicy', { env: { region }, organization: org })).toThrow(
+        new RegExp(`AWS::Lambda::ResourcePolicy, which does not exist in ${region}`),
+      );
+      const app = newApp();
+      const stack = new SgComplianceStack(app, 'Fallback', { env: { region }, organization: { ...org, memberAccountIds: ['333333333333'] } });
+      const t = Template.fromStack(stack);
+      t.resourceCountIs('AWS::Lambda::ResourcePolicy', 0);
+      t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'config.amazonaws.com', SourceAccount: '333333333333' });
+    },
+  );
+
+  test('sourceOrgId ignores memberAccountIds where AWS::Lambda::ResourcePolicy exists', () => {
+    const t = Template.fromStack(
+      new SgComplianceStack(newApp(), 'OrgPolicy', {
+        env: { region: 'eu-west-1' },
+        organization: { organizationId: ORG_ID, memberAccountIds: ['333333333333'], aggregator: false },
+      }),
+    );
+    t.resourceCountIs('AWS::Lambda::Permission', 0);
+    t.resourceCountIs('AWS::Lambda::ResourcePolicy', 1);
   });
 
   test.each([
@@ -177,9 +216,23 @@ describe('organization mode', () => {
     ['bad organization id', { organizationId: 'org-1' }, {}, /organizationId/],
     ['bad member role name', { organizationId: ORG_ID, memberRoleName: 'a role' }, {}, /memberRoleName/],
     ['bad excluded account', { organizationId: ORG_ID, excludedAccounts: ['123'] }, {}, /12-digit/],
+    ['accounts mode without accounts', { organizationId: ORG_ID, invokePermission: 'accounts' }, {}, /needs memberAccountIds/],
+    ['unknown invoke permission', { organizationId: ORG_ID, invokePermission: 'org' }, {}, /invokePermission must be one of/],
+    [
+      'fixed load balancer group ids (list)',
+      { organizationId: ORG_ID },
+      { webTier: { loadBalancerSecurityGroupIds: [LB_SG] } },
+      /organization mode: webTier.loadBalancerSecurityGroupIds cannot be set/,
+    ],
+    [
+      'fixed load balancer group ids (per region)',
+      { organizationId: ORG_ID },
+      { webTier: { loadBalancerSecurityGroupIds: { 'eu-west-1': [LB_SG] } } },
+      /rely|discovers the load balancer groups/,
+    ],
   ])('rejects %s', (_name, organization, rules, message) => {
     const app = newApp();
-    expect(() => new SgComplianceStack(app, 'Bad', { env: { region: 'eu-west-1' }, organization, rules })).toThrow(message);
+    expect(() => new SgComplianceStack(app, 'Bad', { env: { region: 'eu-west-1' }, organization: organization as never, rules })).toThrow(message);
   });
 
   test('organization mode needs a concrete region', () => {

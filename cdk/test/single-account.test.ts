@@ -51,6 +51,16 @@ describe('single-account stack with defaults', () => {
     for (const s of statements) {
       for (const a of [s.Action].flat()) expect(a).not.toContain('*');
     }
+    // The only rule-scoped action: reading results of exactly this stack's rules.
+    const scoped = statements.find((s) => s.Sid === 'ReadOwnRuleResults')!;
+    expect(scoped.Action).toBe('config:GetComplianceDetailsByConfigRule');
+    const arnOf = (r: unknown) => (r as { 'Fn::GetAtt': string[] })['Fn::GetAtt'];
+    expect((scoped.Resource as unknown[]).map(arnOf).sort()).toEqual(
+      Object.keys(template.findResources('AWS::Config::ConfigRule')).map((id) => [id, 'Arn']).sort(),
+    );
+    const unscoped = statements.find((s) => s.Sid === 'EvaluateSecurityGroups')!;
+    expect(unscoped.Resource).toBe('*');
+    expect(unscoped.Action).not.toContain('config:GetComplianceDetailsByConfigRule');
     // No managed policies (e.g. AWSLambdaBasicExecutionRole / AWSConfigRulesExecutionRole).
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }),

@@ -1,0 +1,171 @@
+import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { RuleConfigError } from './rules';
+import { SgComplianceFunction } from './sg-compliance-function';
+
+export const COMPLIANCE_CHANGE_DETAIL_TYPE = 'Config Rules Compliance Change';
+export const AUTOMATION_EXECUTION_DETAIL_TYPE = 'EC2 Automation Execution Status-change Notification';
+export const FAILED_AUTOMATION_STATUSES = ['Failed', 'TimedOut', 'Cancelled'];
+/** Prefix of the names organization rules get in member accounts (`OrgConfigRule-<name>-<suffix>`). */
+export const ORGANIZATION_RULE_NAME_PREFIX = 'OrgConfigRule-';
+
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+export interface AlertsOptions {
+  /**
+   * Existing SNS topic to notify. Its access policy must let events.amazonaws.com publish and, if it is
+   * encrypted with a customer managed key, the key must let events.amazonaws.com and cloudwatch.amazonaws.com use it.
+   * @default a new KMS-encrypted topic (subscribe to it after the deploy)
+   */
+  readonly topicArn?: string;
+}
+
+export interface SgComplianceAlertsProps extends AlertsOptions {
+  readonly function: SgComplianceFunction;
+  /** Rule names as deployed (organization mode: the organization rule names). */
+  readonly ruleNames: string[];
+  readonly organization: boolean;
+  /** SSM documents run by remediations (single-account mode): failed executions are reported. */
+  readonly remediationDocuments: string[];
+}
+
+/**
+ * Opt-in operator alerts around the rules, all to one SNS topic:
+ *  - EventBridge rule on "Config Rules Compliance Change" for these rules (this account and region; in organization
+ *    mode the deploying account's own copies `OrgConfigRule-<name>-*`: member accounts' events stay in those accounts);
+ *  - EventBridge rule on failed/timed-out/cancelled SSM Automation executions of the remediation documents;
+ *  - CloudWatch alarms on the function's Errors and Throttles, and on the on-failure queue;
+ *  - an SQS on-failure destination for asynchronous invocations (how Config invokes the function), kept 14 days.
+ */
+export class SgComplianceAlerts extends Construct {
+  public readonly topic: sns.ITopic;
+  public readonly onFailureQueue: sqs.Queue;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+  public readonly complianceChangeRule: events.Rule;
+  public readonly remediationFailureRule?: events.Rule;
+
+  constructor(scope: Construct, id: string, props: SgComplianceAlertsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const fn = props.function.function;
+
+    if (props.topicArn !== undefined) {
+      if (!TOPIC_ARN.test(props.topicArn)) throw new RuleConfigError(`alertTopicArn ${JSON.stringify(props.topicArn)} is not an SNS topic ARN`);
+      const [, , , topicRegion, topicAccount] = props.topicArn.split(':');
+      const foreign = (ours: string, theirs: string) => !Token.isUnresolved(ours) && ours !== theirs;
+      if (foreign(stack.region, topicRegion) || foreign(stack.account, topicAccount)) {
+        throw new RuleConfigError(
+          `alertTopicArn must be a topic of the stack's own account and region (${stack.account}/${stack.region}): EventBridge rules ` +
+            'and alarms notify topics of their own account and region. Give one topic per region (alertTopicArn per deploy) or let the app create it.',
+        );
+      }
+      this.topic = sns.Topic.fromTopicArn(this, 'Topic', props.topicArn);
+    } else {
+      const key = new kms.Key(this, 'TopicKey', {
+        description: 'sg-compliance alerts topic encryption',
+        enableKeyRotation: true,
+      });
+      // EventBridge and CloudWatch alarms publish to the encrypted topic: they need the key (this account only).
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AlertPublishers',
+          principals: [new iam.ServicePrincipal('events.amazonaws.com'), new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+        }),
+      );
+      const topic = new sns.Topic(this, 'Topic', {
+        displayName: 'sg-compliance alerts',
+        masterKey: key,
+        enforceSSL: true,
+      });
+      // CloudWatch alarms publish as cloudwatch.amazonaws.com (EventBridge gets its statement from the rule target).
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'CloudWatchAlarms',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+            ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+          },
+        }),
+      );
+      this.topic = topic;
+    }
+    const toTopic = new targets.SnsTopic(this.topic);
+
+    // Failed asynchronous invocations (after Lambda's retries) land here with the Config event that failed.
+    this.onFailureQueue = new sqs.Queue(this, 'OnFailureQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.onFailureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter destination (Lambda on-failure destination) of the function; it has no DLQ of its own.',
+    });
+    fn.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(this.onFailureQueue),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+    });
+
+    const ruleNames = props.ruleNames.map((name) =>
+      props.organization ? { prefix: `${ORGANIZATION_RULE_NAME_PREFIX}${name}-` } : name,
+    );
+    this.complianceChangeRule = new events.Rule(this, 'ComplianceChange', {
+      description: 'sg-compliance: compliance of a security group changed',
+      eventPattern: {
+        source: ['aws.config'],
+        detailType: [COMPLIANCE_CHANGE_DETAIL_TYPE],
+        detail: { configRuleName: ruleNames },
+      },
+      targets: [toTopic],
+    });
+
+    if (props.remediationDocuments.length > 0) {
+      this.remediationFailureRule = new events.Rule(this, 'RemediationFailed', {
+        description: 'sg-compliance: a remediation (SSM Automation execution) failed, timed out or was cancelled',
+        eventPattern: {
+          source: ['aws.ssm'],
+          detailType: [AUTOMATION_EXECUTION_DETAIL_TYPE],
+          detail: { Definition: props.remediationDocuments, Status: FAILED_AUTOMATION_STATUSES },
+        },
+        targets: [toTopic],
+      });
+    }
+
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string) => {
+      const a = new cloudwatch.Alarm(this, alarmId, {
+        alarmDescription: description,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      a.addAlarmAction(new cwActions.SnsAction(this.topic));
+      this.alarms.push(a);
+    };
+    const fiveMinutes = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
+    alarm('ErrorsAlarm', fn.metricErrors(fiveMinutes), `sg-compliance function errors (${stack.region})`);
+    alarm('ThrottlesAlarm', fn.metricThrottles(fiveMinutes), `sg-compliance function throttles (${stack.region})`);
+    alarm(
+      'OnFailureAlarm',
+      this.onFailureQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+      `sg-compliance evaluations that failed after retries are waiting in the on-failure queue (${stack.region})`,
+    );
+  }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/*
+ * `make cfn-lint`: cfn-lint every template for every region it is deployed to (plain cfn-lint checks us-east-1
+ * only and misses resource types that do not exist elsewhere, E3006).
+ *
+ *  - cdk.out/*.template.json: the region of the stack's environment (cdk.out/manifest.json); environment-agnostic
+ *    stacks (the member role, deployed with StackSets) for every region of the other stacks;
+ *  - dist/*.template.json, dist/*.yaml (`make templates`, region-agnostic): every region cfn-lint knows.
+ *
+ * Usage: node scripts/cfn-lint.js CFN_LINT_BIN IGNORE_CHECKS
+ */
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const [cfnLint, ignore] = process.argv.slice(2);
+if (!cfnLint) {
+  console.error('usage: node scripts/cfn-lint.js CFN_LINT_BIN [IGNORE_CHECKS]');
+  process.exit(2);
+}
+
+const groups = new Map(); // regions (comma-separated) -> templates
+const add = (regions, file) => {
+  const key = [...new Set(regions)].sort().join(',');
+  groups.set(key, [...(groups.get(key) ?? []), file]);
+};
+
+const out = path.join(root, 'cdk.out');
+const manifestPath = path.join(out, 'manifest.json');
+if (!fs.existsSync(manifestPath)) {
+  console.error('cfn-lint: no cdk/cdk.out/manifest.json (run `make synth` first)');
+  process.exit(1);
+}
+const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+const stacks = Object.values(manifest.artifacts ?? {})
+  .filter((a) => a.type === 'aws:cloudformation:stack')
+  .map((a) => ({ file: path.join('cdk.out', a.properties.templateFile), region: a.environment.split('/').pop() }));
+const known = [...new Set(stacks.map((s) => s.region).filter((r) => r !== 'unknown-region'))];
+for (const s of stacks) add(s.region === 'unknown-region' ? (known.length ? known : ['us-east-1']) : [s.region], s.file);
+
+const dist = path.join(root, 'dist');
+if (fs.existsSync(dist)) {
+  for (const f of fs.readdirSync(dist).sort()) {
+    if (f.endsWith('.template.json') || f.endsWith('.yaml')) add(['ALL_REGIONS'], path.join('dist', f));
+  }
+}
+
+let failed = false;
+for (const [regions, files] of groups) {
+  console.log(`cfn-lint --regions ${regions}${ignore ? ` --ignore-checks ${ignore}` : ''}: ${files.join(' ')}`);
+  const args = ['--regions', ...regions.split(','), ...(ignore ? ['--ignore-checks', ...ignore.split(',')] : []), '--', ...files];
+  const r = spawnSync(cfnLint, args, { cwd: root, stdio: 'inherit' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) failed = true;
+}
+process.exit(failed ? 1 : 0);
