@@ -3,6 +3,8 @@
 #
 #   make cdk-test   npm ci (only when needed), type check, jest (with cdk-nag), synth, cfn-lint
 #   make synth      every template (single-account, organization, member role) into cdk/cdk.out; no Rust build
+#   make templates  CloudFormation without CDK into cdk/dist: self-contained template (code from CodeS3Bucket/
+#                   CodeS3Key), conformance pack (existing function ARN), member role (with REGIONS)
 #   make cfn-lint   cfn-lint on every template in cdk/cdk.out (and cdk/dist), for each template's regions
 #   make deploy     real deployment (builds the Lambda with cargo-lambda); never run in CI, see below
 
@@ -11,7 +13,7 @@ CDK_DIR := cdk
 CDK_STAMP := $(CDK_DIR)/node_modules/.npm-ci.stamp
 CFN_LINT_IGNORE := W3005
 
-.PHONY: cdk-deps cdk-test synth cfn-lint deploy cdk-clean
+.PHONY: cdk-deps cdk-test synth templates cfn-lint deploy cdk-clean
 
 $(CDK_STAMP): $(CDK_DIR)/package-lock.json $(CDK_DIR)/package.json
 	cd $(CDK_DIR) && npm ci --no-audit --no-fund
@@ -23,6 +25,9 @@ cdk-test: $(CDK_STAMP) venv
 	cd $(CDK_DIR) && npm run --silent build
 	cd $(CDK_DIR) && npm test
 	@$(MAKE) --no-print-directory synth
+	@# The non-CDK templates with every option on (remediation, alerts, member role), next to the synth output.
+	cd $(CDK_DIR) && TEMPLATES_DIR=cdk.out/templates REGIONS=eu-west-1,us-east-1 ALERTS=true \
+		RULES="$$(cat scripts/template-test-rules.json)" npx ts-node --transpile-only bin/templates.ts
 	@$(MAKE) --no-print-directory cfn-lint
 
 # Bundling is skipped (synthAllModes): no cargo, cargo-lambda or Docker needed.
@@ -31,6 +36,16 @@ synth: $(CDK_STAMP)
 
 # Every template for every region it is deployed to (scripts/cfn-lint.js): cdk.out by stack region, cdk/dist
 # (make templates) for every region cfn-lint knows.
+# Pass-through variables: RULES, ARCH, ALERTS=true, ALERT_TOPIC_ARN, and for the member role REGIONS,
+# MEMBER_ROLE_NAME, LAMBDA_ACCOUNT_ID (see the variables of `deploy` below). Needs no Rust build.
+ALERTS ?=
+ALERT_TOPIC_ARN ?=
+LAMBDA_ACCOUNT_ID ?=
+templates: $(CDK_STAMP)
+	cd $(CDK_DIR) && RULES='$(RULES)' ARCH='$(ARCH)' REGIONS='$(REGIONS)' MEMBER_ROLE_NAME='$(MEMBER_ROLE_NAME)' \
+		LAMBDA_ACCOUNT_ID='$(LAMBDA_ACCOUNT_ID)' ALERTS='$(ALERTS)' ALERT_TOPIC_ARN='$(ALERT_TOPIC_ARN)' \
+		npx ts-node --transpile-only bin/templates.ts
+
 cfn-lint: venv
 	cd $(CDK_DIR) && node scripts/cfn-lint.js $(abspath $(VENV))/bin/cfn-lint $(CFN_LINT_IGNORE)
 
@@ -58,4 +73,4 @@ deploy: venv $(CDK_STAMP)
 		$(CDK_ARGS)
 
 cdk-clean:
-	rm -rf $(CDK_DIR)/cdk.out
+	rm -rf $(CDK_DIR)/cdk.out $(CDK_DIR)/dist

@@ -1,4 +1,5 @@
-import { Annotations, Aws, Duration, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnCondition, CfnOutput, CfnParameter, Duration, Fn, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as config from 'aws-cdk-lib/aws-config';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -16,7 +17,7 @@ import {
   resolveRules,
   rulesForRegion,
 } from './rules';
-import { hasResourceType, requireResourceType } from './regions';
+import { hasResourceType, regionsWithout, requireResourceType } from './regions';
 import { AlertsOptions, SgComplianceAlerts } from './alerts';
 import { LambdaArchitecture, RULE_SCOPED_ACTION, SgComplianceFunction } from './sg-compliance-function';
 import { WEB_TIER_DOCUMENT_ACTIONS, WebTierRemediationDocument } from './web-tier-document';
@@ -84,7 +85,16 @@ export interface SgComplianceStackProps extends StackProps {
   readonly manifestPath?: string;
   /** Opt-in alerts (SNS topic, EventBridge rules, alarms, on-failure destination). @default none */
   readonly alerts?: AlertsOptions;
+  /**
+   * Self-contained template: the function code comes from the `CodeS3Bucket`/`CodeS3Key` parameters (the zip of
+   * `make package`) instead of the Rust build, so the template needs no CDK bootstrap or assets.
+   * @default false
+   */
+  readonly codeFromParameters?: boolean;
 }
+
+/** Default of the CodeS3Key parameter: where `make package` puts the zip, relative to dist/. */
+export const DEFAULT_CODE_S3_KEY = 'sg-compliance-lambda/bootstrap.zip';
 
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 const ACCOUNT_ID = /^\d{12}$/;
@@ -126,7 +136,29 @@ export class SgComplianceStack extends Stack {
     );
     const memberRoleName = org ? org.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME : undefined;
 
+    let code: lambda.Code | undefined;
+    if (props.codeFromParameters) {
+      const bucket = new CfnParameter(this, 'CodeS3Bucket', {
+        type: 'String',
+        description: 'S3 bucket (same region as the stack) holding the Lambda zip built by `make package`',
+        minLength: 3,
+      });
+      const key = new CfnParameter(this, 'CodeS3Key', {
+        type: 'String',
+        description: 'Key of the zip (dist/sg-compliance-lambda/bootstrap.zip of `make package`) in CodeS3Bucket',
+        default: DEFAULT_CODE_S3_KEY,
+        minLength: 1,
+      });
+      const codeBucket = s3.Bucket.fromBucketName(this, 'CodeBucket', bucket.valueAsString);
+      Annotations.of(codeBucket).acknowledgeWarning(
+        '@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified',
+        'A new zip is deployed by updating the stack with a new CodeS3Key.',
+      );
+      code = lambda.Code.fromBucket(codeBucket, key.valueAsString);
+    }
+
     this.checkFunction = new SgComplianceFunction(this, 'SgCompliance', {
+      code,
       architecture: props.architecture,
       memorySize: props.memorySize,
       timeout: props.timeout,
@@ -137,6 +169,9 @@ export class SgComplianceStack extends Stack {
       organizationId: org?.organizationId,
     });
     const fn = this.checkFunction.function;
+    if (props.codeFromParameters) {
+      new CfnOutput(this, 'FunctionArn', { value: fn.functionArn, description: 'For the conformance pack template (SgComplianceFunctionArn)' });
+    }
 
     if (org) {
       this.deployOrganizationMode(fn, org);
@@ -302,7 +337,7 @@ export class SgComplianceStack extends Stack {
         AutomationAssumeRole: staticValue([role.roleArn]),
       };
     }
-    new config.CfnRemediationConfiguration(this, `${pascal(rule.key)}Remediation`, {
+    const remediationConfiguration = new config.CfnRemediationConfiguration(this, `${pascal(rule.key)}Remediation`, {
       configRuleName: cfnRule.ref,
       targetType: 'SSM_DOCUMENT',
       targetId,
@@ -311,6 +346,20 @@ export class SgComplianceStack extends Stack {
       automatic: remediation.automatic,
       maximumAutomaticAttempts: remediation.maximumAutomaticAttempts,
       retryAttemptSeconds: remediation.retryAttemptSeconds,
+    });
+    if (this.concreteRegion === undefined) {
+      // Region-agnostic template: no remediation where CloudFormation lacks the resource type (lib/regions.ts).
+      remediationConfiguration.cfnOptions.condition = this.remediationSupportedCondition();
+    }
+  }
+
+  private remediationSupportedCondition(): CfnCondition {
+    const id = 'RemediationConfigurationSupported';
+    const existing = this.node.tryFindChild(id) as CfnCondition | undefined;
+    if (existing) return existing;
+    const equalsRegion = regionsWithout('AWS::Config::RemediationConfiguration').map((r) => Fn.conditionEquals(Aws.REGION, r));
+    return new CfnCondition(this, id, {
+      expression: Fn.conditionNot(equalsRegion.length === 1 ? equalsRegion[0] : Fn.conditionOr(...equalsRegion)),
     });
   }
 

@@ -5,7 +5,8 @@
  *
  *  - cdk.out/*.template.json: the region of the stack's environment (cdk.out/manifest.json); environment-agnostic
  *    stacks (the member role, deployed with StackSets) for every region of the other stacks;
- *  - dist/*.template.json, dist/*.yaml (`make templates`, region-agnostic): every region cfn-lint knows.
+ *  - dist/*.template.json (`make templates`) and cdk.out/templates/*.template.json (the same, built by
+ *    `make cdk-test` with every option on), region-agnostic: every region cfn-lint knows.
  *
  * Usage: node scripts/cfn-lint.js CFN_LINT_BIN IGNORE_CHECKS
  */
@@ -39,10 +40,10 @@ const stacks = Object.values(manifest.artifacts ?? {})
 const known = [...new Set(stacks.map((s) => s.region).filter((r) => r !== 'unknown-region'))];
 for (const s of stacks) add(s.region === 'unknown-region' ? (known.length ? known : ['us-east-1']) : [s.region], s.file);
 
-const dist = path.join(root, 'dist');
-if (fs.existsSync(dist)) {
-  for (const f of fs.readdirSync(dist).sort()) {
-    if (f.endsWith('.template.json') || f.endsWith('.yaml')) add(['ALL_REGIONS'], path.join('dist', f));
+for (const dir of ['dist', path.join('cdk.out', 'templates')]) {
+  if (!fs.existsSync(path.join(root, dir))) continue;
+  for (const f of fs.readdirSync(path.join(root, dir)).sort()) {
+    if (f.endsWith('.template.json')) add(['ALL_REGIONS'], path.join(dir, f));
   }
 }
 

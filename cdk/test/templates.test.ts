@@ -1,0 +1,93 @@
+import { CONFORMANCE_PACK_TEMPLATE, FUNCTION_ARN_PARAMETER, MEMBER_ROLE_TEMPLATE, SELF_CONTAINED_TEMPLATE, Templates, buildTemplates } from '../lib/templates';
+import { LB_SG, newApp } from './helpers';
+
+type Resource = { Type: string; Properties: Record<string, unknown>; Condition?: string };
+const resources = (t: Record<string, unknown>) => Object.entries(t.Resources as Record<string, Resource>);
+const ofType = (t: Record<string, unknown>, type: string) => resources(t).filter(([, r]) => r.Type === type);
+
+describe('make templates', () => {
+  let templates: Templates;
+  beforeAll(() => {
+    // buildTemplates registers cdk-nag and synthesizes: any unacknowledged finding throws here.
+    templates = buildTemplates(newApp(), {
+      rules: {
+        webTier: { loadBalancerSecurityGroupIds: [LB_SG], remediation: { enabled: true } },
+        publicIngressSshRdp: { remediation: { enabled: true } },
+        publicEgress: { enabled: true, authorizedEgressTcpPorts: [443] },
+      },
+      alerts: {},
+      memberRoleRegions: ['eu-west-1'],
+      lambdaAccountId: '999999999999',
+    });
+  });
+
+  test('three templates', () => {
+    expect(Object.keys(templates).sort()).toEqual([CONFORMANCE_PACK_TEMPLATE, SELF_CONTAINED_TEMPLATE, MEMBER_ROLE_TEMPLATE].sort());
+  });
+
+  test('self-contained: code from CodeS3Bucket/CodeS3Key, no bootstrap, no assets, no CDK metadata', () => {
+    const t = templates[SELF_CONTAINED_TEMPLATE];
+    expect(Object.keys(t.Parameters as object)).toEqual(['CodeS3Bucket', 'CodeS3Key']);
+    expect(t.Rules).toBeUndefined(); // no BootstrapVersion check, not the synth-only rule either
+    const json = JSON.stringify(t);
+    expect(json).not.toMatch(/cdk-hnb659fds|BootstrapVersion|AssetParameters|aws:asset/);
+    expect(ofType(t, 'AWS::CDK::Metadata')).toEqual([]);
+    const [[, fn]] = ofType(t, 'AWS::Lambda::Function');
+    expect(fn.Properties).toMatchObject({
+      Code: { S3Bucket: { Ref: 'CodeS3Bucket' }, S3Key: { Ref: 'CodeS3Key' } },
+      Handler: 'bootstrap',
+      Runtime: 'provided.al2023',
+      Architectures: ['arm64'],
+    });
+    expect((t.Outputs as Record<string, unknown>).FunctionArn).toBeDefined();
+  });
+
+  test('self-contained: rules, permission, alerts; remediation only where the region has RemediationConfiguration', () => {
+    const t = templates[SELF_CONTAINED_TEMPLATE];
+    expect(ofType(t, 'AWS::Config::ConfigRule').map(([, r]) => r.Properties.ConfigRuleName).sort()).toEqual(
+      ['public-egress', 'public-ingress', 'public-ingress-ssh-rdp', 'web-tier-security-group'],
+    );
+    expect(ofType(t, 'AWS::Lambda::Permission')).toHaveLength(1);
+    expect(ofType(t, 'AWS::SNS::Topic')).toHaveLength(1);
+    const remediations = ofType(t, 'AWS::Config::RemediationConfiguration');
+    expect(remediations).toHaveLength(2);
+    for (const [, r] of remediations) expect(r.Condition).toBe('RemediationConfigurationSupported');
+    const regions = ['ap-east-2', 'ap-southeast-6', 'ap-southeast-7', 'mx-central-1'];
+    expect((t.Conditions as Record<string, unknown>).RemediationConfigurationSupported).toEqual({
+      'Fn::Not': [{ 'Fn::Or': regions.map((r) => ({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, r] })) }],
+    });
+  });
+
+  test('conformance pack: only Config rules, custom Lambda with the function ARN parameter, exact parameters', () => {
+    const t = templates[CONFORMANCE_PACK_TEMPLATE];
+    expect(t.Parameters).toEqual({ [FUNCTION_ARN_PARAMETER]: expect.objectContaining({ Type: 'String' }) });
+    expect(new Set(resources(t).map(([, r]) => r.Type))).toEqual(new Set(['AWS::Config::ConfigRule']));
+    const rules: Record<string, Record<string, unknown>> = Object.fromEntries(
+      ofType(t, 'AWS::Config::ConfigRule').map(([, r]) => [r.Properties.ConfigRuleName as string, r.Properties]),
+    );
+    expect(Object.keys(rules).sort()).toEqual(['public-egress', 'public-ingress', 'public-ingress-ssh-rdp', 'web-tier-security-group']);
+    expect(rules['web-tier-security-group'].InputParameters).toEqual({
+      check: 'web-tier',
+      tierTagKey: 'tier',
+      tierTagValue: 'web',
+      loadBalancerSecurityGroupIds: LB_SG,
+    });
+    for (const r of Object.values(rules)) {
+      expect(r.Scope).toEqual({ ComplianceResourceTypes: ['AWS::EC2::SecurityGroup'] });
+      expect(r.Source).toMatchObject({ Owner: 'CUSTOM_LAMBDA', SourceIdentifier: { Ref: FUNCTION_ARN_PARAMETER } });
+    }
+  });
+
+  test('member role template: StackSets-ready, trusts the regional function roles', () => {
+    const t = templates[MEMBER_ROLE_TEMPLATE];
+    expect(Object.keys(t.Parameters as object)).toEqual(['LambdaAccountId']);
+    expect(resources(t).map(([, r]) => r.Type)).toEqual(['AWS::IAM::Role']);
+    expect(JSON.stringify(t)).toContain('sg-compliance-lambda-eu-west-1');
+  });
+
+  test('per-region group ids are refused in the region-agnostic template', () => {
+    expect(() =>
+      buildTemplates(newApp(), { rules: { webTier: { loadBalancerSecurityGroupIds: { 'eu-west-1': [LB_SG] } } } }),
+    ).toThrow(/per-region map/);
+  });
+});
