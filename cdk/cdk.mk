@@ -34,10 +34,9 @@ cdk-test: $(CDK_STAMP) venv
 synth: $(CDK_STAMP)
 	cd $(CDK_DIR) && npm run --silent synth
 
-# Every template for every region it is deployed to (scripts/cfn-lint.js): cdk.out by stack region, cdk/dist
-# (make templates) for every region cfn-lint knows.
+# CloudFormation for deployments without CDK (lib/templates.ts) into cdk/dist; needs no Rust build.
 # Pass-through variables: RULES, ARCH, ALERTS=true, ALERT_TOPIC_ARN, and for the member role REGIONS,
-# MEMBER_ROLE_NAME, LAMBDA_ACCOUNT_ID (see the variables of `deploy` below). Needs no Rust build.
+# MEMBER_ROLE_NAME, LAMBDA_ACCOUNT_ID (see the variables of `deploy` below).
 ALERTS ?=
 ALERT_TOPIC_ARN ?=
 LAMBDA_ACCOUNT_ID ?=
@@ -46,6 +45,8 @@ templates: $(CDK_STAMP)
 		LAMBDA_ACCOUNT_ID='$(LAMBDA_ACCOUNT_ID)' ALERTS='$(ALERTS)' ALERT_TOPIC_ARN='$(ALERT_TOPIC_ARN)' \
 		npx ts-node --transpile-only bin/templates.ts
 
+# Every template for every region it is deployed to (scripts/cfn-lint.js): cdk.out by stack region, cdk/dist
+# and cdk/cdk.out/templates (make templates) for every region cfn-lint knows.
 cfn-lint: venv
 	cd $(CDK_DIR) && node scripts/cfn-lint.js $(abspath $(VENV))/bin/cfn-lint $(CFN_LINT_IGNORE)
 
@@ -53,6 +54,8 @@ cfn-lint: venv
 # (release build, ARCH=arm64 default or ARCH=x86_64). Pass-through variables:
 #   REGIONS=eu-west-1,us-east-1        one stack per region (default: the CLI's default region)
 #   ORGANIZATION=true ORGANIZATION_ID=o-xxxxxxxxxx [MEMBER_ROLE_NAME=...] [EXCLUDED_ACCOUNTS=1111...,2222...]
+#     [INVOKE_PERMISSION=sourceOrgId|accounts] [MEMBER_ACCOUNT_IDS=1111...,2222...] [MEMBER_ROLE_STACK=false]
+#   ALERTS=true [ALERT_TOPIC_ARN=arn:aws:sns:...]   opt-in alerts (SNS, EventBridge, alarms, on-failure queue)
 #   RULES='{"publicEgress":{"enabled":true}}'  per-rule options (or put "rules" in cdk/cdk.json context)
 #   CDK_ARGS='--require-approval never' or other CLI flags / -c key=value context
 REGIONS ?=
@@ -60,6 +63,9 @@ ORGANIZATION ?= false
 ORGANIZATION_ID ?=
 MEMBER_ROLE_NAME ?=
 EXCLUDED_ACCOUNTS ?=
+INVOKE_PERMISSION ?=
+MEMBER_ACCOUNT_IDS ?=
+MEMBER_ROLE_STACK ?=
 RULES ?=
 CDK_ARGS ?=
 deploy: venv $(CDK_STAMP)
@@ -69,6 +75,11 @@ deploy: venv $(CDK_STAMP)
 		$(if $(ORGANIZATION_ID),-c organizationId=$(ORGANIZATION_ID)) \
 		$(if $(MEMBER_ROLE_NAME),-c memberRoleName=$(MEMBER_ROLE_NAME)) \
 		$(if $(EXCLUDED_ACCOUNTS),-c excludedAccounts=$(EXCLUDED_ACCOUNTS)) \
+		$(if $(INVOKE_PERMISSION),-c invokePermission=$(INVOKE_PERMISSION)) \
+		$(if $(MEMBER_ACCOUNT_IDS),-c memberAccountIds=$(MEMBER_ACCOUNT_IDS)) \
+		$(if $(MEMBER_ROLE_STACK),-c memberRoleStack=$(MEMBER_ROLE_STACK)) \
+		$(if $(ALERTS),-c alerts=$(ALERTS)) \
+		$(if $(ALERT_TOPIC_ARN),-c alertTopicArn=$(ALERT_TOPIC_ARN)) \
 		$(if $(RULES),-c 'rules=$(RULES)') \
 		$(CDK_ARGS)
 

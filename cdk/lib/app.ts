@@ -33,6 +33,8 @@ export const SYNTH_ONLY_ENV = 'SG_COMPLIANCE_SYNTH_ONLY';
  *   excludedAccounts          accounts the organization rules skip
  *   lambdaAccountId           default of the member role stack's LambdaAccountId parameter
  *                             (default: CDK_DEFAULT_ACCOUNT)
+ *   memberRoleStack           false: do not deploy SgComplianceMemberRole into the function's account (when your
+ *                             StackSet already covers that account; default true, and the StackSet then excludes it)
  *   alerts                    true: SNS topic, EventBridge rules, alarms and an on-failure queue (lib/alerts.ts)
  *   alertTopicArn             existing SNS topic for the alerts (implies alerts=true)
  *   skipBundling              true: do not build the Rust function (synth/test only; refused unless
@@ -53,6 +55,7 @@ export interface AppSettings {
   readonly memberAccountIds?: string[];
   readonly excludedAccounts?: string[];
   readonly lambdaAccountId?: string;
+  readonly memberRoleStack: boolean;
   readonly alerts?: AlertsOptions;
   readonly skipBundling: boolean;
   readonly synthAllModes: boolean;
@@ -132,6 +135,7 @@ export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = proces
     memberAccountIds: asList('memberAccountIds', ctx('memberAccountIds')),
     excludedAccounts: asList('excludedAccounts', ctx('excludedAccounts')),
     lambdaAccountId: asString('lambdaAccountId', ctx('lambdaAccountId')) ?? env.CDK_DEFAULT_ACCOUNT,
+    memberRoleStack: ctx('memberRoleStack') === undefined || ctx('memberRoleStack') === null || asBool('memberRoleStack', ctx('memberRoleStack')),
     alerts: alerts ? { topicArn: alertTopicArn } : undefined,
     skipBundling,
     synthAllModes,
@@ -210,7 +214,9 @@ export function buildApp(app: App, settings: AppSettings): void {
         description: 'sg-compliance: AWS Config organization rules for EC2 security groups',
       });
     });
-    new SgComplianceMemberRoleStack(app, MEMBER_ROLE_STACK_NAME, {
+    // The function assumes the member role in every account Config invokes it for, its own account included: this
+    // stack deploys the role there (the StackSet excludes that account, see README), unless memberRoleStack=false.
+    if (settings.memberRoleStack || settings.synthAllModes) new SgComplianceMemberRoleStack(app, MEMBER_ROLE_STACK_NAME, {
       regions: settings.regions,
       memberRoleName: settings.memberRoleName,
       lambdaAccountId: settings.lambdaAccountId,

@@ -128,6 +128,13 @@ describe('buildApp', () => {
     );
   });
 
+  test('organization mode with memberRoleStack=false: no member role stack (the StackSet covers the function account)', () => {
+    const app = newApp();
+    buildApp(app, readSettings(ctx({ regions: 'eu-west-1', organization: 'true', organizationId: 'o-a1b2c3d4e5', memberRoleStack: 'false' }), {}));
+    expect(stacks(app).map((x) => x.stackName)).toEqual(['SgComplianceOrg-eu-west-1']);
+    expect(readSettings(ctx({}), {}).memberRoleStack).toBe(true);
+  });
+
   test('organization mode without organizationId or regions fails with a clear message', () => {
     expect(() => buildApp(newApp(), readSettings(ctx({ organization: true, regions: 'eu-west-1' }), {}))).toThrow(/organizationId/);
     expect(() => buildApp(newApp(), readSettings(ctx({ organization: true, organizationId: 'o-a1b2c3d4e5' }), {}))).toThrow(/regions/);
