@@ -18,6 +18,9 @@ export const FAILED_AUTOMATION_STATUSES = ['Failed', 'TimedOut', 'Cancelled'];
 /** Prefix of the names organization rules get in member accounts (`OrgConfigRule-<name>-<suffix>`). */
 export const ORGANIZATION_RULE_NAME_PREFIX = 'OrgConfigRule-';
 
+/** Config names the rules of a conformance pack `<name>-conformance-pack-<suffix>`. */
+export const CONFORMANCE_PACK_RULE_NAME_INFIX = '-conformance-pack-';
+
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 export interface AlertsOptions {
@@ -34,6 +37,8 @@ export interface SgComplianceAlertsProps extends AlertsOptions {
   /** Rule names as deployed (organization mode: the organization rule names). */
   readonly ruleNames: string[];
   readonly organization: boolean;
+  /** Also match the names conformance packs give the rules (`<name>-conformance-pack-<suffix>`). */
+  readonly conformancePackRuleNames?: boolean;
   /** SSM documents run by remediations (single-account mode): failed executions are reported. */
   readonly remediationDocuments: string[];
 }
@@ -122,9 +127,10 @@ export class SgComplianceAlerts extends Construct {
       maxEventAge: Duration.hours(6),
     });
 
-    const ruleNames = props.ruleNames.map((name) =>
-      props.organization ? { prefix: `${ORGANIZATION_RULE_NAME_PREFIX}${name}-` } : name,
-    );
+    const ruleNames = props.ruleNames.flatMap((name): (string | { prefix: string })[] => {
+      if (props.organization) return [{ prefix: `${ORGANIZATION_RULE_NAME_PREFIX}${name}-` }];
+      return props.conformancePackRuleNames ? [name, { prefix: `${name}${CONFORMANCE_PACK_RULE_NAME_INFIX}` }] : [name];
+    });
     this.complianceChangeRule = new events.Rule(this, 'ComplianceChange', {
       description: 'sg-compliance: compliance of a security group changed',
       eventPattern: {

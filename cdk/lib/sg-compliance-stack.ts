@@ -119,6 +119,8 @@ export class SgComplianceStack extends Stack {
   public alerts?: SgComplianceAlerts;
   /** The concrete region, or undefined for an environment-agnostic stack. */
   private readonly concreteRegion?: string;
+  /** Self-contained template: the DeployRules parameter (false: function only, for the conformance pack). */
+  private deployRules?: CfnCondition;
 
   constructor(scope: Construct, id: string, props: SgComplianceStackProps = {}) {
     super(scope, id, props);
@@ -138,6 +140,17 @@ export class SgComplianceStack extends Stack {
 
     let code: lambda.Code | undefined;
     if (props.codeFromParameters) {
+      if (org) throw new RuleConfigError('codeFromParameters (self-contained template) is single-account only');
+      const deployRules = new CfnParameter(this, 'DeployRules', {
+        type: 'String',
+        description:
+          'true: the Config rules (and remediations) of this template; false: the function only, for the rules of the conformance pack template',
+        allowedValues: ['true', 'false'],
+        default: 'true',
+      });
+      this.deployRules = new CfnCondition(this, 'DeployRulesCondition', {
+        expression: Fn.conditionEquals(deployRules.valueAsString, 'true'),
+      });
       const bucket = new CfnParameter(this, 'CodeS3Bucket', {
         type: 'String',
         description: 'S3 bucket (same region as the stack) holding the Lambda zip built by `make package`',
@@ -184,6 +197,7 @@ export class SgComplianceStack extends Stack {
         function: this.checkFunction,
         ruleNames: this.rules.map((r) => r.ruleName),
         organization: org !== undefined,
+        conformancePackRuleNames: this.deployRules !== undefined,
         remediationDocuments: this.remediationDocuments(),
       });
     }
@@ -249,6 +263,7 @@ export class SgComplianceStack extends Stack {
       });
       // Config checks at creation that it may invoke the function.
       cfnRule.node.addDependency(permission);
+      if (this.deployRules) cfnRule.cfnOptions.condition = this.deployRules;
       this.configRules[rule.key] = cfnRule;
 
       if (rule.remediation) {
@@ -265,9 +280,27 @@ export class SgComplianceStack extends Stack {
    */
   private grantReadRuleResults(ruleArns: string[]) {
     if (ruleArns.length === 0) return;
-    new iam.Policy(this, 'ReadRuleResults', {
+    const own = new iam.Policy(this, 'ReadRuleResults', {
       roles: [this.checkFunction.role],
       statements: [new iam.PolicyStatement({ sid: 'ReadOwnRuleResults', actions: [RULE_SCOPED_ACTION], resources: ruleArns })],
+    });
+    if (!this.deployRules) return;
+    (own.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = this.deployRules;
+    // DeployRules=false: the rules come from the conformance pack, whose rule ARNs (generated rule IDs) are unknown
+    // here: the rules of this account and region.
+    const packRules = `arn:${Aws.PARTITION}:config:${Aws.REGION}:${Aws.ACCOUNT_ID}:config-rule/*`;
+    const pack = new iam.Policy(this, 'ReadConformancePackRuleResults', {
+      roles: [this.checkFunction.role],
+      statements: [new iam.PolicyStatement({ sid: 'ReadConformancePackRuleResults', actions: [RULE_SCOPED_ACTION], resources: [packRules] })],
+    });
+    (pack.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = new CfnCondition(this, 'ConformancePackRulesCondition', {
+      expression: Fn.conditionNot(this.deployRules),
+    });
+    Validations.of(pack).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:config:<AWS::Region>:<AWS::AccountId>:config-rule/*]',
+      reason:
+        'Only with DeployRules=false (rules deployed by the conformance pack, whose rule IDs are generated): reading compliance results ' +
+        'of the rules of this account and region, one read-only action.',
     });
   }
 
@@ -349,8 +382,19 @@ export class SgComplianceStack extends Stack {
     });
     if (this.concreteRegion === undefined) {
       // Region-agnostic template: no remediation where CloudFormation lacks the resource type (lib/regions.ts).
-      remediationConfiguration.cfnOptions.condition = this.remediationSupportedCondition();
+      remediationConfiguration.cfnOptions.condition = this.remediationCondition();
     }
+  }
+
+  /** Remediation supported in the region, and (self-contained template) the rules deployed. */
+  private remediationCondition(): CfnCondition {
+    const supported = this.remediationSupportedCondition();
+    if (!this.deployRules) return supported;
+    const id = 'DeployRemediationCondition';
+    return (
+      (this.node.tryFindChild(id) as CfnCondition | undefined) ??
+      new CfnCondition(this, id, { expression: Fn.conditionAnd(this.deployRules, supported) })
+    );
   }
 
   private remediationSupportedCondition(): CfnCondition {

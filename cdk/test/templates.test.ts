@@ -27,7 +27,7 @@ describe('make templates', () => {
 
   test('self-contained: code from CodeS3Bucket/CodeS3Key, no bootstrap, no assets, no CDK metadata', () => {
     const t = templates[SELF_CONTAINED_TEMPLATE];
-    expect(Object.keys(t.Parameters as object)).toEqual(['CodeS3Bucket', 'CodeS3Key']);
+    expect(Object.keys(t.Parameters as object).sort()).toEqual(['CodeS3Bucket', 'CodeS3Key', 'DeployRules']);
     expect(t.Rules).toBeUndefined(); // no BootstrapVersion check, not the synth-only rule either
     const json = JSON.stringify(t);
     expect(json).not.toMatch(/cdk-hnb659fds|BootstrapVersion|AssetParameters|aws:asset/);
@@ -51,11 +51,31 @@ describe('make templates', () => {
     expect(ofType(t, 'AWS::SNS::Topic')).toHaveLength(1);
     const remediations = ofType(t, 'AWS::Config::RemediationConfiguration');
     expect(remediations).toHaveLength(2);
-    for (const [, r] of remediations) expect(r.Condition).toBe('RemediationConfigurationSupported');
+    for (const [, r] of remediations) expect(r.Condition).toBe('DeployRemediationCondition');
     const regions = ['ap-east-2', 'ap-southeast-6', 'ap-southeast-7', 'mx-central-1'];
-    expect((t.Conditions as Record<string, unknown>).RemediationConfigurationSupported).toEqual({
+    const conditions = t.Conditions as Record<string, unknown>;
+    expect(conditions.RemediationConfigurationSupported).toEqual({
       'Fn::Not': [{ 'Fn::Or': regions.map((r) => ({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, r] })) }],
     });
+    expect(conditions.DeployRemediationCondition).toEqual({
+      'Fn::And': [{ Condition: 'DeployRulesCondition' }, { Condition: 'RemediationConfigurationSupported' }],
+    });
+  });
+
+  test('self-contained: DeployRules=false leaves the function for the conformance pack (its rules readable, own rules skipped)', () => {
+    const t = templates[SELF_CONTAINED_TEMPLATE];
+    expect((t.Parameters as Record<string, unknown>).DeployRules).toMatchObject({ AllowedValues: ['true', 'false'], Default: 'true' });
+    for (const [, r] of ofType(t, 'AWS::Config::ConfigRule')) expect(r.Condition).toBe('DeployRulesCondition');
+    const policies = Object.fromEntries(
+      ofType(t, 'AWS::IAM::Policy').map(([, p]) => [(p.Properties.PolicyDocument as { Statement: { Sid?: string }[] }).Statement[0].Sid, p]),
+    );
+    expect(policies.ReadOwnRuleResults.Condition).toBe('DeployRulesCondition');
+    expect(policies.ReadConformancePackRuleResults.Condition).toBe('ConformancePackRulesCondition');
+    expect(JSON.stringify(policies.ReadConformancePackRuleResults.Properties)).toContain(':config-rule/*');
+    const [[, permission]] = ofType(t, 'AWS::Lambda::Permission');
+    expect(permission.Condition).toBeUndefined(); // the pack's rules need it too
+    const [compliance] = ofType(t, 'AWS::Events::Rule').filter(([, r]) => JSON.stringify(r).includes('Compliance Change'));
+    expect(JSON.stringify(compliance[1].Properties.EventPattern)).toContain('{"prefix":"public-egress-conformance-pack-"}');
   });
 
   test('conformance pack: only Config rules, custom Lambda with the function ARN parameter, exact parameters', () => {
