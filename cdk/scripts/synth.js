@@ -15,7 +15,11 @@ const path = require('path');
 
 const root = path.join(__dirname, '..');
 const regions = process.env.SYNTH_REGIONS || 'eu-west-1,us-east-1,me-central-1';
-const rules = JSON.stringify(JSON.parse(fs.readFileSync(path.join(__dirname, 'synth-rules.json'), 'utf8')));
+const rulesObject = JSON.parse(fs.readFileSync(path.join(__dirname, 'synth-rules.json'), 'utf8'));
+// Group ids are per region: regions of SYNTH_REGIONS that synth-rules.json does not list get a placeholder id.
+const lbIds = rulesObject.webTier.loadBalancerSecurityGroupIds;
+for (const region of regions.split(',').map((r) => r.trim())) lbIds[region] = lbIds[region] || ['sg-0123456789abcdef0'];
+const rules = JSON.stringify(rulesObject);
 const cdk = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'cdk.cmd' : 'cdk');
 
 fs.rmSync(path.join(root, 'cdk.out'), { recursive: true, force: true });
