@@ -186,19 +186,25 @@ describe('organization mode', () => {
   });
 
   test.each(['cn-north-1', 'cn-northwest-1', 'me-central-1', 'us-gov-east-1', 'us-gov-west-1'])(
-    'sourceOrgId in %s (no AWS::Lambda::ResourcePolicy): falls back to per-account permissions, or fails naming region and type',
+    'sourceOrgId in %s (no AWS::Lambda::ResourcePolicy) without memberAccountIds fails naming region and type',
     (region) => {
       const org = { organizationId: ORG_ID, aggregator: false };
       expect(() => new SgComplianceStack(newApp(), 'NoPolicy', { env: { region }, organization: org })).toThrow(
         new RegExp(`AWS::Lambda::ResourcePolicy, which does not exist in ${region}`),
       );
-      const app = newApp();
-      const stack = new SgComplianceStack(app, 'Fallback', { env: { region }, organization: { ...org, memberAccountIds: ['333333333333'] } });
-      const t = Template.fromStack(stack);
-      t.resourceCountIs('AWS::Lambda::ResourcePolicy', 0);
-      t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'config.amazonaws.com', SourceAccount: '333333333333' });
     },
   );
+
+  test('sourceOrgId in me-central-1 with memberAccountIds falls back to one Lambda::Permission per account', () => {
+    const app = newApp();
+    const stack = new SgComplianceStack(app, 'Fallback', {
+      env: { region: 'me-central-1' },
+      organization: { organizationId: ORG_ID, aggregator: false, memberAccountIds: ['333333333333'] },
+    });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::Lambda::ResourcePolicy', 0);
+    t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'config.amazonaws.com', SourceAccount: '333333333333' });
+  });
 
   test('sourceOrgId ignores memberAccountIds where AWS::Lambda::ResourcePolicy exists', () => {
     const t = Template.fromStack(
