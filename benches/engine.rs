@@ -9,10 +9,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use sg_compliance::checks::Check;
+use sg_compliance::checks::{evaluate, Facts};
 use sg_compliance::event::ConfigEvent;
 use sg_compliance::model::{from_config_item, SecurityGroup};
-use sg_compliance::params::Check;
-use sg_compliance::rules::{evaluate, Facts};
 
 const PERMS: usize = 20;
 
@@ -109,7 +109,7 @@ fn main() {
         for g in &groups {
             let v = evaluate(check, g, &Facts::default());
             non_compliant +=
-                usize::from(v.compliance == sg_compliance::rules::Compliance::NonCompliant);
+                usize::from(v.compliance() == sg_compliance::verdict::Compliance::NonCompliant);
         }
         black_box(non_compliant);
         report(

@@ -1,5 +1,6 @@
 //! The AWS adapter: the only module that talks to AWS (Config and EC2 through the official SDK, STS
-//! for organization mode). It implements [`Cloud`] and maps SDK types onto crate-owned ones.
+//! for organization mode). It implements the [`Cloud`] port and maps SDK types onto crate-owned
+//! ones; it imports nothing from the engine. Behind the `aws` cargo feature (on by default).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -9,7 +10,7 @@ use aws_sdk_config::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_config::types::{ComplianceType, ResourceType};
 use aws_sdk_ec2::types::Filter;
 
-use crate::engine::{Cloud, Evaluation};
+use crate::cloud::{Cloud, CloudError, Evaluation, PUT_ATTEMPTS, PUT_BATCH};
 use crate::event::{ConfigItem, ItemStatus, ItemSummary, ResultToken, Timestamp};
 use crate::exposure::PrefixLists;
 use crate::model::{
@@ -17,33 +18,8 @@ use crate::model::{
     DescribedPermission, DescribedPrefixList, DescribedTag, GroupId, ModelError, SecurityGroup,
 };
 
-/// `PutEvaluations` accepts at most this many evaluations per call.
-pub const PUT_BATCH: usize = 100;
-/// How often evaluations that `PutEvaluations` reports as failed are sent again.
-pub const PUT_ATTEMPTS: usize = 3;
 /// `DescribeNetworkInterfaces` filter values per call.
 const FILTER_VALUES: usize = 200;
-
-/// An AWS call failed, or was needed without `--live`.
-#[derive(Debug, thiserror::Error)]
-pub enum CloudError {
-    #[error("{operation} failed ({code}): {message}")]
-    Api {
-        operation: &'static str,
-        code: String,
-        message: String,
-    },
-    #[error("{count} evaluations still failed after {PUT_ATTEMPTS} PutEvaluations attempts (first: {first}); the invocation fails so AWS Config retries it")]
-    FailedEvaluations { count: usize, first: String },
-    #[error("GetResourceConfigHistory returned no configuration item for {0}; is AWS Config recording AWS::EC2::SecurityGroup?")]
-    ItemNotFound(String),
-    #[error("configuration item of {resource} is unusable: {reason}")]
-    BadItem { resource: String, reason: String },
-    #[error("could not assume role {role_arn}: {message}; check the role exists in the member account and trusts this function's role")]
-    AssumeRole { role_arn: String, message: String },
-    #[error("{0}: pass --live to call AWS")]
-    Offline(&'static str),
-}
 
 fn api<E, R>(
     operation: &'static str,

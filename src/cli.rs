@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::aws::{load_sdk_config, AwsCloud};
-use crate::engine::{deliver, evaluate_event, prepare, EngineError, Offline, Outcome};
+use crate::cloud::InMemory;
+use crate::engine::{evaluate_event, prepare, EngineError, Outcome};
 
 #[derive(Parser)]
 #[command(
@@ -81,19 +81,25 @@ async fn run(command: Command) -> Result<(), EngineError> {
         }
     };
     if live || send {
-        let cloud = AwsCloud::new(&load_sdk_config().await);
-        let outcome = evaluate_event(&cloud, &event, &check).await?;
-        print(&outcome);
-        if send {
-            deliver(&cloud, &outcome, &event.result_token).await?;
-        } else if !outcome.failures.is_empty() {
-            return Err(EngineError::Partial {
-                delivered: 0,
-                failures: outcome.failures,
-            });
+        #[cfg(feature = "aws")]
+        {
+            use crate::aws::{load_sdk_config, AwsCloud};
+            let cloud = AwsCloud::new(&load_sdk_config().await);
+            let outcome = evaluate_event(&cloud, &event, &check).await?;
+            print(&outcome);
+            if send {
+                crate::engine::deliver(&cloud, &outcome, &event.result_token).await?;
+            } else if !outcome.failures.is_empty() {
+                return Err(EngineError::Partial {
+                    delivered: 0,
+                    failures: outcome.failures,
+                });
+            }
         }
+        #[cfg(not(feature = "aws"))]
+        return Err(EngineError::NoAws);
     } else {
-        let outcome = evaluate_event(&Offline, &event, &check).await?;
+        let outcome = evaluate_event(&InMemory::offline(), &event, &check).await?;
         print(&outcome);
     }
     Ok(())

@@ -1,51 +1,19 @@
-//! The one engine behind the Lambda and the CLI: from a parsed event and check to the evaluations
-//! to deliver. All AWS access goes through the [`Cloud`] trait: [`crate::aws::AwsCloud`] calls AWS,
-//! [`Offline`] answers only what needs no AWS call.
+//! The one engine behind the Lambda and the CLI: from a parsed event (or a list of groups) and the
+//! checks to the evaluations to deliver. Everything outside goes through the [`Cloud`] port
+//! (`aws::AwsCloud` calls AWS, [`crate::cloud::InMemory`] answers from data in hand); verdicts come
+//! from the pure [`checks`](crate::checks).
 
 use std::collections::BTreeSet;
-use std::future::Future;
 
-use serde::{Serialize, Serializer};
-
-use crate::aws::CloudError;
+use crate::checks::{Check, Facts, Needs};
+use crate::cloud::{Cloud, CloudError, Evaluation};
 use crate::event::{
     ConfigEvent, ConfigItem, EventError, ItemSummary, Message, ResultToken, Timestamp,
     SECURITY_GROUP_TYPE,
 };
-use crate::exposure::PrefixLists;
-use crate::model::{self, GroupId, ModelError, SecurityGroup};
-use crate::params::{Check, ParamError};
-use crate::rules::{
-    self, candidate_load_balancer_groups, referenced_prefix_lists, Compliance, Facts, Verdict,
-};
-
-/// One result to deliver with `PutEvaluations`; serialised with the API's field names.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Evaluation {
-    pub compliance_resource_type: String,
-    pub compliance_resource_id: String,
-    pub compliance_type: Compliance,
-    pub annotation: String,
-    #[serde(serialize_with = "as_text")]
-    pub ordering_timestamp: Timestamp,
-}
-
-fn as_text<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(t)
-}
-
-impl Evaluation {
-    fn new(resource_type: &str, resource_id: &str, verdict: Verdict, at: Timestamp) -> Self {
-        Evaluation {
-            compliance_resource_type: resource_type.to_string(),
-            compliance_resource_id: resource_id.to_string(),
-            compliance_type: verdict.compliance,
-            annotation: verdict.annotation,
-            ordering_timestamp: at,
-        }
-    }
-}
+use crate::model::{self, ModelError, SecurityGroup};
+use crate::params::ParamError;
+use crate::verdict::Verdict;
 
 /// What an invocation decided.
 #[derive(Debug, Default)]
@@ -72,6 +40,8 @@ pub enum EngineError {
     },
     #[error(transparent)]
     Cloud(#[from] CloudError),
+    #[error("this build has no AWS access: rebuild with the `aws` feature (`make install`, or `cargo install --path . --features aws`)")]
+    NoAws,
     #[error("{delivered} evaluations delivered, but {} resources could not be evaluated: {}", failures.len(), failures.join(" | "))]
     Partial {
         delivered: usize,
@@ -90,6 +60,7 @@ impl EngineError {
             EngineError::Cloud(CloudError::FailedEvaluations { .. }) => "FailedEvaluations",
             EngineError::Cloud(_) => "AwsError",
             EngineError::Partial { .. } => "PartialFailure",
+            EngineError::NoAws => "NeedsLive",
         }
     }
 
@@ -101,80 +72,8 @@ impl EngineError {
                 | EngineError::Params(_)
                 | EngineError::Resource { .. }
                 | EngineError::Cloud(CloudError::Offline(_))
+                | EngineError::NoAws
         )
-    }
-}
-
-/// The AWS calls the engine needs, returning crate-owned types.
-pub trait Cloud {
-    /// The full item of an oversized notification (`GetResourceConfigHistory`).
-    fn fetch_item(
-        &self,
-        summary: &ItemSummary,
-    ) -> impl Future<Output = Result<ConfigItem, CloudError>> + Send;
-    /// Every security group in the region (`DescribeSecurityGroups`); bad ones come back as errors.
-    fn list_security_groups(
-        &self,
-    ) -> impl Future<Output = Result<Vec<Result<SecurityGroup, ModelError>>, CloudError>> + Send;
-    /// Resource ids the rule has COMPLIANT/NON_COMPLIANT results for (`GetComplianceDetailsByConfigRule`).
-    fn evaluated_resources(
-        &self,
-        rule_name: &str,
-    ) -> impl Future<Output = Result<Vec<(String, String)>, CloudError>> + Send;
-    /// Which of `candidates` are attached to Elastic Load Balancing interfaces (`DescribeNetworkInterfaces`).
-    fn load_balancer_groups(
-        &self,
-        candidates: &BTreeSet<GroupId>,
-    ) -> impl Future<Output = Result<BTreeSet<GroupId>, CloudError>> + Send;
-    /// Entries of managed prefix lists (`GetManagedPrefixListEntries`); unreadable ones are left out.
-    fn prefix_lists(
-        &self,
-        ids: &BTreeSet<String>,
-    ) -> impl Future<Output = Result<PrefixLists, CloudError>> + Send;
-    /// Delivers evaluations (`PutEvaluations`, 100 a call, failed ones retried).
-    fn put_evaluations(
-        &self,
-        evaluations: &[Evaluation],
-        token: &ResultToken,
-    ) -> impl Future<Output = Result<(), CloudError>> + Send;
-}
-
-/// No AWS access: answers what it can and says what needs `--live`.
-pub struct Offline;
-
-impl Cloud for Offline {
-    async fn fetch_item(&self, _: &ItemSummary) -> Result<ConfigItem, CloudError> {
-        Err(CloudError::Offline(
-            "an oversized configuration item must be fetched with GetResourceConfigHistory",
-        ))
-    }
-    async fn list_security_groups(
-        &self,
-    ) -> Result<Vec<Result<SecurityGroup, ModelError>>, CloudError> {
-        Err(CloudError::Offline(
-            "a scheduled evaluation lists the region's security groups with DescribeSecurityGroups",
-        ))
-    }
-    async fn evaluated_resources(&self, _: &str) -> Result<Vec<(String, String)>, CloudError> {
-        Err(CloudError::Offline(
-            "clearing results of deleted groups reads GetComplianceDetailsByConfigRule",
-        ))
-    }
-    async fn load_balancer_groups(
-        &self,
-        _: &BTreeSet<GroupId>,
-    ) -> Result<BTreeSet<GroupId>, CloudError> {
-        Err(CloudError::Offline(
-            "the web-tier check looks up which source groups belong to load balancers (DescribeNetworkInterfaces); or set loadBalancerSecurityGroupIds",
-        ))
-    }
-    async fn prefix_lists(&self, _: &BTreeSet<String>) -> Result<PrefixLists, CloudError> {
-        Ok(PrefixLists::new())
-    }
-    async fn put_evaluations(&self, _: &[Evaluation], _: &ResultToken) -> Result<(), CloudError> {
-        Err(CloudError::Offline(
-            "delivering evaluations calls PutEvaluations",
-        ))
     }
 }
 
@@ -227,23 +126,19 @@ fn item_outcome(s: &ItemSummary, verdict: Verdict) -> Outcome {
 /// The verdict-independent NOT_APPLICABLE cases, so stale results clear.
 fn not_applicable(s: &ItemSummary, left_scope: bool) -> Option<Outcome> {
     let verdict = if left_scope {
-        Some(Verdict::new(
-            Compliance::NotApplicable,
+        Some(Verdict::not_applicable(
             "the resource left the rule's scope",
         ))
     } else if s.resource_type != SECURITY_GROUP_TYPE {
-        Some(Verdict::new(
-            Compliance::NotApplicable,
-            format!(
-                "{} is not evaluated by this rule (only {SECURITY_GROUP_TYPE})",
-                s.resource_type
-            ),
-        ))
+        Some(Verdict::not_applicable(format!(
+            "{} is not evaluated by this rule (only {SECURITY_GROUP_TYPE})",
+            s.resource_type
+        )))
     } else if s.status.is_gone() {
-        Some(Verdict::new(
-            Compliance::NotApplicable,
-            format!("the security group is no longer recorded ({:?})", s.status),
-        ))
+        Some(Verdict::not_applicable(format!(
+            "the security group is no longer recorded ({:?})",
+            s.status
+        )))
     } else {
         None
     };
@@ -265,34 +160,28 @@ async fn evaluate_item<C: Cloud>(
         .as_ref()
         .ok_or_else(|| resource(ModelError::Missing("configuration")))?;
     let sg = model::from_config_item(conf, &item.tags).map_err(resource)?;
-    let facts = gather_facts(cloud, check, &[&sg]).await?;
-    Ok(item_outcome(s, rules::evaluate(check, &sg, &facts)))
+    let facts = gather_facts(cloud, &[check], &[&sg]).await?;
+    Ok(item_outcome(s, check.evaluate(&sg, &facts)))
 }
 
-/// One batched look-up per kind of fact for all the groups of an invocation.
-async fn gather_facts<C: Cloud>(
+/// One batched look-up per kind of fact for all the groups and checks of an invocation.
+pub async fn gather_facts<C: Cloud>(
     cloud: &C,
-    check: &Check,
+    checks: &[&Check],
     groups: &[&SecurityGroup],
 ) -> Result<Facts, CloudError> {
+    let mut needs = Needs::default();
+    for check in checks {
+        needs.merge(check.needs(groups));
+    }
     let mut facts = Facts::default();
-    let needs_prefix_lists = match check {
-        Check::WebTier(p) => {
-            if p.load_balancer_groups.is_none() {
-                let candidates = candidate_load_balancer_groups(p, groups.iter().copied());
-                if !candidates.is_empty() {
-                    facts.load_balancer_groups = cloud.load_balancer_groups(&candidates).await?;
-                }
-            }
-            p.forbid_public_ingress
-        }
-        _ => true,
-    };
-    if needs_prefix_lists {
-        let ids = referenced_prefix_lists(groups.iter().copied());
-        if !ids.is_empty() {
-            facts.prefix_lists = cloud.prefix_lists(&ids).await?;
-        }
+    if !needs.load_balancer_candidates.is_empty() {
+        facts.load_balancer_groups = cloud
+            .load_balancer_groups(&needs.load_balancer_candidates)
+            .await?;
+    }
+    if !needs.prefix_lists.is_empty() {
+        facts.prefix_lists = cloud.prefix_lists(&needs.prefix_lists).await?;
     }
     Ok(facts)
 }
@@ -321,9 +210,9 @@ async fn sweep<C: Cloud>(
         }
     }
     let refs: Vec<&SecurityGroup> = groups.iter().collect();
-    let facts = gather_facts(cloud, check, &refs).await?;
+    let facts = gather_facts(cloud, &[check], &refs).await?;
     for sg in &groups {
-        let verdict = rules::evaluate(check, sg, &facts);
+        let verdict = check.evaluate(sg, &facts);
         outcome.evaluations.push(Evaluation::new(
             SECURITY_GROUP_TYPE,
             sg.group_id.as_str(),
@@ -339,10 +228,7 @@ async fn sweep<C: Cloud>(
                 for (rtype, id) in previous {
                     if rtype == SECURITY_GROUP_TYPE && !seen.contains(&id) {
                         cleared += 1;
-                        let v = Verdict::new(
-                            Compliance::NotApplicable,
-                            "the security group no longer exists",
-                        );
+                        let v = Verdict::not_applicable("the security group no longer exists");
                         outcome
                             .evaluations
                             .push(Evaluation::new(&rtype, &id, v, at));

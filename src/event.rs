@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use aws_sdk_config::primitives::{DateTime, DateTimeFormat};
+use aws_smithy_types::date_time::Format as DateTimeFormat;
+use aws_smithy_types::DateTime;
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -7,11 +7,12 @@ use aws_config::SdkConfig;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use crate::aws::{assume_role, load_sdk_config, AwsCloud, CloudError};
+use crate::aws::{assume_role, load_sdk_config, AwsCloud};
+use crate::checks::Check;
+use crate::cloud::CloudError;
 use crate::engine::{deliver, evaluate_event, EngineError};
 use crate::event::{ConfigEvent, EventError};
-use crate::params::Check;
-use crate::rules::Compliance;
+use crate::verdict::Compliance;
 
 /// The environment variable that turns on organization mode.
 pub const ASSUME_ROLE_ENV: &str = "SG_COMPLIANCE_ASSUME_ROLE";

@@ -1,30 +1,37 @@
 //! sg-compliance: an AWS Config custom rule that keeps EC2 security groups honest.
 //!
 //! One engine serves the Lambda (`sg-compliance-lambda`) and the CLI (`sg-compliance`), as
-//! cfn-guard's do. Raw input is parsed once into typed values, security groups of either source shape
-//! are normalised into one model, verdicts are pure functions, and AWS I/O lives behind one adapter
-//! that returns crate-owned types.
+//! cfn-guard's do. Raw input is parsed once into typed values, security groups of every source shape
+//! are normalised into one model, verdicts are pure functions, and AWS I/O lives behind one port.
+//! `ARCHITECTURE.md` draws the layers; the import graph is a tree, from the bottom up:
 //!
 //! | module | role |
 //! |---|---|
-//! | [`event`] | the Config rule event (`invokingEvent`/`ruleParameters` are JSON strings), three message types |
-//! | [`params`] | rule parameters validated into one typed [`params::Check`] |
-//! | [`model`] | the security-group model and one parser per source shape |
 //! | [`ports`] | port ranges and port lists |
-//! | [`exposure`] | set semantics: the union of sources per protocol and port interval |
-//! | [`rules`] | pure verdicts, one module per check |
-//! | [`engine`] | event + check → evaluations, behind the [`engine::Cloud`] trait |
-//! | [`aws`] | the only module that calls AWS (Config, EC2, STS) |
-//! | [`lambda`] | the Lambda handler: clients built once, organization-mode role assumption |
+//! | [`model`] | the security-group model, one parser per source shape |
+//! | [`exposure`] | set semantics: who reaches which protocol and port, as a value |
+//! | [`verdict`] | findings → COMPLIANT / NON_COMPLIANT / NOT_APPLICABLE and a ≤256-char annotation |
+//! | [`params`] | rule parameters: declared specs and a validating reader |
+//! | [`checks`] | one module per check and the registry |
+//! | [`event`] | the Config rule event (`invokingEvent`/`ruleParameters` are JSON strings) |
+//! | [`cloud`] | the port: what the engine needs from AWS, and an in-memory implementation |
+//! | [`engine`] | event + check → evaluations, through the port |
+//! | `aws` | the SDK adapter (feature `aws`) |
+//! | `lambda` | the Lambda handler (feature `aws`) |
 //! | [`cli`] | the `sg-compliance` command line |
 
-pub mod aws;
+pub mod checks;
 pub mod cli;
+pub mod cloud;
 pub mod engine;
 pub mod event;
 pub mod exposure;
-pub mod lambda;
 pub mod model;
 pub mod params;
 pub mod ports;
-pub mod rules;
+pub mod verdict;
+
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "aws")]
+pub mod lambda;

@@ -1,14 +1,21 @@
-//! The crate's one security-group model, and one parser per source that feeds it:
-//! AWS Config configuration items (camelCase JSON, both the legacy `ipRanges: ["cidr"]` and the
-//! `ipv4Ranges: [{cidrIp}]` shapes) and `describe-security-groups` output (PascalCase JSON, which is
-//! also what the SDK adapter maps its types onto). Everything downstream sees only these types.
+//! The crate's one security-group model. Each input source has its own parser in a submodule
+//! ([`config_item`]: AWS Config items, camelCase; [`describe`]: `describe-security-groups` output,
+//! PascalCase, also the target of the SDK adapter), and all of them validate through
+//! [`RawPermission::build`] here. Everything downstream sees only these types.
+
+mod config_item;
+mod describe;
+
+pub use config_item::from_config_item;
+pub use describe::{
+    DescribeOutput, DescribedGroup, DescribedGroupPair, DescribedIpRange, DescribedIpv6Range,
+    DescribedPermission, DescribedPrefixList, DescribedTag,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use serde::Deserialize;
-use serde_json::Value;
 
 use crate::ports::PortRange;
 
@@ -125,7 +132,7 @@ pub struct SecurityGroup {
 }
 
 /// A security group's data did not make sense.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ModelError {
     #[error("security group {group}: `{field}` {reason}")]
     Invalid {
@@ -252,263 +259,6 @@ pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
     text.trim()
         .parse::<IpNet>()
         .map_err(|_| format!("`{text}` is not a CIDR"))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Source 1: AWS Config configuration items (camelCase).
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ItemConfiguration {
-    group_id: Option<String>,
-    group_name: Option<String>,
-    vpc_id: Option<String>,
-    owner_id: Option<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    ip_permissions: Vec<ItemPermission>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    ip_permissions_egress: Vec<ItemPermission>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    tags: Vec<ItemTag>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ItemPermission {
-    ip_protocol: Option<String>,
-    from_port: Option<i64>,
-    to_port: Option<i64>,
-    /// Legacy shape: a list of CIDR strings.
-    #[serde(default, deserialize_with = "null_as_default")]
-    ip_ranges: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    ipv4_ranges: Vec<ItemIpv4Range>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    ipv6_ranges: Vec<ItemIpv6Range>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    prefix_list_ids: Vec<ItemPrefixList>,
-    #[serde(default, deserialize_with = "null_as_default")]
-    user_id_group_pairs: Vec<ItemGroupPair>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ItemIpv4Range {
-    cidr_ip: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ItemIpv6Range {
-    cidr_ipv6: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ItemPrefixList {
-    prefix_list_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ItemGroupPair {
-    group_id: Option<String>,
-    user_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ItemTag {
-    key: String,
-    #[serde(default)]
-    value: Option<String>,
-}
-
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-/// Builds the model from a configuration item's `configuration` object and its `tags` map.
-/// Tags from both places are merged (the item map wins on conflicts).
-pub fn from_config_item(
-    configuration: &Value,
-    item_tags: &BTreeMap<String, String>,
-) -> Result<SecurityGroup, ModelError> {
-    let conf = ItemConfiguration::deserialize(configuration)
-        .map_err(|e| ModelError::Shape(format!("configuration: {e}")))?;
-    let id = conf
-        .group_id
-        .ok_or(ModelError::Missing("configuration.groupId"))?;
-    let group_id = own_group_id(&id, "configuration.groupId")?;
-    let perms = |list: &[ItemPermission], field: &str| {
-        build_all(list, &id, &format!("configuration.{field}"), |p| {
-            RawPermission {
-                protocol: p.ip_protocol.as_deref(),
-                from_port: p.from_port,
-                to_port: p.to_port,
-                ipv4: p
-                    .ip_ranges
-                    .iter()
-                    .map(String::as_str)
-                    .chain(p.ipv4_ranges.iter().map(|r| r.cidr_ip.as_str()))
-                    .collect(),
-                ipv6: p.ipv6_ranges.iter().map(|r| r.cidr_ipv6.as_str()).collect(),
-                prefix_lists: p
-                    .prefix_list_ids
-                    .iter()
-                    .map(|r| r.prefix_list_id.as_str())
-                    .collect(),
-                groups: p
-                    .user_id_group_pairs
-                    .iter()
-                    .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
-                    .collect(),
-            }
-        })
-    };
-    let mut tags: BTreeMap<String, String> = conf
-        .tags
-        .into_iter()
-        .map(|t| (t.key, t.value.unwrap_or_default()))
-        .collect();
-    tags.extend(item_tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-    Ok(SecurityGroup {
-        ingress: perms(&conf.ip_permissions, "ipPermissions")?,
-        egress: perms(&conf.ip_permissions_egress, "ipPermissionsEgress")?,
-        group_id,
-        group_name: conf.group_name,
-        vpc_id: conf.vpc_id,
-        owner_id: conf.owner_id,
-        tags,
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Source 2: `describe-security-groups` output (PascalCase), also the target of the SDK adapter.
-// ---------------------------------------------------------------------------------------------
-
-/// `aws ec2 describe-security-groups` output.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribeOutput {
-    #[serde(default)]
-    pub security_groups: Vec<DescribedGroup>,
-}
-
-/// One `SecurityGroups[]` entry.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribedGroup {
-    pub group_id: Option<String>,
-    pub group_name: Option<String>,
-    pub vpc_id: Option<String>,
-    pub owner_id: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<DescribedTag>,
-    #[serde(default)]
-    pub ip_permissions: Vec<DescribedPermission>,
-    #[serde(default)]
-    pub ip_permissions_egress: Vec<DescribedPermission>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribedTag {
-    pub key: Option<String>,
-    pub value: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribedPermission {
-    pub ip_protocol: Option<String>,
-    pub from_port: Option<i64>,
-    pub to_port: Option<i64>,
-    #[serde(default)]
-    pub ip_ranges: Vec<DescribedIpRange>,
-    #[serde(default)]
-    pub ipv6_ranges: Vec<DescribedIpv6Range>,
-    #[serde(default)]
-    pub prefix_list_ids: Vec<DescribedPrefixList>,
-    #[serde(default)]
-    pub user_id_group_pairs: Vec<DescribedGroupPair>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribedIpRange {
-    pub cidr_ip: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribedIpv6Range {
-    pub cidr_ipv6: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribedPrefixList {
-    pub prefix_list_id: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribedGroupPair {
-    pub group_id: Option<String>,
-    pub user_id: Option<String>,
-}
-
-impl DescribedGroup {
-    /// Validates and normalises into the model.
-    pub fn into_model(self) -> Result<SecurityGroup, ModelError> {
-        let id = self.group_id.ok_or(ModelError::Missing("GroupId"))?;
-        let group_id = own_group_id(&id, "GroupId")?;
-        let perms = |list: &[DescribedPermission], field: &str| {
-            build_all(list, &id, field, |p| RawPermission {
-                protocol: p.ip_protocol.as_deref(),
-                from_port: p.from_port,
-                to_port: p.to_port,
-                ipv4: p
-                    .ip_ranges
-                    .iter()
-                    .filter_map(|r| r.cidr_ip.as_deref())
-                    .collect(),
-                ipv6: p
-                    .ipv6_ranges
-                    .iter()
-                    .filter_map(|r| r.cidr_ipv6.as_deref())
-                    .collect(),
-                prefix_lists: p
-                    .prefix_list_ids
-                    .iter()
-                    .filter_map(|r| r.prefix_list_id.as_deref())
-                    .collect(),
-                groups: p
-                    .user_id_group_pairs
-                    .iter()
-                    .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
-                    .collect(),
-            })
-        };
-        Ok(SecurityGroup {
-            ingress: perms(&self.ip_permissions, "IpPermissions")?,
-            egress: perms(&self.ip_permissions_egress, "IpPermissionsEgress")?,
-            group_id,
-            group_name: self.group_name,
-            vpc_id: self.vpc_id,
-            owner_id: self.owner_id,
-            tags: self
-                .tags
-                .into_iter()
-                .filter_map(|t| t.key.map(|k| (k, t.value.unwrap_or_default())))
-                .collect(),
-        })
-    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
+use sg_compliance::checks::Check;
+use sg_compliance::checks::{evaluate, Facts};
 use sg_compliance::model::{GroupId, Permission, Protocol, SecurityGroup};
-use sg_compliance::params::Check;
 use sg_compliance::ports::PortRange;
-use sg_compliance::rules::{evaluate, Compliance, Facts};
+use sg_compliance::verdict::Compliance;
 
 const PORTS: [u16; 12] = [0, 21, 22, 23, 79, 80, 81, 442, 443, 444, 3389, 65535];
 
@@ -139,7 +140,7 @@ proptest! {
         for check in checks() {
             let before = evaluate(&check, &group(perms.clone()), &Facts::default());
             let after = evaluate(&check, &group(split.clone()), &Facts::default());
-            prop_assert_eq!(before.compliance, after.compliance, "{}: {} vs {}", check.name(), before.annotation, after.annotation);
+            prop_assert_eq!(before.compliance(), after.compliance(), "{}: {} vs {}", check.name(), before.annotation(), after.annotation());
         }
     }
 
@@ -153,10 +154,10 @@ proptest! {
             let mut more = perms.clone();
             more.push(extra.clone());
             let after = evaluate(&check, &group(more), &Facts::default());
-            if before.compliance == Compliance::NonCompliant {
-                prop_assert_eq!(after.compliance, Compliance::NonCompliant, "{}: {}", check.name(), after.annotation);
+            if before.compliance() == Compliance::NonCompliant {
+                prop_assert_eq!(after.compliance(), Compliance::NonCompliant, "{}: {}", check.name(), after.annotation());
             }
-            prop_assert!(after.annotation.chars().count() <= 256);
+            prop_assert!(after.annotation().chars().count() <= 256);
         }
     }
 }

@@ -2,13 +2,11 @@
 //! the real AWS SDK against a moto server on 127.0.0.1. Groups, tags and an ELB-owned network
 //! interface are created in moto; what reached the emulator is read back from moto's recorder.
 
-mod support;
-
+use crate::support::{body_text, header, operation, put_evaluations, Function, Moto};
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, ResourceType, SecurityGroup, Tag, TagSpecification, UserIdGroupPair,
 };
 use serde_json::{json, Value};
-use support::{body_text, header, operation, put_evaluations, Function, Moto};
 
 const ACCOUNT: &str = "123456789012";
 

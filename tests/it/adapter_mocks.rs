@@ -27,11 +27,12 @@ use aws_sdk_ec2::types::{
 };
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use serde_json::json;
-use sg_compliance::aws::{AwsCloud, CloudError};
+use sg_compliance::aws::AwsCloud;
+use sg_compliance::checks::Check;
+use sg_compliance::cloud::CloudError;
 use sg_compliance::engine::{deliver, evaluate_event, EngineError};
 use sg_compliance::event::ConfigEvent;
-use sg_compliance::params::Check;
-use sg_compliance::rules::Compliance;
+use sg_compliance::verdict::Compliance;
 
 const LB: &str = "sg-0b1a2b3c4d5e6f708";
 const OTHER: &str = "sg-0c0ffee0c0ffee001";
@@ -276,14 +277,14 @@ async fn stale_cleanup_failure_does_not_block_todays_verdicts() {
 }
 
 fn oversized_event() -> (ConfigEvent, Check) {
-    let ev = ConfigEvent::from_json(include_str!("../fixtures/events/oversized.json")).unwrap();
+    let ev = ConfigEvent::from_json(include_str!("../../fixtures/events/oversized.json")).unwrap();
     let check = Check::from_params(&ev.rule_parameters).unwrap();
     (ev, check)
 }
 
 #[tokio::test]
 async fn oversized_items_are_fetched_from_history() {
-    let item = json!(include_str!("../fixtures/events/web-tier-compliant.json"));
+    let item = json!(include_str!("../../fixtures/events/web-tier-compliant.json"));
     let full: serde_json::Value = serde_json::from_str(item.as_str().unwrap()).unwrap();
     let invoking: serde_json::Value =
         serde_json::from_str(full["invokingEvent"].as_str().unwrap()).unwrap();

@@ -1,0 +1,174 @@
+//! `public-ingress`: which ports the whole internet (0.0.0.0/0, ::/0, as the union of sources) can
+//! reach, against an allow-list (default) or a deny-list of ports.
+//!
+//! Why: a port open to the internet is scanned within minutes; SSH/RDP open to the world is the
+//! most common way into an instance. Allow-list mode has the parameter names of AWS's managed rule
+//! `vpc-sg-open-only-to-authorized-ports`; deny-list mode (`blockedTcpPorts=22,3389`) is the SSH/RDP rule.
+
+use super::{describe_ports, public_findings, Facts, Needs, Rule};
+use crate::exposure::{Exposure, PortPolicy};
+use crate::model::SecurityGroup;
+use crate::params::{ParamError, ParamSpec, Params};
+use crate::ports::PortSet;
+use crate::verdict::{Judgement, Verdict};
+
+/// `check=public-ingress`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublicIngress {
+    /// Only these ports may be reachable from the internet (`authorizedTcpPorts`, `authorizedUdpPorts`).
+    AllowList { tcp: PortSet, udp: PortSet },
+    /// These ports must not be reachable from the internet (`blockedTcpPorts`, `blockedUdpPorts`).
+    DenyList { tcp: PortSet, udp: PortSet },
+}
+
+impl Rule for PublicIngress {
+    const NAME: &'static str = "public-ingress";
+    const SUMMARY: &'static str = "The whole internet (0.0.0.0/0 or ::/0, as a union of sources) reaches a tcp/udp port outside the allow-list, or all traffic; in deny-list mode, a blocked port.";
+    const PARAMETERS: &'static [ParamSpec] = &[
+        ParamSpec::optional("authorizedTcpPorts", Some("80,443")),
+        ParamSpec::optional("authorizedUdpPorts", None),
+        ParamSpec::optional("blockedTcpPorts", None),
+        ParamSpec::optional("blockedUdpPorts", None),
+    ];
+
+    fn parse(p: &Params<'_>) -> Result<Self, ParamError> {
+        let blocked = ["blockedTcpPorts", "blockedUdpPorts"];
+        if blocked.iter().all(|k| p.given(k).is_none()) {
+            return Ok(PublicIngress::AllowList {
+                tcp: p.ports("authorizedTcpPorts")?,
+                udp: p.ports("authorizedUdpPorts")?,
+            });
+        }
+        if let Some(k) = ["authorizedTcpPorts", "authorizedUdpPorts"]
+            .into_iter()
+            .find(|k| p.given(k).is_some())
+        {
+            return Err(p.invalid(k, "cannot be combined with blockedTcpPorts/blockedUdpPorts: use either the allow-list or the deny-list mode"));
+        }
+        Ok(PublicIngress::DenyList {
+            tcp: p.ports("blockedTcpPorts")?,
+            udp: p.ports("blockedUdpPorts")?,
+        })
+    }
+
+    fn needs(&self, groups: &[&SecurityGroup]) -> Needs {
+        Needs::prefix_lists_of(groups)
+    }
+
+    fn evaluate(&self, sg: &SecurityGroup, facts: &Facts) -> Verdict {
+        let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
+        let (policy, headline, compliant) = match self {
+            PublicIngress::AllowList { tcp, udp } => (
+                PortPolicy::Allow { tcp, udp },
+                "open to the internet on unauthorized ports",
+                format!(
+                    "no ingress from the internet outside authorized ports ({})",
+                    describe_ports(tcp, udp)
+                ),
+            ),
+            PublicIngress::DenyList { tcp, udp } => (
+                PortPolicy::Deny { tcp, udp },
+                "blocked ports open to the internet",
+                format!(
+                    "blocked ports ({}) are not reachable from the internet",
+                    describe_ports(tcp, udp)
+                ),
+            ),
+        };
+        Verdict::judge(Judgement {
+            findings: public_findings(exposure.public(policy), "open to"),
+            headline: headline.to_string(),
+            compliant,
+            unresolved: exposure.unresolved().to_vec(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{assert_verdict, group, params, snapshot_name};
+    use super::super::Facts;
+    use crate::verdict::Compliance;
+    use rstest::rstest;
+    use serde_json::{json, Value};
+
+    const ALLOW: &[(&str, &str)] = &[("check", "public-ingress")];
+    const SSH_RDP: &[(&str, &str)] = &[("check", "public-ingress"), ("blockedTcpPorts", "22,3389")];
+
+    fn tcp(from: i64, to: i64, v4: &[&str]) -> Value {
+        json!({"ipProtocol": "tcp", "fromPort": from, "toPort": to, "ipRanges": v4})
+    }
+
+    #[rstest]
+    #[case::no_ingress("no ingress", ALLOW, json!([]), Compliance::Compliant, "outside authorized ports (tcp 80,443, udp none)")]
+    #[case::c_443_public_is_authorized("443 public is authorized", ALLOW, json!([tcp(443, 443, &["0.0.0.0/0"])]), Compliance::Compliant, "no ingress")]
+    #[case::c_22_public("22 public", ALLOW, json!([tcp(22, 22, &["0.0.0.0/0"])]), Compliance::NonCompliant, "tcp/22 open to 0.0.0.0/0")]
+    #[case::c_22_from_halves("22 from halves", ALLOW, json!([tcp(22, 22, &["0.0.0.0/1"]), tcp(22, 22, &["128.0.0.0/1"])]), Compliance::NonCompliant, "tcp/22 open to 0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0)")]
+    #[case::c_22_from_a_private_range("22 from a private range", ALLOW, json!([tcp(22, 22, &["10.0.0.0/8"])]), Compliance::Compliant, "no ingress")]
+    #[case::range_around_443("range around 443", ALLOW, json!([tcp(440, 450, &["0.0.0.0/0"])]), Compliance::NonCompliant, "tcp/440-442,444-450 open to")]
+    #[case::range_80_443("range 80-443", ALLOW, json!([tcp(80, 443, &["0.0.0.0/0"])]), Compliance::NonCompliant, "tcp/81-442 open")]
+    #[case::all_traffic("all traffic", ALLOW, json!([{"ipProtocol": "-1", "ipRanges": ["0.0.0.0/0"]}]), Compliance::NonCompliant, "all traffic open to 0.0.0.0/0")]
+    #[case::ipv6_all_ports("ipv6 all ports", ALLOW, json!([{"ipProtocol": "6", "ipv6Ranges": [{"cidrIpv6": "::/0"}]}]), Compliance::NonCompliant, "tcp/0-79,81-442,444-65535 open to ::/0")]
+    #[case::ipv6_halves("ipv6 halves", ALLOW, json!([{"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080, "ipv6Ranges": [{"cidrIpv6": "::/1"}, {"cidrIpv6": "8000::/1"}]}]), Compliance::NonCompliant, "tcp/8080 open to ::/1 + 8000::/1 (= ::/0)")]
+    #[case::udp_not_authorized("udp not authorized", ALLOW, json!([{"ipProtocol": "udp", "fromPort": 53, "toPort": 53, "ipRanges": ["0.0.0.0/0"]}]), Compliance::NonCompliant, "udp/53 open")]
+    #[case::icmp_is_not_a_port("icmp is not a port", ALLOW, json!([{"ipProtocol": "icmp", "fromPort": 8, "toPort": -1, "ipRanges": ["0.0.0.0/0"]}]), Compliance::Compliant, "no ingress")]
+    #[case::ssh_from_anywhere("ssh from anywhere", SSH_RDP, json!([tcp(22, 22, &["0.0.0.0/0"])]), Compliance::NonCompliant, "blocked ports open to the internet: tcp/22 open to 0.0.0.0/0")]
+    #[case::rdp_inside_a_range("rdp inside a range", SSH_RDP, json!([tcp(3000, 4000, &["0.0.0.0/0"])]), Compliance::NonCompliant, "tcp/3389 open")]
+    #[case::range_ending_at_21("range ending at 21", SSH_RDP, json!([tcp(0, 21, &["0.0.0.0/0"])]), Compliance::Compliant, "not reachable")]
+    #[case::range_starting_at_23("range starting at 23", SSH_RDP, json!([tcp(23, 3388, &["0.0.0.0/0"])]), Compliance::Compliant, "not reachable")]
+    #[case::c_1_reaches_ssh("-1 reaches ssh", SSH_RDP, json!([{"ipProtocol": "-1", "ipRanges": ["0.0.0.0/0"]}]), Compliance::NonCompliant, "tcp/22,3389 open to 0.0.0.0/0")]
+    #[case::c_1_half_tcp_half("-1 half + tcp half", SSH_RDP, json!([{"ipProtocol": "-1", "ipRanges": ["0.0.0.0/1"]}, tcp(22, 22, &["128.0.0.0/1"])]), Compliance::NonCompliant, "tcp/22 open to 0.0.0.0/1 + 128.0.0.0/1")]
+    #[case::c_443_public_allowed_by_deny_list("443 public allowed by deny-list", SSH_RDP, json!([tcp(443, 443, &["0.0.0.0/0"])]), Compliance::Compliant, "tcp 22,3389, udp none")]
+    #[case::unresolved_prefix_list("unresolved prefix list", SSH_RDP, json!([{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "prefixListIds": [{"prefixListId": "pl-0123"}]}]), Compliance::Compliant, "prefix lists pl-0123 not resolved")]
+    fn table(
+        #[case] name: &str,
+        #[case] p: &[(&str, &str)],
+        #[case] ingress: Value,
+        #[case] want: Compliance,
+        #[case] needle: &str,
+    ) {
+        let annotation = assert_verdict(
+            &params(p),
+            &group(&[], ingress, json!([])),
+            &Facts::default(),
+            want,
+            needle,
+        );
+        insta::assert_snapshot!(snapshot_name("public_ingress", name), annotation);
+    }
+
+    #[test]
+    fn resolved_prefix_list_counts() {
+        let sg = group(
+            &[],
+            json!([{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["0.0.0.0/1"], "prefixListIds": [{"prefixListId": "pl-0123"}]}]),
+            json!([]),
+        );
+        let mut facts = Facts::default();
+        facts.prefix_lists.insert(
+            "pl-0123".into(),
+            vec![
+                "128.0.0.0/1".parse().unwrap(),
+                "2001:db8::/32".parse().unwrap(),
+            ],
+        );
+        let annotation = assert_verdict(
+            &params(&[("check", "public-ingress"), ("blockedTcpPorts", "22")]),
+            &sg,
+            &facts,
+            Compliance::NonCompliant,
+            "tcp/22 open to 0.0.0.0/1 + pl-0123 (= 0.0.0.0/0)",
+        );
+        insta::assert_snapshot!(annotation);
+    }
+
+    #[rstest]
+    #[case::combined(&[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("authorizedTcpPorts", "443")], "rule parameter `authorizedTcpPorts` = `443`: cannot be combined")]
+    #[case::bad_port(&[("check", "public-ingress"), ("blockedUdpPorts", "5x")], "rule parameter `blockedUdpPorts` = `5x`: `5x` is not a port")]
+    fn parameter_errors(#[case] pairs: &[(&str, &str)], #[case] needle: &str) {
+        let err = crate::checks::Check::from_pairs(pairs)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+}

@@ -1,0 +1,200 @@
+//! The port: everything the engine needs from outside itself (group look-up, load-balancer
+//! interfaces, prefix lists, configuration history, delivering evaluations), as one trait with
+//! crate-owned types. `aws::AwsCloud` implements it with the SDK; [`InMemory`] implements it from
+//! data already in hand, for tests, the CLI's offline mode, the audit of files and benchmarks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Mutex;
+
+use serde::{Serialize, Serializer};
+
+use crate::event::{ConfigItem, ItemSummary, ResultToken, Timestamp};
+use crate::exposure::PrefixLists;
+use crate::model::{GroupId, ModelError, SecurityGroup};
+use crate::verdict::{Compliance, Verdict};
+
+/// `PutEvaluations` accepts at most this many evaluations per call.
+pub const PUT_BATCH: usize = 100;
+/// How often evaluations that `PutEvaluations` reports as failed are sent again.
+pub const PUT_ATTEMPTS: usize = 3;
+
+/// One result to deliver with `PutEvaluations`; serialised with the API's field names.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evaluation {
+    pub compliance_resource_type: String,
+    pub compliance_resource_id: String,
+    pub compliance_type: Compliance,
+    pub annotation: String,
+    #[serde(serialize_with = "as_text")]
+    pub ordering_timestamp: Timestamp,
+}
+
+fn as_text<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(t)
+}
+
+impl Evaluation {
+    pub fn new(resource_type: &str, resource_id: &str, verdict: Verdict, at: Timestamp) -> Self {
+        let (compliance_type, annotation) = verdict.into_parts();
+        Evaluation {
+            compliance_resource_type: resource_type.to_string(),
+            compliance_resource_id: resource_id.to_string(),
+            compliance_type,
+            annotation,
+            ordering_timestamp: at,
+        }
+    }
+}
+
+/// A call outside the engine failed, or cannot be made in this mode.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error("{operation} failed ({code}): {message}")]
+    Api {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
+    #[error("{count} evaluations still failed after {PUT_ATTEMPTS} PutEvaluations attempts (first: {first}); the invocation fails so AWS Config retries it")]
+    FailedEvaluations { count: usize, first: String },
+    #[error("GetResourceConfigHistory returned no configuration item for {0}; is AWS Config recording AWS::EC2::SecurityGroup?")]
+    ItemNotFound(String),
+    #[error("configuration item of {resource} is unusable: {reason}")]
+    BadItem { resource: String, reason: String },
+    #[error("could not assume role {role_arn}: {message}; check the role exists in the member account and trusts this function's role")]
+    AssumeRole { role_arn: String, message: String },
+    #[error("{0}: pass --live to call AWS")]
+    Offline(&'static str),
+}
+
+/// What the engine asks of a cloud, with crate-owned types.
+pub trait Cloud {
+    /// The full item of an oversized notification (`GetResourceConfigHistory`).
+    fn fetch_item(
+        &self,
+        summary: &ItemSummary,
+    ) -> impl Future<Output = Result<ConfigItem, CloudError>> + Send;
+    /// Every security group in the region (`DescribeSecurityGroups`); bad ones come back as errors.
+    fn list_security_groups(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Result<SecurityGroup, ModelError>>, CloudError>> + Send;
+    /// Resource ids the rule has COMPLIANT/NON_COMPLIANT results for (`GetComplianceDetailsByConfigRule`).
+    fn evaluated_resources(
+        &self,
+        rule_name: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, CloudError>> + Send;
+    /// Which of `candidates` are attached to Elastic Load Balancing interfaces (`DescribeNetworkInterfaces`).
+    fn load_balancer_groups(
+        &self,
+        candidates: &BTreeSet<GroupId>,
+    ) -> impl Future<Output = Result<BTreeSet<GroupId>, CloudError>> + Send;
+    /// Entries of managed prefix lists (`GetManagedPrefixListEntries`); unreadable ones are left out.
+    fn prefix_lists(
+        &self,
+        ids: &BTreeSet<String>,
+    ) -> impl Future<Output = Result<PrefixLists, CloudError>> + Send;
+    /// Delivers evaluations (`PutEvaluations`, 100 a call, failed ones retried).
+    fn put_evaluations(
+        &self,
+        evaluations: &[Evaluation],
+        token: &ResultToken,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+}
+
+/// A cloud made of data in hand. What it was not given, it cannot answer (the error says which AWS
+/// call would be needed), except prefix lists, which stay unresolved and are named in annotations.
+#[derive(Debug, Default)]
+pub struct InMemory {
+    /// The region's groups, for scheduled sweeps.
+    pub groups: Option<Vec<Result<SecurityGroup, ModelError>>>,
+    /// Groups attached to load-balancer interfaces, when known.
+    pub load_balancer_groups: Option<BTreeSet<GroupId>>,
+    pub prefix_lists: PrefixLists,
+    /// Full configuration items by resource id, for oversized notifications.
+    pub items: BTreeMap<String, ConfigItem>,
+    /// Resources with earlier results, for the stale-result clean-up.
+    pub evaluated: Option<Vec<(String, String)>>,
+    /// `Some` to accept deliveries (recorded here); `None` refuses them.
+    pub delivered: Option<Mutex<Vec<Evaluation>>>,
+}
+
+impl InMemory {
+    /// Knows nothing: the CLI's offline mode.
+    pub fn offline() -> Self {
+        InMemory::default()
+    }
+
+    /// What was delivered so far.
+    pub fn deliveries(&self) -> Vec<Evaluation> {
+        self.delivered
+            .as_ref()
+            .and_then(|d| d.lock().ok().map(|d| d.clone()))
+            .unwrap_or_default()
+    }
+}
+
+impl Cloud for InMemory {
+    async fn fetch_item(&self, summary: &ItemSummary) -> Result<ConfigItem, CloudError> {
+        self.items
+            .get(&summary.resource_id)
+            .cloned()
+            .ok_or(CloudError::Offline(
+                "an oversized configuration item must be fetched with GetResourceConfigHistory",
+            ))
+    }
+
+    async fn list_security_groups(
+        &self,
+    ) -> Result<Vec<Result<SecurityGroup, ModelError>>, CloudError> {
+        self.groups.clone().ok_or(CloudError::Offline(
+            "a scheduled evaluation lists the region's security groups with DescribeSecurityGroups",
+        ))
+    }
+
+    async fn evaluated_resources(&self, _: &str) -> Result<Vec<(String, String)>, CloudError> {
+        self.evaluated.clone().ok_or(CloudError::Offline(
+            "clearing results of deleted groups reads GetComplianceDetailsByConfigRule",
+        ))
+    }
+
+    async fn load_balancer_groups(
+        &self,
+        candidates: &BTreeSet<GroupId>,
+    ) -> Result<BTreeSet<GroupId>, CloudError> {
+        match &self.load_balancer_groups {
+            Some(known) => Ok(known.intersection(candidates).cloned().collect()),
+            None => Err(CloudError::Offline(
+                "the web-tier check looks up which source groups belong to load balancers (DescribeNetworkInterfaces); or set loadBalancerSecurityGroupIds",
+            )),
+        }
+    }
+
+    async fn prefix_lists(&self, ids: &BTreeSet<String>) -> Result<PrefixLists, CloudError> {
+        Ok(self
+            .prefix_lists
+            .iter()
+            .filter(|(id, _)| ids.contains(*id))
+            .map(|(id, e)| (id.clone(), e.clone()))
+            .collect())
+    }
+
+    async fn put_evaluations(
+        &self,
+        evaluations: &[Evaluation],
+        _: &ResultToken,
+    ) -> Result<(), CloudError> {
+        match &self.delivered {
+            Some(d) => {
+                if let Ok(mut d) = d.lock() {
+                    d.extend_from_slice(evaluations);
+                }
+                Ok(())
+            }
+            None => Err(CloudError::Offline(
+                "delivering evaluations calls PutEvaluations",
+            )),
+        }
+    }
+}

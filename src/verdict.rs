@@ -1,0 +1,217 @@
+//! What a check decides about one group: a [`Compliance`] and an annotation of 1..=256 characters
+//! that says why. A [`Verdict`] is built only here, through [`Verdict::judge`] (findings → verdict)
+//! or [`Verdict::not_applicable`], so every annotation has the same shape and length limit.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::model::Protocol;
+use crate::ports::{write_joined, PortRange};
+
+/// The maximum annotation length `PutEvaluations` accepts.
+pub const MAX_ANNOTATION_CHARS: usize = 256;
+
+/// `ComplianceType` values a custom rule may report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Compliance {
+    #[serde(rename = "COMPLIANT")]
+    Compliant,
+    #[serde(rename = "NON_COMPLIANT")]
+    NonCompliant,
+    #[serde(rename = "NOT_APPLICABLE")]
+    NotApplicable,
+}
+
+impl Compliance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compliance::Compliant => "COMPLIANT",
+            Compliance::NonCompliant => "NON_COMPLIANT",
+            Compliance::NotApplicable => "NOT_APPLICABLE",
+        }
+    }
+}
+
+impl fmt::Display for Compliance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One line of an annotation: a protocol, some ports and what reaches them
+/// (`tcp/22,3389 open to 0.0.0.0/0`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub protocol: Protocol,
+    pub ports: Vec<PortRange>,
+    pub detail: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.protocol)?;
+        if self.protocol.has_ports() {
+            f.write_str("/")?;
+            write_joined(f, &self.ports, ",")?;
+        }
+        write!(f, " {}", self.detail)
+    }
+}
+
+/// Merges findings of the same protocol and detail into one line with all their ports.
+pub fn group_findings(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for f in findings {
+        match out
+            .iter_mut()
+            .find(|o| o.protocol == f.protocol && o.detail == f.detail)
+        {
+            Some(o) => o.ports.extend(f.ports),
+            None => out.push(f),
+        }
+    }
+    out
+}
+
+/// A check's conclusion about one group, before it becomes an annotation.
+pub struct Judgement<F> {
+    /// Problems found; none means COMPLIANT.
+    pub findings: Vec<F>,
+    /// `headline: finding; finding` when there are findings.
+    pub headline: String,
+    /// The annotation when there are none.
+    pub compliant: String,
+    /// Prefix lists that could not be resolved and were therefore not counted.
+    pub unresolved: Vec<String>,
+}
+
+/// A verdict with its annotation (always 1..=256 characters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    compliance: Compliance,
+    annotation: String,
+}
+
+impl Verdict {
+    /// The one path from findings to a verdict and its annotation.
+    pub fn judge<F: fmt::Display>(j: Judgement<F>) -> Verdict {
+        let (compliance, mut text) = if j.findings.is_empty() {
+            (Compliance::Compliant, j.compliant)
+        } else {
+            let parts: Vec<String> = j.findings.iter().map(ToString::to_string).collect();
+            (
+                Compliance::NonCompliant,
+                format!("{}: {}", j.headline, parts.join("; ")),
+            )
+        };
+        if !j.unresolved.is_empty() {
+            text.push_str(&format!(
+                "; prefix lists {} not resolved: not counted",
+                j.unresolved.join(", ")
+            ));
+        }
+        Verdict {
+            compliance,
+            annotation: truncate_annotation(text),
+        }
+    }
+
+    /// The group is outside what the check is about (or no longer exists).
+    pub fn not_applicable(reason: impl Into<String>) -> Verdict {
+        Verdict {
+            compliance: Compliance::NotApplicable,
+            annotation: truncate_annotation(reason.into()),
+        }
+    }
+
+    pub fn compliance(&self) -> Compliance {
+        self.compliance
+    }
+
+    pub fn annotation(&self) -> &str {
+        &self.annotation
+    }
+
+    pub fn into_parts(self) -> (Compliance, String) {
+        (self.compliance, self.annotation)
+    }
+}
+
+/// Cuts an annotation to at most 256 characters, ending with a marker when cut; never empty.
+pub fn truncate_annotation(text: String) -> String {
+    const MARKER: &str = " …[truncated]";
+    let text = if text.trim().is_empty() {
+        "no details".to_string()
+    } else {
+        text
+    };
+    if text.chars().count() <= MAX_ANNOTATION_CHARS {
+        return text;
+    }
+    let keep = MAX_ANNOTATION_CHARS - MARKER.chars().count();
+    let mut out: String = text.chars().take(keep).collect();
+    out.push_str(MARKER);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations_are_cut_at_256_chars_with_a_marker() {
+        let long = "x".repeat(1000);
+        let cut = truncate_annotation(long);
+        assert_eq!(cut.chars().count(), 256);
+        assert!(cut.ends_with("…[truncated]"));
+        let multibyte = "é".repeat(300);
+        assert_eq!(truncate_annotation(multibyte).chars().count(), 256);
+        assert_eq!(truncate_annotation("ok".into()), "ok");
+        assert_eq!(truncate_annotation("".into()), "no details");
+        assert_eq!(truncate_annotation("y".repeat(256)).chars().count(), 256);
+    }
+
+    #[test]
+    fn findings_group_by_detail() {
+        let f = |p: u16| Finding {
+            protocol: Protocol::Tcp,
+            ports: vec![PortRange::single(p)],
+            detail: "open to 0.0.0.0/0".into(),
+        };
+        let grouped = group_findings(vec![f(22), f(3389)]);
+        assert_eq!(grouped.len(), 1);
+        assert_eq!(grouped[0].to_string(), "tcp/22,3389 open to 0.0.0.0/0");
+        let all = Finding {
+            protocol: Protocol::All,
+            ports: vec![PortRange::ALL],
+            detail: "open to ::/0".into(),
+        };
+        assert_eq!(all.to_string(), "all traffic open to ::/0");
+    }
+
+    #[test]
+    fn judge_is_the_one_path_to_an_annotation() {
+        let j = |findings: Vec<&str>, unresolved: Vec<&str>| {
+            Verdict::judge(Judgement {
+                findings,
+                headline: "bad".into(),
+                compliant: "fine".into(),
+                unresolved: unresolved.into_iter().map(String::from).collect(),
+            })
+        };
+        let ok = j(vec![], vec![]);
+        assert_eq!(
+            (ok.compliance(), ok.annotation()),
+            (Compliance::Compliant, "fine")
+        );
+        let bad = j(vec!["a", "b"], vec!["pl-1"]);
+        assert_eq!(bad.compliance(), Compliance::NonCompliant);
+        assert_eq!(
+            bad.annotation(),
+            "bad: a; b; prefix lists pl-1 not resolved: not counted"
+        );
+        let na = Verdict::not_applicable("");
+        assert_eq!(na.annotation(), "no details");
+    }
+}

@@ -1,0 +1,14 @@
+//! The one integration-test binary (one link of the AWS SDK instead of one per file): the CLI
+//! contract on fixtures, fixture round trips, property tests of the set logic, aws-smithy-mocks
+//! adapter tests and the moto end-to-end tests of the real binaries.
+
+mod cli;
+mod fixtures;
+mod properties;
+
+#[cfg(feature = "aws")]
+mod adapter_mocks;
+#[cfg(feature = "aws")]
+mod moto_lambda;
+#[cfg(feature = "aws")]
+mod support;
