@@ -284,7 +284,9 @@ fn oversized_event() -> (ConfigEvent, Check) {
 
 #[tokio::test]
 async fn oversized_items_are_fetched_from_history() {
-    let item = json!(include_str!("../../fixtures/events/web-tier-compliant.json"));
+    let item = json!(include_str!(
+        "../../fixtures/events/web-tier-compliant.json"
+    ));
     let full: serde_json::Value = serde_json::from_str(item.as_str().unwrap()).unwrap();
     let invoking: serde_json::Value =
         serde_json::from_str(full["invokingEvent"].as_str().unwrap()).unwrap();

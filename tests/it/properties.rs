@@ -1,5 +1,6 @@
 //! Property tests of the set semantics: splitting a CIDR into sub-prefixes never changes a verdict,
-//! and adding a permission never turns NON_COMPLIANT into COMPLIANT for the public checks.
+//! adding a permission never turns NON_COMPLIANT into COMPLIANT for the public checks, and the
+//! public verdict agrees with an independent interval oracle over prefixes of every length.
 
 use std::collections::BTreeMap;
 
@@ -14,11 +15,14 @@ use sg_compliance::verdict::Compliance;
 const PORTS: [u16; 12] = [0, 21, 22, 23, 79, 80, 81, 442, 443, 444, 3389, 65535];
 
 fn v4() -> impl Strategy<Value = Ipv4Net> {
-    (0u8..=3, any::<u32>()).prop_map(|(len, addr)| Ipv4Net::new(addr.into(), len).unwrap().trunc())
+    // Short prefixes are where unions become the internet; every length must still appear.
+    (prop_oneof![0u8..=3, 0u8..=32], any::<u32>())
+        .prop_map(|(len, addr)| Ipv4Net::new(addr.into(), len).unwrap().trunc())
 }
 
 fn v6() -> impl Strategy<Value = Ipv6Net> {
-    (0u8..=3, any::<u128>()).prop_map(|(len, addr)| Ipv6Net::new(addr.into(), len).unwrap().trunc())
+    (prop_oneof![0u8..=3, 0u8..=128], any::<u128>())
+        .prop_map(|(len, addr)| Ipv6Net::new(addr.into(), len).unwrap().trunc())
 }
 
 fn ports() -> impl Strategy<Value = PortRange> {
@@ -159,5 +163,122 @@ proptest! {
             }
             prop_assert!(after.annotation().chars().count() <= 256);
         }
+    }
+}
+
+/// Independent oracle: merges address intervals (no `ipnet` aggregation) and asks whether they
+/// cover `[0, max]`.
+fn covers_everything(intervals: &mut [(u128, u128)], max: u128) -> bool {
+    intervals.sort();
+    let mut next: u128 = 0;
+    for &(a, b) in intervals.iter() {
+        if a > next {
+            return false;
+        }
+        if b >= next {
+            if b == max {
+                return true;
+            }
+            next = b + 1;
+        }
+    }
+    false
+}
+
+fn v4_interval(n: &Ipv4Net) -> (u128, u128) {
+    (
+        u128::from(u32::from(n.network())),
+        u128::from(u32::from(n.broadcast())),
+    )
+}
+
+fn v6_interval(n: &Ipv6Net) -> (u128, u128) {
+    (u128::from(n.network()), u128::from(n.broadcast()))
+}
+
+/// A random tiling of the whole space into prefixes of every length (guided by `choices`), of
+/// which `keep` decides which pieces stay: sometimes everything, often almost everything.
+fn tiling4(choices: &[bool], keep: &[bool]) -> Vec<Ipv4Net> {
+    let mut bits = choices.iter().copied().chain(std::iter::repeat(false));
+    let pieces = split4(Ipv4Net::default(), &mut bits, 32);
+    pieces
+        .into_iter()
+        .zip(keep.iter().copied().chain(std::iter::repeat(true)))
+        .filter(|(_, k)| *k)
+        .map(|(p, _)| p)
+        .collect()
+}
+
+fn tiling6(choices: &[bool], keep: &[bool]) -> Vec<Ipv6Net> {
+    let mut bits = choices.iter().copied().chain(std::iter::repeat(false));
+    let pieces = split6(Ipv6Net::default(), &mut bits, 128);
+    pieces
+        .into_iter()
+        .zip(keep.iter().copied().chain(std::iter::repeat(true)))
+        .filter(|(_, k)| *k)
+        .map(|(p, _)| p)
+        .collect()
+}
+
+fn any_v4() -> impl Strategy<Value = Ipv4Net> {
+    (0u8..=32, any::<u32>()).prop_map(|(len, addr)| Ipv4Net::new(addr.into(), len).unwrap().trunc())
+}
+
+fn any_v6() -> impl Strategy<Value = Ipv6Net> {
+    (0u8..=128, any::<u128>())
+        .prop_map(|(len, addr)| Ipv6Net::new(addr.into(), len).unwrap().trunc())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// The deny-list verdict on one port agrees with the oracle: NON_COMPLIANT exactly when the
+    /// sources of the permissions covering that port add up to the whole IPv4 or IPv6 space.
+    #[test]
+    fn public_verdict_matches_an_interval_oracle(
+        choices4 in prop::collection::vec(any::<bool>(), 0..40),
+        keep4 in prop::collection::vec(prop::bool::weighted(0.9), 0..40),
+        choices6 in prop::collection::vec(any::<bool>(), 0..40),
+        keep6 in prop::collection::vec(prop::bool::weighted(0.9), 0..40),
+        noise4 in prop::collection::vec(any_v4(), 0..4),
+        noise6 in prop::collection::vec(any_v6(), 0..3),
+        spread in prop::collection::vec((0usize..4, ports()), 1..5),
+        port in 0usize..PORTS.len(),
+    ) {
+        let port = PORTS[port];
+        let v4: Vec<Ipv4Net> = tiling4(&choices4, &keep4).into_iter().chain(noise4).collect();
+        let v6: Vec<Ipv6Net> = tiling6(&choices6, &keep6).into_iter().chain(noise6).collect();
+        // Deal the sources out over up to four tcp permissions with random port ranges.
+        let mut perms: Vec<Permission> = spread
+            .iter()
+            .map(|(_, ports)| Permission {
+                protocol: Protocol::Tcp,
+                ports: *ports,
+                ipv4: vec![],
+                ipv6: vec![],
+                prefix_lists: vec![],
+                groups: vec![],
+            })
+            .collect();
+        for (i, n) in v4.iter().enumerate() {
+            let k = spread[i % spread.len()].0 % perms.len();
+            perms[k].ipv4.push(*n);
+        }
+        for (i, n) in v6.iter().enumerate() {
+            let k = spread[i % spread.len()].0 % perms.len();
+            perms[k].ipv6.push(*n);
+        }
+        let covering: Vec<&Permission> = perms.iter().filter(|p| p.ports.contains(port)).collect();
+        let mut i4: Vec<(u128, u128)> = covering.iter().flat_map(|p| p.ipv4.iter().map(v4_interval)).collect();
+        let mut i6: Vec<(u128, u128)> = covering.iter().flat_map(|p| p.ipv6.iter().map(v6_interval)).collect();
+        let oracle = covers_everything(&mut i4, u128::from(u32::MAX))
+            || covers_everything(&mut i6, u128::MAX);
+        let check = Check::from_pairs(&[("check", "public-ingress"), ("blockedTcpPorts", &port.to_string())]).unwrap();
+        let verdict = evaluate(&check, &group(perms), &Facts::default());
+        prop_assert_eq!(
+            verdict.compliance() == Compliance::NonCompliant,
+            oracle,
+            "port {}: {}", port, verdict.annotation()
+        );
     }
 }
