@@ -302,7 +302,9 @@ export function rulesForRegion(rules: RulesOptions | undefined, region: string |
   if (ids === undefined || ids === null || Array.isArray(ids)) return rules;
   if (typeof ids !== 'object') throw new RuleConfigError('webTier.loadBalancerSecurityGroupIds must be a list or a map of region to list');
   if (region === undefined) {
-    throw new RuleConfigError('webTier.loadBalancerSecurityGroupIds is a per-region map: the stack needs a concrete region');
+    throw new RuleConfigError(
+      'webTier.loadBalancerSecurityGroupIds is a per-region map: the stack needs a concrete region (the region-agnostic `make templates` output takes a list)',
+    );
   }
   const own = ids[region] ?? [];
   if (own.length === 0 && rules?.webTier?.remediation?.enabled) {
