@@ -2,7 +2,6 @@ import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -25,8 +24,9 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 export interface AlertsOptions {
   /**
-   * Existing SNS topic to notify. Its access policy must let events.amazonaws.com publish and, if it is
-   * encrypted with a customer managed key, the key must let events.amazonaws.com and cloudwatch.amazonaws.com use it.
+   * Existing SNS topic (same account and region) to notify. EventBridge publishes with a role of the stack (identity
+   * policy, no topic policy change); if the topic is encrypted with a customer managed key, that key must let the
+   * role and cloudwatch.amazonaws.com use it.
    * @default a new KMS-encrypted topic (subscribe to it after the deploy)
    */
   readonly topicArn?: string;
@@ -53,6 +53,8 @@ export interface SgComplianceAlertsProps extends AlertsOptions {
  */
 export class SgComplianceAlerts extends Construct {
   public readonly topic: sns.ITopic;
+  /** The key of the topic this construct creates (none with `topicArn`). */
+  public readonly topicKey?: kms.Key;
   public readonly onFailureQueue: sqs.Queue;
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly complianceChangeRule: events.Rule;
@@ -79,14 +81,14 @@ export class SgComplianceAlerts extends Construct {
         description: 'sg-compliance alerts topic encryption',
         enableKeyRotation: true,
       });
-      // EventBridge and CloudWatch alarms publish to the encrypted topic: they need the key (this account only).
+      // CloudWatch alarms publish to the encrypted topic as cloudwatch.amazonaws.com and need the key (the topic
+      // policy below limits them to this account's alarms). EventBridge publishes with its own role (below).
       key.addToResourcePolicy(
         new iam.PolicyStatement({
-          sid: 'AlertPublishers',
-          principals: [new iam.ServicePrincipal('events.amazonaws.com'), new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          sid: 'CloudWatchAlarms',
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
         }),
       );
       const topic = new sns.Topic(this, 'Topic', {
@@ -108,8 +110,25 @@ export class SgComplianceAlerts extends Construct {
         }),
       );
       this.topic = topic;
+      this.topicKey = key;
     }
-    const toTopic = new targets.SnsTopic(this.topic);
+    // EventBridge publishes with a role of this stack (not the service principal in the topic policy): an existing
+    // topic needs no policy change, and the role trusts EventBridge of this account only.
+    const publishRole = new iam.Role(this, 'EventsPublishRole', {
+      description: 'sg-compliance: EventBridge rules publish alerts to the topic',
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      }),
+    });
+    publishRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
+    if (this.topicKey) {
+      // What SNS needs from a publisher to an encrypted topic, without the kms:GenerateDataKey* wildcard of grantPublish.
+      publishRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [this.topicKey.keyArn] }),
+      );
+    }
+    const topicArn = this.topic.topicArn;
+    const toTopic: events.IRuleTarget = { bind: () => ({ arn: topicArn, role: publishRole }) };
 
     // Failed asynchronous invocations (after Lambda's retries) land here with the Config event that failed.
     this.onFailureQueue = new sqs.Queue(this, 'OnFailureQueue', {
@@ -140,6 +159,7 @@ export class SgComplianceAlerts extends Construct {
       },
       targets: [toTopic],
     });
+    this.complianceChangeRule.node.addDependency(publishRole);
 
     if (props.remediationDocuments.length > 0) {
       this.remediationFailureRule = new events.Rule(this, 'RemediationFailed', {
@@ -151,6 +171,7 @@ export class SgComplianceAlerts extends Construct {
         },
         targets: [toTopic],
       });
+      this.remediationFailureRule.node.addDependency(publishRole);
     }
 
     const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string) => {

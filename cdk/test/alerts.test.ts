@@ -54,6 +54,21 @@ describe('alerts (single account, remediation on, own topic)', () => {
     });
   });
 
+  test('EventBridge publishes with its own role: trusted by events.amazonaws.com of this account, exact actions', () => {
+    const roleId = logicalId(t, 'AWS::IAM::Role', { Description: Match.stringLikeRegexp('EventBridge rules publish') });
+    for (const rule of Object.values(t.findResources('AWS::Events::Rule'))) {
+      expect(rule.Properties.Targets[0].RoleArn).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    }
+    const role = t.findResources('AWS::IAM::Role')[roleId].Properties;
+    expect(role.AssumeRolePolicyDocument.Statement[0]).toMatchObject({
+      Principal: { Service: 'events.amazonaws.com' },
+      Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+    });
+    expect(roleActions(t, roleId)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish']);
+    // The topic policy does not open the topic to the events.amazonaws.com service principal.
+    expect(JSON.stringify(t.findResources('AWS::SNS::TopicPolicy'))).not.toContain('events.amazonaws.com');
+  });
+
   test('alarms on Errors, Throttles and the on-failure queue notify the topic', () => {
     const topic = { Ref: logicalId(t, 'AWS::SNS::Topic') };
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
