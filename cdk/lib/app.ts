@@ -165,9 +165,8 @@ export function buildApp(app: App, settings: AppSettings): void {
         'give a map {"<region>": ["sg-..."]} so that each region gets its own ids',
     );
   }
-  const unknownRegions = (perRegionGroupIdRegions(settings.rules) ?? []).filter((r) => !settings.regions.includes(r));
-  if (unknownRegions.length > 0 && !settings.synthAllModes) {
-    throw new RuleConfigError(`webTier.loadBalancerSecurityGroupIds names regions that are not deployed: ${unknownRegions.join(', ')}`);
+  for (const r of perRegionGroupIdRegions(settings.rules) ?? []) {
+    if (!isRegionName(r)) throw new RuleConfigError(`webTier.loadBalancerSecurityGroupIds: ${JSON.stringify(r)} is not a region`);
   }
   const regions: (string | undefined)[] = settings.regions.length > 0 ? settings.regions : [undefined];
   const stackName = (prefix: string, region?: string) => (region ? `${prefix}-${region}` : prefix);
