@@ -1,7 +1,8 @@
 /**
  * With bundling skipped (tests, `npm run synth`), synthesis must not start cargo: cargo-lambda-cdk's
- * RustFunction probes `cargo lambda --version` in its constructor unless its cache is pre-seeded.
- * child_process is mocked for this file so that cargo/docker are recorded, never run.
+ * RustFunction probes `cargo lambda --version` in its constructor, so SgComplianceFunction does not create
+ * one then (placeholder code instead). child_process is mocked for this file so that cargo/docker are
+ * recorded, never run.
  */
 const spawned: string[] = [];
 jest.mock('child_process', () => {
