@@ -35,6 +35,72 @@ where
     }
 }
 
+/// The same configuration in another region.
+pub fn in_region(base: &SdkConfig, region: &str) -> SdkConfig {
+    base.to_builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build()
+}
+
+/// The regions enabled for the account (`DescribeRegions`).
+pub async fn enabled_regions(base: &SdkConfig) -> Result<Vec<String>, CloudError> {
+    let out = aws_sdk_ec2::Client::new(base)
+        .describe_regions()
+        .send()
+        .await
+        .map_err(api("DescribeRegions"))?;
+    let mut regions: Vec<String> = out
+        .regions()
+        .iter()
+        .filter_map(|r| r.region_name().map(str::to_string))
+        .collect();
+    regions.sort();
+    Ok(regions)
+}
+
+/// Every result of an advanced query over a Config aggregator (`SelectAggregateResourceConfig`).
+pub async fn select_aggregate(
+    base: &SdkConfig,
+    aggregator: &str,
+    query: &str,
+) -> Result<Vec<String>, CloudError> {
+    let pages: Vec<_> = aws_sdk_config::Client::new(base)
+        .select_aggregate_resource_config()
+        .configuration_aggregator_name(aggregator)
+        .expression(query)
+        .limit(100)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(api("SelectAggregateResourceConfig"))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.results.unwrap_or_default())
+        .collect())
+}
+
+/// The organization's active accounts (`ListAccounts`).
+pub async fn active_accounts(base: &SdkConfig) -> Result<Vec<String>, CloudError> {
+    let pages: Vec<_> = aws_sdk_organizations::Client::new(base)
+        .list_accounts()
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(api("ListAccounts"))?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.accounts())
+        .filter(|a| {
+            a.state()
+                .map(|s| s.as_str() == "ACTIVE")
+                .unwrap_or_else(|| a.status().is_some_and(|s| s.as_str() == "ACTIVE"))
+        })
+        .filter_map(|a| a.id().map(str::to_string))
+        .collect())
+}
+
 /// Loads the default SDK configuration (credential chain, region, `AWS_ENDPOINT_URL`, `AWS_MAX_ATTEMPTS`).
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
@@ -197,11 +263,8 @@ fn described(g: &aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup {
     }
 }
 
-/// Whether a network interface belongs to Elastic Load Balancing: requested by `amazon-elb`, or
-/// described the way ELB describes its interfaces (`ELB app/...`, `ELB net/...`, `ELB <name>`).
 fn is_load_balancer_interface(eni: &aws_sdk_ec2::types::NetworkInterface) -> bool {
-    eni.requester_id() == Some("amazon-elb")
-        || eni.description().is_some_and(|d| d.starts_with("ELB "))
+    crate::model::is_load_balancer_interface(eni.requester_id(), eni.description())
 }
 
 impl Cloud for AwsCloud {

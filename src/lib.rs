@@ -13,22 +13,28 @@
 //! | [`verdict`] | findings → COMPLIANT / NON_COMPLIANT / NOT_APPLICABLE and a ≤256-char annotation |
 //! | [`params`] | rule parameters: declared specs and a validating reader |
 //! | [`checks`] | one module per check and the registry |
+//! | [`inventory`] | the audit's input files (describe output, Config queries and items), per account and region |
 //! | [`event`] | the Config rule event (`invokingEvent`/`ruleParameters` are JSON strings) |
 //! | [`cloud`] | the port: what the engine needs from AWS, and an in-memory implementation |
 //! | [`engine`] | event + check → evaluations, through the port |
+//! | [`audit`] | every group × several checks, per account and region, through the same port |
+//! | [`report`] | an audit as table, JSON, CSV, Markdown, SARIF or HTML |
 //! | `aws` | the SDK adapter (feature `aws`) |
 //! | `lambda` | the Lambda handler (feature `aws`) |
 //! | [`cli`] | the `sg-compliance` command line |
 
+pub mod audit;
 pub mod checks;
 pub mod cli;
 pub mod cloud;
 pub mod engine;
 pub mod event;
 pub mod exposure;
+pub mod inventory;
 pub mod model;
 pub mod params;
 pub mod ports;
+pub mod report;
 pub mod verdict;
 
 #[cfg(feature = "aws")]

@@ -54,12 +54,15 @@ impl Rule for WebTier {
             Needs::default()
         };
         if self.load_balancer_groups.is_none() {
+            // The sources on the tier ports, and the tier groups themselves: a load balancer's
+            // own group carries the tier tag too and is not judged as a backend group.
             needs.load_balancer_candidates = groups
                 .iter()
                 .filter(|sg| self.is_tier_group(sg))
                 .flat_map(|sg| {
                     self.tier_permissions(sg)
                         .flat_map(|(_, perm)| perm.groups.iter().map(|g| g.group_id.clone()))
+                        .chain([sg.group_id.clone()])
                         .collect::<Vec<_>>()
                 })
                 .collect();
@@ -84,6 +87,11 @@ impl Rule for WebTier {
                 "not attached to a load balancer",
             ),
         };
+        if lb_groups.contains(&sg.group_id) {
+            return Verdict::not_applicable(format!(
+                "tagged {tag}, but it is a load balancer's own security group, not a web-tier backend group"
+            ));
+        }
         let mut from_lb: Vec<(PortSet, &GroupId)> = Vec::new();
         let mut from_other: Vec<(PortSet, &GroupId)> = Vec::new();
         for (ports, perm) in self.tier_permissions(sg) {
@@ -245,6 +253,7 @@ mod tests {
     #[case::public_forbidden("public forbidden", &[("tierTagKey", "tier"), ("forbidPublicIngress", "true")], TIER, json!([from_group("tcp", Some(80), Some(80), LB), {"ipProtocol": "tcp", "fromPort": 80, "toPort": 80, "ipv4Ranges": [{"cidrIp": "0.0.0.0/1"}, {"cidrIp": "128.0.0.0/1"}]}]), Compliance::NonCompliant, "open to the internet (tcp/80 from 0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0))")]
     #[case::public_v6_forbidden("public v6 forbidden", &[("tierTagKey", "tier"), ("forbidPublicIngress", "true")], TIER, json!([from_group("tcp", Some(443), Some(443), LB), {"ipProtocol": "icmpv6", "ipv6Ranges": [{"cidrIpv6": "::/0"}]}]), Compliance::NonCompliant, "icmpv6 from ::/0")]
     #[case::private_cidr_fine_with_forbidpublicingress("private CIDR fine with forbidPublicIngress", &[("tierTagKey", "tier"), ("forbidPublicIngress", "true")], TIER, json!([from_group("tcp", Some(443), Some(443), LB), {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["10.0.0.0/8"]}]), Compliance::Compliant, "tcp/443")]
+    #[case::load_balancer_s_own_group("load balancer's own group", &[("tierTagKey", "tier"), ("loadBalancerSecurityGroupIds", "sg-0aaaaaaaaaaaaaaa1")], TIER, json!([{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "ipRanges": ["0.0.0.0/0"]}]), Compliance::NotApplicable, "it is a load balancer's own security group")]
     fn table(
         #[case] name: &str,
         #[case] p: &[(&str, &str)],
@@ -282,7 +291,7 @@ mod tests {
         let needs = check.needs(&[&tier, &untagged]);
         assert_eq!(
             needs.load_balancer_candidates,
-            [GroupId::parse(LB).unwrap()].into()
+            [GroupId::parse(LB).unwrap(), tier.group_id.clone()].into()
         );
         assert!(needs.prefix_lists.is_empty());
         let listed = params(&[("tierTagKey", "tier"), ("loadBalancerSecurityGroupIds", LB)]);

@@ -254,6 +254,12 @@ fn build_all<'a, T>(
         .collect()
 }
 
+/// Whether a network interface belongs to Elastic Load Balancing: requested by `amazon-elb`, or
+/// described the way ELB describes its interfaces (`ELB app/...`, `ELB net/...`, `ELB <name>`).
+pub fn is_load_balancer_interface(requester_id: Option<&str>, description: Option<&str>) -> bool {
+    requester_id == Some("amazon-elb") || description.is_some_and(|d| d.starts_with("ELB "))
+}
+
 /// Parses a CIDR of either family (used for prefix-list entries).
 pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
     text.trim()

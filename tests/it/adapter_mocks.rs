@@ -380,7 +380,15 @@ async fn load_balancer_groups_are_discovered_with_one_batched_lookup() {
     let enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
         .match_requests(|r| {
             let f = &r.filters()[0];
-            f.name() == Some("group-id") && f.values() == [LB.to_string(), OTHER.to_string()]
+            // The sources on the tier ports and the tier groups themselves, in one filter.
+            f.name() == Some("group-id")
+                && f.values()
+                    == [
+                        "sg-0000000000000000a".to_string(),
+                        "sg-0000000000000000b".to_string(),
+                        LB.to_string(),
+                        OTHER.to_string(),
+                    ]
         })
         .then_output(|| {
             let eni = |desc: &str, group: &str| {

@@ -1,4 +1,7 @@
-//! The `sg-compliance` command line: the same engine as the Lambda, on an event file.
+//! The `sg-compliance` command line: the same engine as the Lambda, on an event file
+//! (`evaluate`) or on a whole account's or organization's security groups (`audit`).
+
+mod audit;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -37,6 +40,9 @@ enum Command {
         #[arg(long)]
         deliver: bool,
     },
+    /// Check every security group of files, a live account, an aggregator or an organization, and
+    /// report (exit 0 all compliant, 1 some non-compliant, 2 bad input, 3 AWS failure).
+    Audit(audit::AuditArgs),
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -46,10 +52,18 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Runs the CLI: exit 0 on success, 2 on bad input, 1 when AWS fails.
+/// Runs the CLI. `evaluate`: exit 0 on success, 2 on bad input, 1 when AWS fails; `audit`: see
+/// [`audit::AuditArgs`]. Every error is one line on stderr.
 pub async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli.command).await {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let command = match cli.command {
+        Command::Audit(args) => return audit::run(args).await,
+        other => other,
+    };
+    match run(command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sg-compliance: error: {e}");
@@ -62,13 +76,42 @@ pub async fn main() -> ExitCode {
     }
 }
 
+/// Help and version print as usual; a usage error is one line (`sg-compliance: error: …`), exit 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    eprintln!("sg-compliance: error: {first} (see --help)");
+    ExitCode::from(2)
+}
+
 async fn run(command: Command) -> Result<(), EngineError> {
     let Command::Evaluate {
         event,
         params,
         live,
         deliver: send,
-    } = command;
+    } = command
+    else {
+        return Ok(());
+    };
     let text = read_input(&event)?;
     let (event, check) = prepare(&text, &params)?;
     let print = |outcome: &Outcome| {

@@ -1,0 +1,293 @@
+//! The audit: every security group of every account and region, checked by several checks at
+//! once, through the same port and verdicts as the Config rule. One batched fact look-up per
+//! scope serves every check. The result is an [`AuditReport`] that `report` renders.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::checks::Check;
+use crate::cloud::{Cloud, CloudError, InMemory};
+use crate::engine::gather_facts;
+use crate::inventory::{Inventory, Scope};
+use crate::model::SecurityGroup;
+use crate::verdict::Compliance;
+
+/// One group judged by one check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub group_id: String,
+    pub group_name: Option<String>,
+    pub vpc_id: Option<String>,
+    pub check: &'static str,
+    pub compliance: Compliance,
+    pub annotation: String,
+}
+
+/// Whose fault an audit error is: the input's (exit 2) or AWS's (exit 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ErrorKind {
+    Input,
+    Aws,
+}
+
+/// A group or a whole scope that could not be audited; the rest still is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// A check as the report describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckInfo {
+    pub name: &'static str,
+    pub summary: &'static str,
+}
+
+/// Counts of one slice of the report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub compliant: usize,
+    pub non_compliant: usize,
+    pub not_applicable: usize,
+}
+
+impl Tally {
+    fn add(&mut self, c: Compliance) {
+        match c {
+            Compliance::Compliant => self.compliant += 1,
+            Compliance::NonCompliant => self.non_compliant += 1,
+            Compliance::NotApplicable => self.not_applicable += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.compliant + self.non_compliant + self.not_applicable
+    }
+}
+
+/// What an audit found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    pub checks: Vec<CheckInfo>,
+    pub rows: Vec<Row>,
+    pub errors: Vec<AuditError>,
+}
+
+impl AuditReport {
+    pub fn new(checks: &[Check]) -> Self {
+        let mut infos: Vec<CheckInfo> = Vec::new();
+        for c in checks {
+            if !infos.iter().any(|i| i.name == c.name()) {
+                infos.push(CheckInfo {
+                    name: c.name(),
+                    summary: c.summary(),
+                });
+            }
+        }
+        AuditReport {
+            checks: infos,
+            ..Default::default()
+        }
+    }
+
+    /// Counts by a key of each row (check, account, region, or everything).
+    pub fn tally_by(&self, key: impl Fn(&Row) -> String) -> BTreeMap<String, Tally> {
+        let mut out: BTreeMap<String, Tally> = BTreeMap::new();
+        for r in &self.rows {
+            out.entry(key(r)).or_default().add(r.compliance);
+        }
+        out
+    }
+
+    pub fn totals(&self) -> Tally {
+        let mut t = Tally::default();
+        for r in &self.rows {
+            t.add(r.compliance);
+        }
+        t
+    }
+
+    /// The number of distinct groups judged.
+    pub fn group_count(&self) -> usize {
+        let mut ids: Vec<(&Option<String>, &str)> = self
+            .rows
+            .iter()
+            .map(|r| (&r.account_id, r.group_id.as_str()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// 0 all compliant or not applicable, 1 some non-compliant, 2 bad input, 3 AWS failure.
+    pub fn exit_code(&self) -> u8 {
+        if self.errors.iter().any(|e| e.kind == ErrorKind::Aws) {
+            3
+        } else if !self.errors.is_empty() {
+            2
+        } else if self
+            .rows
+            .iter()
+            .any(|r| r.compliance == Compliance::NonCompliant)
+        {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// Rows in a stable order: account, region, group, then registry order of checks.
+    pub fn sort(&mut self) {
+        let order = |name: &str| Check::NAMES.iter().position(|n| *n == name);
+        self.rows.sort_by(|a, b| {
+            (&a.account_id, &a.region, &a.group_id, order(a.check)).cmp(&(
+                &b.account_id,
+                &b.region,
+                &b.group_id,
+                order(b.check),
+            ))
+        });
+    }
+}
+
+/// Audits the groups of one scope: lists them through `cloud`, looks up facts once for all
+/// checks, and adds one row per group and check (and one error per group that cannot be read).
+pub async fn audit_scope<C: Cloud>(
+    cloud: &C,
+    scope: &Scope,
+    checks: &[Check],
+    report: &mut AuditReport,
+) -> Result<(), CloudError> {
+    let listed = cloud.list_security_groups().await?;
+    let mut groups: Vec<SecurityGroup> = Vec::with_capacity(listed.len());
+    for g in listed {
+        match g {
+            Ok(g) => groups.push(g),
+            Err(e) => report.errors.push(AuditError {
+                kind: ErrorKind::Input,
+                message: format!("{scope}: {e}"),
+            }),
+        }
+    }
+    let refs: Vec<&SecurityGroup> = groups.iter().collect();
+    let check_refs: Vec<&Check> = checks.iter().collect();
+    let facts = gather_facts(cloud, &check_refs, &refs).await?;
+    for sg in &groups {
+        for check in checks {
+            let (compliance, annotation) = check.evaluate(sg, &facts).into_parts();
+            report.rows.push(Row {
+                account_id: scope.account_id.clone().or_else(|| sg.owner_id.clone()),
+                region: scope.region.clone(),
+                group_id: sg.group_id.to_string(),
+                group_name: sg.group_name.clone(),
+                vpc_id: sg.vpc_id.clone(),
+                check: check.name(),
+                compliance,
+                annotation,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Audits groups read from files: each scope through an in-memory cloud.
+pub async fn audit_inventory(inventory: Inventory, checks: &[Check]) -> AuditReport {
+    let mut report = AuditReport::new(checks);
+    for (scope, data) in inventory.scopes {
+        let cloud = InMemory {
+            groups: Some(data.groups),
+            load_balancer_groups: data.load_balancer_groups,
+            ..InMemory::default()
+        };
+        if let Err(e) = audit_scope(&cloud, &scope, checks, &mut report).await {
+            report.errors.push(scope_error(&scope, &e));
+        }
+    }
+    report.sort();
+    report
+}
+
+/// A scope that failed as a whole, classified for the exit status.
+pub fn scope_error(scope: &Scope, e: &CloudError) -> AuditError {
+    match e {
+        CloudError::Offline(_) => AuditError {
+            kind: ErrorKind::Input,
+            message: format!(
+                "{scope}: the web-tier check must know which source groups belong to load balancers: pass --network-interfaces FILE (`aws ec2 describe-network-interfaces` output), --param loadBalancerSecurityGroupIds=sg-…, or audit with --live"
+            ),
+        },
+        other => AuditError {
+            kind: ErrorKind::Aws,
+            message: format!("{scope}: {other}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inventory(value: serde_json::Value) -> Inventory {
+        let mut inv = Inventory::default();
+        inv.add_json("test", value).unwrap();
+        inv
+    }
+
+    fn checks(pairs: &[&[(&str, &str)]]) -> Vec<Check> {
+        pairs
+            .iter()
+            .map(|p| Check::from_pairs(p).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn every_group_and_check_gets_a_row_and_the_exit_code_follows() {
+        let inv = inventory(json!({"SecurityGroups": [
+            {"GroupId": "sg-0000000a", "OwnerId": "1", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]},
+            {"GroupId": "sg-0000000b", "OwnerId": "1"},
+            {"GroupId": "sg-0000000c", "OwnerId": "1", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 99999, "ToPort": 1}]}
+        ]}));
+        let cs = checks(&[
+            &[("check", "public-ingress")],
+            &[("check", "broad-private-ingress")],
+        ]);
+        let report = audit_inventory(inv, &cs).await;
+        assert_eq!(report.rows.len(), 4);
+        assert_eq!(report.group_count(), 2);
+        assert_eq!(report.errors.len(), 1);
+        assert!(
+            report.errors[0].message.contains("sg-0000000c"),
+            "{:?}",
+            report.errors
+        );
+        assert_eq!(report.exit_code(), 2);
+        let by_check = report.tally_by(|r| r.check.to_string());
+        assert_eq!(by_check["public-ingress"].non_compliant, 1);
+        assert_eq!(by_check["broad-private-ingress"].non_compliant, 1);
+        assert_eq!(report.rows[0].account_id.as_deref(), Some("1"));
+    }
+
+    #[tokio::test]
+    async fn web_tier_needs_load_balancer_facts_offline() {
+        let inv = inventory(json!({"SecurityGroups": [
+            {"GroupId": "sg-0000000a", "Tags": [{"Key": "tier", "Value": "web"}], "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": "sg-0000000f"}]}]}
+        ]}));
+        let cs = checks(&[&[("tierTagKey", "tier")]]);
+        let report = audit_inventory(inv.clone(), &cs).await;
+        assert_eq!(report.exit_code(), 2);
+        assert!(report.errors[0].message.contains("--network-interfaces"));
+        let mut with_enis = inv;
+        for s in with_enis.scopes.values_mut() {
+            s.load_balancer_groups =
+                Some([crate::model::GroupId::parse("sg-0000000f").unwrap()].into());
+        }
+        let report = audit_inventory(with_enis, &cs).await;
+        assert_eq!(report.exit_code(), 0, "{:?}", report);
+        assert_eq!(report.rows[0].compliance, Compliance::Compliant);
+    }
+}

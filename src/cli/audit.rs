@@ -1,0 +1,443 @@
+//! `sg-compliance audit`: the audit command's arguments, the checks it runs, its inputs (files,
+//! a live account, a Config aggregator, an organization) and its output.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::audit::{audit_inventory, AuditReport};
+use crate::checks::Check;
+use crate::inventory::Inventory;
+use crate::params::ParamError;
+use crate::report::{render, Format};
+
+/// The checks the CDK app enables by default (its SSH/RDP rule is `public-ingress` in deny-list
+/// mode, whose findings the allow-list mode includes).
+pub const DEFAULT_CHECKS: [&str; 2] = ["web-tier", "public-ingress"];
+/// The web-tier tag the CDK app uses by default.
+pub const DEFAULT_TIER_TAG: (&str, &str) = ("tier", "web");
+
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// A file to audit (repeatable): `aws ec2 describe-security-groups` output, `aws configservice
+    /// select-resource-config` / `select-aggregate-resource-config` output, or a list of configuration items.
+    #[arg(long, value_name = "FILE")]
+    input: Vec<PathBuf>,
+    /// `aws ec2 describe-network-interfaces` output, to tell load-balancer groups offline (repeatable).
+    #[arg(long = "network-interfaces", value_name = "FILE")]
+    network_interfaces: Vec<PathBuf>,
+    /// A check to run (repeatable); default: web-tier and public-ingress.
+    #[arg(long = "check", value_name = "CHECK")]
+    checks: Vec<String>,
+    /// A rule parameter for every selected check that has it (repeatable), e.g. --param tierTagKey=Tier.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = super::parse_param)]
+    params: Vec<(String, String)>,
+    /// Output format; default: table on a terminal, json otherwise.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Audit the account of the default credential chain (honours AWS_ENDPOINT_URL).
+    #[arg(long)]
+    live: bool,
+    /// With --live or --org: comma-separated regions, or `all` (default: the configured region).
+    #[arg(long, value_name = "REGIONS")]
+    regions: Option<String>,
+    /// Read every account's and region's groups from this AWS Config aggregator.
+    #[arg(long, value_name = "NAME")]
+    aggregator: Option<String>,
+    /// Audit every active account of the organization, assuming --role-name in each.
+    #[arg(long)]
+    org: bool,
+    /// With --org: the role to assume in each member account.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "OrganizationAccountAccessRole"
+    )]
+    role_name: String,
+}
+
+/// Where the groups come from.
+enum Source {
+    Files,
+    Live,
+    Aggregator(String),
+    Org,
+}
+
+/// Runs the audit; every error is one line on stderr.
+pub async fn run(args: AuditArgs) -> ExitCode {
+    match audit(args).await {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("sg-compliance: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn audit(args: AuditArgs) -> Result<u8, String> {
+    let source = source(&args)?;
+    let checks = build_checks(&args.checks, &args.params).map_err(|e| e.to_string())?;
+    let report = match source {
+        Source::Files => {
+            let mut inventory = Inventory::default();
+            for path in &args.input {
+                inventory.read_file(path).map_err(|e| e.to_string())?;
+            }
+            for path in &args.network_interfaces {
+                inventory.read_interfaces(path).map_err(|e| e.to_string())?;
+            }
+            audit_inventory(inventory, &checks).await
+        }
+        Source::Live => live::regions(&checks, args.regions.as_deref()).await?,
+        Source::Aggregator(name) => live::aggregator(&checks, &name).await?,
+        Source::Org => {
+            live::organization(&checks, args.regions.as_deref(), &args.role_name).await?
+        }
+    };
+    write(&report, &args)?;
+    for e in &report.errors {
+        eprintln!("sg-compliance: error: {}", e.message);
+    }
+    Ok(report.exit_code())
+}
+
+fn source(args: &AuditArgs) -> Result<Source, String> {
+    let mut sources = Vec::new();
+    if !args.input.is_empty() {
+        sources.push("--input");
+    }
+    if args.live {
+        sources.push("--live");
+    }
+    if args.aggregator.is_some() {
+        sources.push("--aggregator");
+    }
+    if args.org {
+        sources.push("--org");
+    }
+    match sources.as_slice() {
+        [] => Err("nothing to audit: pass --input FILE (e.g. the output of `aws ec2 describe-security-groups`), --live, --aggregator NAME or --org".into()),
+        [_] => {
+            if args.regions.is_some() && !(args.live || args.org) {
+                return Err("--regions needs --live or --org".into());
+            }
+            if !args.network_interfaces.is_empty() && args.input.is_empty() {
+                return Err("--network-interfaces needs --input (live audits look load balancers up themselves)".into());
+            }
+            Ok(if args.live {
+                Source::Live
+            } else if let Some(name) = &args.aggregator {
+                Source::Aggregator(name.clone())
+            } else if args.org {
+                Source::Org
+            } else {
+                Source::Files
+            })
+        }
+        many => Err(format!("{} cannot be combined: choose one source", many.join(" and "))),
+    }
+}
+
+/// The checks to run: `--check` names (default [`DEFAULT_CHECKS`]), each with the `--param`s it
+/// declares. A parameter no selected check declares is an error.
+pub fn build_checks(
+    names: &[String],
+    params: &[(String, String)],
+) -> Result<Vec<Check>, ParamError> {
+    let names: Vec<&str> = if names.is_empty() {
+        DEFAULT_CHECKS.to_vec()
+    } else {
+        names.iter().map(String::as_str).collect()
+    };
+    let mut checks = Vec::new();
+    let mut used = vec![false; params.len()];
+    for name in &names {
+        let Some((specs, _)) = Check::spec(name) else {
+            return Err(ParamError::UnknownCheck {
+                name: name.to_string(),
+                valid: Check::NAMES.join(", "),
+            });
+        };
+        let mut values = BTreeMap::from([("check".to_string(), name.to_string())]);
+        for (i, (k, v)) in params.iter().enumerate() {
+            if specs.iter().any(|s| s.name == k) {
+                values.insert(k.clone(), v.clone());
+                used[i] = true;
+            }
+        }
+        if *name == "web-tier" && !values.contains_key("tierTagKey") {
+            values.insert("tierTagKey".into(), DEFAULT_TIER_TAG.0.into());
+            values
+                .entry("tierTagValue".into())
+                .or_insert_with(|| DEFAULT_TIER_TAG.1.into());
+        }
+        checks.push(Check::from_params(&values)?);
+    }
+    if let Some(i) = used.iter().position(|u| !u) {
+        let valid: Vec<&str> = names
+            .iter()
+            .filter_map(|n| Check::spec(n))
+            .flat_map(|(specs, _)| specs.iter().map(|s| s.name))
+            .collect();
+        return Err(ParamError::Unknown {
+            key: params[i].0.clone(),
+            check: "the selected checks",
+            valid: valid.join(", "),
+        });
+    }
+    Ok(checks)
+}
+
+fn write(report: &AuditReport, args: &AuditArgs) -> Result<(), String> {
+    let format = args.format.unwrap_or({
+        if args.output.is_none() && std::io::stdout().is_terminal() {
+            Format::Table
+        } else {
+            Format::Json
+        }
+    });
+    let text = render(report, format).map_err(|e| e.to_string())?;
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| format!("cannot write --output {}: {e}", path.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| format!("cannot write the report: {e}"))
+        }
+    }
+}
+
+/// Without the `aws` feature, the live sources say how to get them.
+#[cfg(not(feature = "aws"))]
+mod live {
+    use super::*;
+
+    const NO_AWS: &str = "this build has no AWS access (built without the `aws` feature): install the full CLI with `make install` or `cargo install --path .`";
+
+    pub async fn regions(_: &[Check], _: Option<&str>) -> Result<AuditReport, String> {
+        Err(NO_AWS.into())
+    }
+    pub async fn aggregator(_: &[Check], _: &str) -> Result<AuditReport, String> {
+        Err(NO_AWS.into())
+    }
+    pub async fn organization(
+        _: &[Check],
+        _: Option<&str>,
+        _: &str,
+    ) -> Result<AuditReport, String> {
+        Err(NO_AWS.into())
+    }
+}
+
+#[cfg(feature = "aws")]
+mod live {
+    //! The live sources: regions of one account concurrently, a Config aggregator, or every
+    //! active account of the organization through an assumed role.
+
+    use super::*;
+    use crate::audit::{audit_scope, scope_error, AuditError, ErrorKind};
+    use crate::aws::{self, AwsCloud};
+    use crate::inventory::Scope;
+    use aws_config::SdkConfig;
+    use futures::stream::{self, StreamExt};
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    /// At most this many regions or accounts are audited at once.
+    const CONCURRENCY: usize = 4;
+
+    fn progress(len: usize, what: &str) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(
+            Some(len as u64),
+            if std::io::stderr().is_terminal() {
+                ProgressDrawTarget::stderr()
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        if let Ok(style) =
+            ProgressStyle::with_template(&format!("{{bar:30}} {{pos}}/{{len}} {what} {{msg}}"))
+        {
+            bar.set_style(style);
+        }
+        bar
+    }
+
+    async fn region_list(base: &SdkConfig, regions: Option<&str>) -> Result<Vec<String>, String> {
+        match regions.map(str::trim) {
+            Some("all") => aws::enabled_regions(base).await.map_err(|e| e.to_string()),
+            Some(list) => {
+                let list: Vec<String> = list
+                    .split(',')
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty())
+                    .collect();
+                if list.is_empty() {
+                    return Err(
+                        "--regions is empty: name regions (eu-west-1,us-east-1) or `all`".into(),
+                    );
+                }
+                Ok(list)
+            }
+            None => base.region().map(|r| vec![r.to_string()]).ok_or_else(|| {
+                "no AWS region configured: pass --regions eu-west-1,… or set AWS_REGION".to_string()
+            }),
+        }
+    }
+
+    /// Audits `regions` of one account (the credentials' own, or `account` when assumed).
+    async fn audit_regions(
+        base: &SdkConfig,
+        account: Option<&str>,
+        regions: &[String],
+        checks: &[Check],
+        bar: &ProgressBar,
+    ) -> AuditReport {
+        let parts: Vec<AuditReport> = stream::iter(regions.iter().cloned())
+            .map(|region| async move {
+                let cloud = AwsCloud::new(&aws::in_region(base, &region));
+                let scope = Scope {
+                    account_id: account.map(str::to_string),
+                    region: Some(region),
+                };
+                let mut part = AuditReport::new(checks);
+                if let Err(e) = audit_scope(&cloud, &scope, checks, &mut part).await {
+                    part.errors.push(scope_error(&scope, &e));
+                }
+                bar.inc(1);
+                part
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut report = AuditReport::new(checks);
+        for p in parts {
+            report.rows.extend(p.rows);
+            report.errors.extend(p.errors);
+        }
+        report
+    }
+
+    pub async fn regions(checks: &[Check], regions: Option<&str>) -> Result<AuditReport, String> {
+        let base = aws::load_sdk_config().await;
+        let regions = region_list(&base, regions).await?;
+        let bar = progress(regions.len(), "regions");
+        let mut report = audit_regions(&base, None, &regions, checks, &bar).await;
+        bar.finish_and_clear();
+        report.sort();
+        Ok(report)
+    }
+
+    pub async fn aggregator(checks: &[Check], name: &str) -> Result<AuditReport, String> {
+        let base = aws::load_sdk_config().await;
+        let results = aws::select_aggregate(&base, name, crate::inventory::SELECT_QUERY)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut inventory = Inventory::default();
+        inventory
+            .add_json(
+                &format!("aggregator {name}"),
+                serde_json::json!({ "Results": results }),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(audit_inventory(inventory, checks).await)
+    }
+
+    pub async fn organization(
+        checks: &[Check],
+        regions: Option<&str>,
+        role_name: &str,
+    ) -> Result<AuditReport, String> {
+        let base = aws::load_sdk_config().await;
+        let regions = region_list(&base, regions).await?;
+        let accounts = aws::active_accounts(&base)
+            .await
+            .map_err(|e| e.to_string())?;
+        let bar = progress(accounts.len() * regions.len(), "account regions");
+        let parts: Vec<AuditReport> = stream::iter(accounts)
+            .map(|account| {
+                let (base, regions, bar) = (&base, &regions, &bar);
+                async move {
+                    let role = format!("arn:aws:iam::{account}:role/{role_name}");
+                    match aws::assume_role(base, &role).await {
+                        Ok(assumed) => {
+                            audit_regions(&assumed, Some(&account), regions, checks, bar).await
+                        }
+                        Err(e) => {
+                            bar.inc(regions.len() as u64);
+                            let mut part = AuditReport::new(checks);
+                            part.errors.push(AuditError {
+                                kind: ErrorKind::Aws,
+                                message: format!("account {account} skipped: {e}"),
+                            });
+                            part
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        bar.finish_and_clear();
+        let mut report = AuditReport::new(checks);
+        for p in parts {
+            report.rows.extend(p.rows);
+            report.errors.extend(p.errors);
+        }
+        report.sort();
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn default_checks_follow_the_cdk_defaults() {
+        let checks = build_checks(&[], &[]).unwrap();
+        let names: Vec<&str> = checks.iter().map(Check::name).collect();
+        assert_eq!(names, DEFAULT_CHECKS);
+        let Check::WebTier(w) = &checks[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (w.tag_key.as_str(), w.tag_value.as_deref()),
+            ("tier", Some("web"))
+        );
+        let custom = build_checks(&[], &p(&[("tierTagKey", "Tier")])).unwrap();
+        let Check::WebTier(w) = &custom[0] else {
+            panic!()
+        };
+        assert_eq!((w.tag_key.as_str(), w.tag_value.as_deref()), ("Tier", None));
+    }
+
+    #[rstest]
+    #[case::unknown_param(&[], &[("tierTagkey", "x")], "unknown rule parameter `tierTagkey` for check `the selected checks`")]
+    #[case::param_of_another_check(&["public-ingress"], &[("tierTagKey", "x")], "valid parameters are authorizedTcpPorts")]
+    #[case::unknown_check(&["nope"], &[], "unknown check `nope`")]
+    #[case::bad_value(&["public-ingress"], &[("blockedTcpPorts", "22x")], "`blockedTcpPorts` = `22x`")]
+    fn bad_selections_are_errors(
+        #[case] names: &[&str],
+        #[case] params: &[(&str, &str)],
+        #[case] needle: &str,
+    ) {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let err = build_checks(&names, &p(params)).unwrap_err().to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+}

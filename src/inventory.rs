@@ -1,0 +1,476 @@
+//! The audit's input sources, detected and parsed once into security groups (and load-balancer
+//! interfaces) per account and region:
+//!
+//! - `aws ec2 describe-security-groups` output (`{"SecurityGroups": [...]}`, PascalCase);
+//! - `aws ec2 describe-network-interfaces` output (`{"NetworkInterfaces": [...]}`), for `--network-interfaces`;
+//! - AWS Config advanced-query output, `aws configservice select-resource-config` /
+//!   `select-aggregate-resource-config` (`{"Results": ["<json>", ...]}`, each result a JSON string with
+//!   `accountId`, `awsRegion`, `resourceType`, `configuration` and `tags`);
+//! - configuration items: a JSON list of them, or `{"configurationItems": [...]}`
+//!   (`get-resource-config-history`) or `{"baseConfigurationItems": [...]}` (`batch-get-resource-config`),
+//!   with `configuration` as an object or as a JSON string.
+//!
+//! Each security group is validated on its own: a bad one becomes an error entry, never a lost file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::model::{from_config_item, DescribeOutput, GroupId, ModelError, SecurityGroup};
+
+/// The resource types the audit reads from Config.
+pub const SECURITY_GROUP: &str = "AWS::EC2::SecurityGroup";
+pub const NETWORK_INTERFACE: &str = "AWS::EC2::NetworkInterface";
+
+/// The advanced query whose output `audit --input` reads (and `--aggregator` runs).
+pub const SELECT_QUERY: &str = "SELECT accountId, awsRegion, resourceId, resourceType, configuration, tags WHERE resourceType IN ('AWS::EC2::SecurityGroup', 'AWS::EC2::NetworkInterface')";
+
+/// An input file could not be used. Each message says what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: no such file")]
+    NoSuchFile { path: String },
+    #[error("{path}: cannot read: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("{path}: not JSON ({reason}); expected the JSON output of `aws ec2 describe-security-groups`, `aws configservice select-resource-config` or a list of configuration items")]
+    NotJson { path: String, reason: String },
+    #[error("{path}: not a recognised input ({found}); expected the JSON output of `aws ec2 describe-security-groups` (an object with `SecurityGroups`), of `aws configservice select-resource-config` / `select-aggregate-resource-config` (an object with `Results`), or a list of AWS::EC2::SecurityGroup configuration items")]
+    Unrecognised { path: String, found: String },
+    #[error("{path}: not `aws ec2 describe-network-interfaces` output ({found}); expected an object with `NetworkInterfaces`")]
+    NotInterfaces { path: String, found: String },
+    #[error("{path}: {field}: {reason}")]
+    BadRecord {
+        path: String,
+        field: String,
+        reason: String,
+    },
+}
+
+/// An account and region (either may be unknown, e.g. in `describe-security-groups` output).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scope {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}",
+            self.account_id.as_deref().unwrap_or("-"),
+            self.region.as_deref().unwrap_or("-")
+        )
+    }
+}
+
+/// What is known about one account and region.
+#[derive(Clone, Debug, Default)]
+pub struct ScopeData {
+    pub groups: Vec<Result<SecurityGroup, ModelError>>,
+    /// Groups attached to load-balancer interfaces; `None` when no interfaces were given.
+    pub load_balancer_groups: Option<BTreeSet<GroupId>>,
+}
+
+/// Everything read from the inputs, per scope.
+#[derive(Clone, Debug, Default)]
+pub struct Inventory {
+    pub scopes: BTreeMap<Scope, ScopeData>,
+}
+
+impl Inventory {
+    /// Reads one `--input` file (any supported shape).
+    pub fn read_file(&mut self, path: &Path) -> Result<(), InputError> {
+        let name = path.display().to_string();
+        let value = read_json(path)?;
+        self.add_json(&name, value)
+    }
+
+    /// Adds parsed input; `name` is used in error messages.
+    pub fn add_json(&mut self, name: &str, value: Value) -> Result<(), InputError> {
+        match &value {
+            Value::Object(o) if o.contains_key("SecurityGroups") => {
+                let out: DescribeOutput =
+                    serde_json::from_value(value).map_err(|e| bad(name, "SecurityGroups", e))?;
+                for g in out.security_groups {
+                    let scope = Scope {
+                        account_id: g.owner_id.clone(),
+                        region: None,
+                    };
+                    self.scope(scope).groups.push(g.into_model());
+                }
+                Ok(())
+            }
+            Value::Object(o) if o.contains_key("Results") => {
+                let results: Vec<String> =
+                    serde_json::from_value(o["Results"].clone()).map_err(|e| bad(name, "Results", e))?;
+                for (i, text) in results.iter().enumerate() {
+                    let field = format!("Results[{i}]");
+                    let record: Value = serde_json::from_str(text).map_err(|e| bad(name, &field, e))?;
+                    self.add_record(name, &field, record)?;
+                }
+                Ok(())
+            }
+            Value::Object(o) if o.contains_key("NetworkInterfaces") => Err(InputError::Unrecognised {
+                path: name.to_string(),
+                found: "this is describe-network-interfaces output: pass it with --network-interfaces".into(),
+            }),
+            Value::Object(o) => {
+                let key = ["configurationItems", "baseConfigurationItems"]
+                    .into_iter()
+                    .find(|k| o.contains_key(*k));
+                match key {
+                    Some(key) => self.add_items(name, key, &o[key]),
+                    None => Err(InputError::Unrecognised {
+                        path: name.to_string(),
+                        found: describe_keys(&value),
+                    }),
+                }
+            }
+            Value::Array(_) => self.add_items(name, "", &value),
+            other => Err(InputError::Unrecognised {
+                path: name.to_string(),
+                found: format!("a JSON {}", kind(other)),
+            }),
+        }
+    }
+
+    fn add_items(&mut self, name: &str, key: &str, list: &Value) -> Result<(), InputError> {
+        let Value::Array(items) = list else {
+            return Err(bad(name, key, "not a list"));
+        };
+        for (i, item) in items.iter().enumerate() {
+            let field = if key.is_empty() {
+                format!("[{i}]")
+            } else {
+                format!("{key}[{i}]")
+            };
+            self.add_record(name, &field, item.clone())?;
+        }
+        Ok(())
+    }
+
+    /// One configuration item or advanced-query result.
+    fn add_record(&mut self, name: &str, field: &str, record: Value) -> Result<(), InputError> {
+        let rec: Record = serde_path_to_error::deserialize(&record)
+            .map_err(|e| bad(name, &format!("{field}.{}", e.path()), e.inner()))?;
+        let resource_type = rec.resource_type.as_deref().unwrap_or(SECURITY_GROUP);
+        if resource_type != SECURITY_GROUP && resource_type != NETWORK_INTERFACE {
+            return Ok(());
+        }
+        let configuration = match rec.configuration {
+            Some(Value::String(text)) => serde_json::from_str(&text)
+                .map_err(|e| bad(name, &format!("{field}.configuration"), e))?,
+            Some(v @ Value::Object(_)) => v,
+            // Deleted / not-recorded items carry no configuration: nothing to audit.
+            Some(Value::Null) | None => return Ok(()),
+            Some(other) => {
+                return Err(bad(
+                    name,
+                    &format!("{field}.configuration"),
+                    format!(
+                        "expected an object or a JSON string, got a {}",
+                        kind(&other)
+                    ),
+                ))
+            }
+        };
+        let scope = Scope {
+            account_id: rec.account_id.or(rec.aws_account_id),
+            region: rec.aws_region,
+        };
+        if resource_type == NETWORK_INTERFACE {
+            let eni: ItemInterface =
+                serde_path_to_error::deserialize(&configuration).map_err(|e| {
+                    bad(
+                        name,
+                        &format!("{field}.configuration.{}", e.path()),
+                        e.inner(),
+                    )
+                })?;
+            let lb = self
+                .scope(scope)
+                .load_balancer_groups
+                .get_or_insert_with(BTreeSet::new);
+            if crate::model::is_load_balancer_interface(
+                eni.requester_id.as_deref(),
+                eni.description.as_deref(),
+            ) {
+                lb.extend(
+                    eni.groups
+                        .iter()
+                        .filter_map(|g| g.group_id.as_deref())
+                        .filter_map(|id| GroupId::parse(id).ok()),
+                );
+            }
+            return Ok(());
+        }
+        let tags = rec.tags.into_map();
+        let group = from_config_item(&configuration, &tags);
+        self.scope(scope).groups.push(group);
+        Ok(())
+    }
+
+    /// Reads a `--network-interfaces` file: the load-balancer groups apply to every scope.
+    pub fn read_interfaces(&mut self, path: &Path) -> Result<(), InputError> {
+        let name = path.display().to_string();
+        let value = read_json(path)?;
+        let Some(list) = value.get("NetworkInterfaces") else {
+            return Err(InputError::NotInterfaces {
+                path: name,
+                found: describe_keys(&value),
+            });
+        };
+        let enis: Vec<DescribedInterface> = serde_path_to_error::deserialize(list)
+            .map_err(|e| bad(&name, &format!("NetworkInterfaces{}", e.path()), e.inner()))?;
+        let lb: BTreeSet<GroupId> = enis
+            .iter()
+            .filter(|e| {
+                crate::model::is_load_balancer_interface(
+                    e.requester_id.as_deref(),
+                    e.description.as_deref(),
+                )
+            })
+            .flat_map(|e| e.groups.iter().filter_map(|g| g.group_id.as_deref()))
+            .filter_map(|id| GroupId::parse(id).ok())
+            .collect();
+        if self.scopes.is_empty() {
+            self.scope(Scope::default());
+        }
+        for data in self.scopes.values_mut() {
+            data.load_balancer_groups
+                .get_or_insert_with(BTreeSet::new)
+                .extend(lb.iter().cloned());
+        }
+        Ok(())
+    }
+
+    fn scope(&mut self, scope: Scope) -> &mut ScopeData {
+        self.scopes.entry(scope).or_default()
+    }
+
+    /// How many groups (valid or not) were read.
+    pub fn group_count(&self) -> usize {
+        self.scopes.values().map(|s| s.groups.len()).sum()
+    }
+}
+
+fn read_json(path: &Path) -> Result<Value, InputError> {
+    let name = path.display().to_string();
+    let text = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => InputError::NoSuchFile { path: name.clone() },
+        _ => InputError::Unreadable {
+            path: name.clone(),
+            reason: e.to_string(),
+        },
+    })?;
+    serde_json::from_slice(&text).map_err(|e| InputError::NotJson {
+        path: name,
+        reason: e.to_string(),
+    })
+}
+
+fn bad(path: &str, field: &str, reason: impl std::fmt::Display) -> InputError {
+    InputError::BadRecord {
+        path: path.to_string(),
+        field: field.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "object",
+    }
+}
+
+fn describe_keys(v: &Value) -> String {
+    match v {
+        Value::Object(o) => {
+            let keys: Vec<&str> = o.keys().take(5).map(String::as_str).collect();
+            format!("an object with keys {}", keys.join(", "))
+        }
+        other => format!("a JSON {}", kind(other)),
+    }
+}
+
+/// A configuration item or an advanced-query result, in any of Config's spellings.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    resource_type: Option<String>,
+    account_id: Option<String>,
+    aws_account_id: Option<String>,
+    aws_region: Option<String>,
+    configuration: Option<Value>,
+    #[serde(default)]
+    tags: Tags,
+}
+
+/// Tags as a map (configuration items) or a list of `{key, value}` (advanced queries).
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum Tags {
+    #[default]
+    None,
+    Map(BTreeMap<String, Option<String>>),
+    List(Vec<KeyValue>),
+}
+
+#[derive(Deserialize)]
+struct KeyValue {
+    key: String,
+    value: Option<String>,
+}
+
+impl Tags {
+    fn into_map(self) -> BTreeMap<String, String> {
+        match self {
+            Tags::None => BTreeMap::new(),
+            Tags::Map(m) => m
+                .into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect(),
+            Tags::List(l) => l
+                .into_iter()
+                .map(|t| (t.key, t.value.unwrap_or_default()))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemInterface {
+    requester_id: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    groups: Vec<ItemGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemGroup {
+    group_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribedInterface {
+    requester_id: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    groups: Vec<DescribedGroupRef>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribedGroupRef {
+    group_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    fn sg(id: &str) -> Value {
+        json!({"groupId": id, "ipPermissions": [], "ipPermissionsEgress": []})
+    }
+
+    #[test]
+    fn describe_output_is_one_scope_per_owner() {
+        let mut inv = Inventory::default();
+        inv.add_json(
+            "f",
+            json!({"SecurityGroups": [{"GroupId": "sg-0123abcd", "OwnerId": "1"}, {"GroupId": "bad", "OwnerId": "1"}]}),
+        )
+        .unwrap();
+        let data = &inv.scopes[&Scope {
+            account_id: Some("1".into()),
+            region: None,
+        }];
+        assert_eq!(data.groups.len(), 2);
+        assert!(data.groups[0].is_ok());
+        assert!(data.groups[1]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("`bad`"));
+        assert_eq!(data.load_balancer_groups, None);
+    }
+
+    #[test]
+    fn select_results_with_interfaces_per_account_and_region() {
+        let results = vec![
+            json!({"accountId": "1", "awsRegion": "eu-west-1", "resourceType": SECURITY_GROUP, "configuration": sg("sg-0123abcd"), "tags": [{"key": "tier", "value": "web"}]}).to_string(),
+            json!({"accountId": "1", "awsRegion": "eu-west-1", "resourceType": NETWORK_INTERFACE, "configuration": {"requesterId": "amazon-elb", "description": "ELB app/a/1", "groups": [{"groupId": "sg-0abc1234"}]}}).to_string(),
+            json!({"accountId": "2", "awsRegion": "us-east-1", "resourceType": SECURITY_GROUP, "configuration": sg("sg-0def5678").to_string()}).to_string(),
+        ];
+        let mut inv = Inventory::default();
+        inv.add_json("f", json!({"Results": results, "QueryInfo": {}}))
+            .unwrap();
+        assert_eq!(inv.scopes.len(), 2);
+        let eu = &inv.scopes[&Scope {
+            account_id: Some("1".into()),
+            region: Some("eu-west-1".into()),
+        }];
+        let g = eu.groups[0].as_ref().unwrap();
+        assert_eq!(g.tags.get("tier").map(String::as_str), Some("web"));
+        assert_eq!(
+            eu.load_balancer_groups,
+            Some([GroupId::parse("sg-0abc1234").unwrap()].into())
+        );
+        let us = &inv.scopes[&Scope {
+            account_id: Some("2".into()),
+            region: Some("us-east-1".into()),
+        }];
+        assert!(us.groups[0].is_ok(), "configuration as a JSON string");
+    }
+
+    #[test]
+    fn configuration_items_in_list_and_history_shapes() {
+        let item = json!({"awsAccountId": "1", "awsRegion": "eu-west-1", "resourceType": SECURITY_GROUP, "configuration": sg("sg-0123abcd"), "tags": {"tier": "web"}});
+        let deleted = json!({"awsAccountId": "1", "awsRegion": "eu-west-1", "resourceType": SECURITY_GROUP, "configuration": null});
+        let other = json!({"resourceType": "AWS::S3::Bucket", "configuration": {}});
+        for input in [
+            json!([item, deleted, other]),
+            json!({"configurationItems": [item]}),
+        ] {
+            let mut inv = Inventory::default();
+            inv.add_json("f", input).unwrap();
+            assert_eq!(inv.group_count(), 1);
+        }
+    }
+
+    #[rstest]
+    #[case::event(json!({"invokingEvent": "{}"}), "not a recognised input (an object with keys invokingEvent)")]
+    #[case::interfaces(json!({"NetworkInterfaces": []}), "pass it with --network-interfaces")]
+    #[case::number(json!(5), "a JSON number")]
+    #[case::bad_port(json!([{"resourceType": SECURITY_GROUP, "configuration": {"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": "22", "toPort": 22}]}}]), "ipPermissions[0].fromPort")]
+    #[case::bad_result(json!({"Results": ["{nope"]}), "f: Results[0]:")]
+    fn unusable_input_says_what_was_expected(#[case] input: Value, #[case] needle: &str) {
+        let mut inv = Inventory::default();
+        match inv.add_json("f", input) {
+            Err(e) => assert!(e.to_string().contains(needle), "{e}"),
+            Ok(()) => {
+                // A bad group is an error entry of its own, not a failed file.
+                let errors: Vec<String> = inv
+                    .scopes
+                    .values()
+                    .flat_map(|s| s.groups.iter().filter_map(|g| g.as_ref().err()))
+                    .map(ToString::to_string)
+                    .collect();
+                assert!(errors.iter().any(|e| e.contains(needle)), "{errors:?}");
+            }
+        }
+    }
+}
