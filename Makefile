@@ -3,12 +3,14 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/sg-compliance/target
 VENV ?= .venv
 PY ?= python3
-# moto (local AWS emulator), cargo-lambda (Lambda packaging) and cfn-lint, pinned.
-PY_TOOLS = moto[server,ec2,config,elbv2,sts]==5.2.5 cargo-lambda==1.9.2 cfn-lint==1.58.0
+# moto (local AWS emulator) and cfn-lint for the tests, pinned; cargo-lambda (Lambda packaging, with
+# its 400 MB zig toolchain) only when packaging.
+PY_TOOLS = moto[server,ec2,config,elbv2,sts,organizations]==5.2.5 cfn-lint==1.58.0
+PACKAGE_TOOLS = cargo-lambda==1.9.2
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SG_COMPLIANCE_MOTO_SERVER ?= $(CURDIR)/$(VENV)/bin/moto_server
 
-.PHONY: all build test test-rust lint bench demo package synth deploy venv clean
+.PHONY: all build install package-tools test test-rust lint bench demo package synth deploy venv clean
 all: build
 
 venv: $(VENV)/.stamp
@@ -19,6 +21,10 @@ $(VENV)/.stamp:
 
 build:
 	cargo build --all-targets
+
+# The `sg-compliance` command (with AWS access: --live, --aggregator, --org) into ~/.cargo/bin.
+install:
+	cargo install --locked --path . --bin sg-compliance
 
 test: venv test-rust cdk-test
 
@@ -33,14 +39,22 @@ lint:
 bench:
 	cargo bench --bench engine
 
-# The rule on bundled fixture events: no AWS account, no network.
+# The audit on a bundled organization snapshot (2 accounts x 2 regions): no AWS account, no network.
+# Builds the CLI without the AWS SDK (the engine is pure), so a cold build takes about a minute.
 demo:
-	cargo build --quiet --bin sg-compliance
+	@echo "demo: building sg-compliance without the AWS SDK (about a minute the first time)..."
+	cargo build --no-default-features --bin sg-compliance
 	@./scripts/demo.sh "$(CARGO_TARGET_DIR)/debug/sg-compliance"
 
 # Lambda deployment zip (provided.al2023, arm64 by default; ARCH=x86_64 for x86).
 ARCH ?= arm64
-package: venv
+# cargo-lambda (and its zig toolchain) for packaging and deploying only.
+package-tools: $(VENV)/.package-stamp
+$(VENV)/.package-stamp: $(VENV)/.stamp
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PACKAGE_TOOLS)
+	touch $@
+
+package: package-tools
 	cargo lambda build --release --bin sg-compliance-lambda $(if $(filter arm64,$(ARCH)),--arm64,--compiler cargo) --output-format zip --lambda-dir dist
 	@ls -l dist/sg-compliance-lambda/bootstrap.zip
 

@@ -68,7 +68,7 @@ MEMBER_ACCOUNT_IDS ?=
 MEMBER_ROLE_STACK ?=
 RULES ?=
 CDK_ARGS ?=
-deploy: venv $(CDK_STAMP)
+deploy: package-tools $(CDK_STAMP)
 	cd $(CDK_DIR) && npx cdk deploy --all \
 		-c architecture=$(ARCH) -c organization=$(ORGANIZATION) \
 		$(if $(REGIONS),-c regions=$(REGIONS)) \

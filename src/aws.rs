@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_config::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_config::error::ProvideErrorMetadata;
 use aws_sdk_config::types::{ComplianceType, ResourceType};
 use aws_sdk_ec2::types::Filter;
 
@@ -26,12 +26,70 @@ fn api<E, R>(
 ) -> impl Fn(aws_sdk_config::error::SdkError<E, R>) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
-    move |err| CloudError::Api {
-        operation,
-        code: err.code().unwrap_or("no error code").to_string(),
-        message: DisplayErrorContext(&err).to_string(),
+    move |err| {
+        let code = err.code().unwrap_or("no error code").to_string();
+        let message = match err.message() {
+            Some(m) => m.to_string(),
+            None => one_line(&err),
+        };
+        let message = if message.contains("no credentials found") {
+            "no credentials found in the default chain (environment, profile, web identity, container, instance metadata)".to_string()
+        } else {
+            message
+        };
+        let hint = hint(&code, &message);
+        CloudError::Api {
+            operation,
+            code,
+            message,
+            hint,
+        }
+    }
+}
+
+/// An error and its sources as one line of their `Display` texts (never a `Debug` dump).
+fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        let text = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
+/// What to do about a failed call, from its error code and message.
+fn hint(code: &str, message: &str) -> &'static str {
+    if message.contains("no credentials")
+        || message.contains("credentials provider was not enabled")
+    {
+        "; no AWS credentials found: run `aws configure`, set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    } else if code.starts_with("AccessDenied")
+        || code == "UnauthorizedOperation"
+        || code == "AuthFailure"
+    {
+        "; the credentials lack this permission: grant the action to the role or user"
+    } else if code.contains("Throttl")
+        || code == "RequestLimitExceeded"
+        || code == "TooManyRequestsException"
+    {
+        "; AWS throttled the calls: retry later or raise AWS_MAX_ATTEMPTS"
+    } else if message.contains("Connect")
+        || message.contains("dns error")
+        || message.contains("timed out")
+    {
+        "; cannot reach the AWS endpoint: check the network, the region and AWS_ENDPOINT_URL"
+    } else {
+        ""
     }
 }
 
@@ -60,11 +118,11 @@ pub async fn enabled_regions(base: &SdkConfig) -> Result<Vec<String>, CloudError
 
 /// Every result of an advanced query over a Config aggregator (`SelectAggregateResourceConfig`).
 pub async fn select_aggregate(
-    base: &SdkConfig,
+    config: &aws_sdk_config::Client,
     aggregator: &str,
     query: &str,
 ) -> Result<Vec<String>, CloudError> {
-    let pages: Vec<_> = aws_sdk_config::Client::new(base)
+    let pages: Vec<_> = config
         .select_aggregate_resource_config()
         .configuration_aggregator_name(aggregator)
         .expression(query)
@@ -122,7 +180,7 @@ pub async fn assume_role(base: &SdkConfig, role_arn: &str) -> Result<SdkConfig, 
         .await
         .map_err(|e| CloudError::AssumeRole {
             role_arn: role_arn.to_string(),
-            message: DisplayErrorContext(&e).to_string(),
+            message: one_line(&e),
         })?;
     let primed = Primed {
         first: std::sync::Mutex::new(Some(first)),

@@ -51,11 +51,13 @@ impl Evaluation {
 /// A call outside the engine failed, or cannot be made in this mode.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
-    #[error("{operation} failed ({code}): {message}")]
+    #[error("{operation} failed ({code}): {message}{hint}")]
     Api {
         operation: &'static str,
         code: String,
         message: String,
+        /// What to do next (`; …`), or empty.
+        hint: &'static str,
     },
     #[error("{count} evaluations still failed after {PUT_ATTEMPTS} PutEvaluations attempts (first: {first}); the invocation fails so AWS Config retries it")]
     FailedEvaluations { count: usize, first: String },

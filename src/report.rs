@@ -253,7 +253,6 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
     let driver = s::ToolComponent::builder()
         .name("sg-compliance")
         .version(env!("CARGO_PKG_VERSION"))
-        .information_uri("https://github.com/sg-compliance/sg-compliance")
         .rules(rules)
         .build();
     let run = s::Run::builder()

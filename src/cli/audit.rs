@@ -336,7 +336,8 @@ mod live {
 
     pub async fn aggregator(checks: &[Check], name: &str) -> Result<AuditReport, String> {
         let base = aws::load_sdk_config().await;
-        let results = aws::select_aggregate(&base, name, crate::inventory::SELECT_QUERY)
+        let client = aws_sdk_config::Client::new(&base);
+        let results = aws::select_aggregate(&client, name, crate::inventory::SELECT_QUERY)
             .await
             .map_err(|e| e.to_string())?;
         let mut inventory = Inventory::default();

@@ -2,12 +2,15 @@
 //! contract on fixtures, fixture round trips, property tests of the set logic, aws-smithy-mocks
 //! adapter tests and the moto end-to-end tests of the real binaries.
 
+mod audit_cli;
 mod cli;
 mod fixtures;
 mod properties;
 
 #[cfg(feature = "aws")]
 mod adapter_mocks;
+#[cfg(feature = "aws")]
+mod audit_live;
 #[cfg(feature = "aws")]
 mod moto_lambda;
 #[cfg(feature = "aws")]

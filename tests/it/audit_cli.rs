@@ -1,0 +1,348 @@
+//! `sg-compliance audit` on the bundled fixtures, as a user runs it: every format compared with a
+//! golden file (insta), SARIF validated against the SARIF 2.1.0 schema, the HTML parsed, and the
+//! exit-status contract (0 compliant, 1 non-compliant, 2 bad input, 3 AWS failure).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rstest::rstest;
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn audit_fixture(name: &str) -> String {
+    root()
+        .join("fixtures/audit")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn sg_compliance(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args(args)
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+fn python() -> PathBuf {
+    std::env::var("SG_COMPLIANCE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join(".venv/bin/python"))
+}
+
+#[rstest]
+#[case::table("table")]
+#[case::json("json")]
+#[case::csv("csv")]
+#[case::markdown("markdown")]
+#[case::sarif("sarif")]
+#[case::html("html")]
+fn organization_snapshot_in_every_format(#[case] format: &str) {
+    let out = sg_compliance(&[
+        "audit",
+        "--input",
+        &audit_fixture("organization.json"),
+        "--format",
+        format,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    insta::assert_snapshot!(format!("audit_organization_{format}"), text);
+}
+
+#[test]
+fn json_rows_carry_the_evaluate_keys_and_counts_add_up() {
+    let out = sg_compliance(&[
+        "audit",
+        "--input",
+        &audit_fixture("organization.json"),
+        "--format",
+        "json",
+    ]);
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    // 28 groups x 2 default checks.
+    assert_eq!(rows.len(), 56);
+    for r in &rows {
+        for key in [
+            "complianceResourceType",
+            "complianceResourceId",
+            "complianceType",
+            "annotation",
+            "check",
+            "accountId",
+            "region",
+        ] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+    }
+    let non_compliant: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["complianceType"] == "NON_COMPLIANT")
+        .collect();
+    assert_eq!(non_compliant.len(), 6);
+    let accounts: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["accountId"].as_str().unwrap())
+        .collect();
+    let regions: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["region"].as_str().unwrap()).collect();
+    assert_eq!((accounts.len(), regions.len()), (2, 2));
+    // The table fits a 120-column terminal.
+    let table = stdout(&sg_compliance(&[
+        "audit",
+        "--input",
+        &audit_fixture("organization.json"),
+        "--format",
+        "table",
+    ]));
+    let widest = table.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(widest <= 120, "table is {widest} columns wide");
+    assert!(
+        table.contains("28 groups, 2 checks: 6 non-compliant"),
+        "{table}"
+    );
+}
+
+#[test]
+fn sarif_validates_against_the_sarif_2_1_0_schema() {
+    let out = sg_compliance(&[
+        "audit",
+        "--input",
+        &audit_fixture("organization.json"),
+        "--format",
+        "sarif",
+    ]);
+    let sarif: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        sarif["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let file = std::env::temp_dir().join(format!("sg-compliance-{}.sarif", std::process::id()));
+    std::fs::write(&file, stdout(&out)).unwrap();
+    let check = Command::new(python())
+        .args([
+            "-c",
+            "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))); print('valid')",
+            &file.display().to_string(),
+            &audit_fixture("sarif-2.1.0.schema.json"),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}: run `make venv`", python().display()));
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout).trim(),
+        "valid",
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn html_report_parses_and_names_every_finding() {
+    let out = sg_compliance(&[
+        "audit",
+        "--input",
+        &audit_fixture("organization.json"),
+        "--format",
+        "html",
+    ]);
+    let html = stdout(&out);
+    // A strict tag-balance parse with Python's html.parser: every opened element is closed in order.
+    let parse = Command::new(python())
+        .args([
+            "-c",
+            r#"
+import sys
+from html.parser import HTMLParser
+VOID = {"meta", "br", "img", "hr", "input", "link"}
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.stack = []; self.rows = 0; self.title = ""; self.in_title = False
+    def handle_starttag(self, tag, attrs):
+        if tag == "title": self.in_title = True
+        if tag == "tr": self.rows += 1
+        if tag not in VOID: self.stack.append(tag)
+    def handle_endtag(self, tag):
+        top = self.stack.pop() if self.stack else None
+        if top != tag: sys.exit(f"</{tag}> closes <{top}>")
+        if tag == "title": self.in_title = False
+    def handle_data(self, data):
+        if self.in_title: self.title += data
+p = P(); p.feed(sys.stdin.read()); p.close()
+if p.stack: sys.exit(f"unclosed: {p.stack}")
+print(p.rows, p.title)
+"#,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(html.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        parse.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parse.stderr)
+    );
+    let summary = String::from_utf8_lossy(&parse.stdout).to_string();
+    // Header rows of 4 tables, 2 checks, 2 accounts, 2 regions and 6 findings.
+    assert_eq!(summary.trim(), "16 Security group compliance report");
+    assert!(!html.contains("<script"), "self-contained, no scripts");
+    let text = html
+        .replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    for needle in [
+        "tcp/22 open to 0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0)",
+        "tcp/3389 open to 0.0.0.0/0",
+        "web-canary",
+    ] {
+        assert!(text.contains(needle), "{needle}");
+    }
+}
+
+#[test]
+fn describe_output_with_network_interfaces_as_a_new_user_has_it() {
+    let out = sg_compliance(&[
+        "audit",
+        "--input",
+        &audit_fixture("describe-security-groups.json"),
+        "--network-interfaces",
+        &audit_fixture("network-interfaces.json"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let web = |name: &str, check: &str| {
+        rows.iter()
+            .find(|r| r["check"] == check && r["annotation"].as_str().unwrap().contains(name))
+            .cloned()
+    };
+    assert!(
+        web("allows tcp/443 from load balancer group", "web-tier").is_some(),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| r["region"].is_null()),
+        "describe output has no region"
+    );
+    // The same groups from Config (first account and region of the organization snapshot) agree.
+    let org = sg_compliance(&[
+        "audit",
+        "--input",
+        &audit_fixture("organization.json"),
+        "--format",
+        "json",
+    ]);
+    let org_rows: Vec<Value> = serde_json::from_str(&stdout(&org)).unwrap();
+    let key = |r: &Value| {
+        (
+            r["complianceResourceId"].clone(),
+            r["check"].clone(),
+            r["complianceType"].clone(),
+            r["annotation"].clone(),
+        )
+    };
+    let from_config: Vec<_> = org_rows
+        .iter()
+        .filter(|r| r["region"] == "eu-west-1" && r["accountId"] == "111122223333")
+        .map(key)
+        .collect();
+    let from_describe: Vec<_> = rows.iter().map(key).collect();
+    assert_eq!(from_describe, from_config);
+}
+
+#[rstest]
+#[case::no_such_file(&["audit", "--input", "/nonexistent/sgs.json"], "/nonexistent/sgs.json: no such file")]
+#[case::lambda_event(&["audit", "--input", "fixtures/events/web-tier-compliant.json"], "not a recognised input (an object with keys")]
+#[case::not_json(&["audit", "--input", "README.md"], "README.md: not JSON")]
+#[case::no_source(&["audit"], "nothing to audit: pass --input FILE")]
+#[case::two_sources(&["audit", "--input", "x.json", "--live"], "--input and --live cannot be combined")]
+#[case::unknown_param(&["audit", "--input", "fixtures/audit/organization.json", "--param", "tierTagkey=x"], "unknown rule parameter `tierTagkey`")]
+#[case::web_tier_without_load_balancers(&["audit", "--input", "fixtures/audit/describe-security-groups.json"], "pass --network-interfaces FILE")]
+#[case::usage_error(&["audit", "--format", "pdf"], "sg-compliance: error: invalid value 'pdf' for '--format <FORMAT>'")]
+fn bad_input_is_one_line_and_exit_2(#[case] args: &[&str], #[case] needle: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(needle), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Usage:"),
+        "{err}"
+    );
+    let first = err.lines().next().unwrap_or("");
+    assert!(first.starts_with("sg-compliance: error: "), "{err}");
+}
+
+#[test]
+fn exit_0_when_nothing_is_non_compliant_and_output_goes_to_a_file() {
+    let file = std::env::temp_dir().join(format!("sg-compliance-audit-{}.csv", std::process::id()));
+    let out = sg_compliance(&[
+        "audit",
+        "--input",
+        &audit_fixture("describe-security-groups.json"),
+        "--check",
+        "public-egress",
+        "--param",
+        "authorizedEgressTcpPorts=0-65535",
+        "--param",
+        "authorizedEgressUdpPorts=0-65535",
+        "--check",
+        "broad-private-ingress",
+        "--format",
+        "csv",
+        "--output",
+        &file.display().to_string(),
+    ]);
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let _ = std::fs::remove_file(&file);
+    // The default egress rule is all traffic (-1): still non-compliant with every port authorized.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(csv
+        .starts_with("accountId,region,groupId,groupName,vpcId,check,complianceType,annotation\n"));
+    let compliant = sg_compliance(&[
+        "audit",
+        "--input",
+        &audit_fixture("describe-security-groups.json"),
+        "--check",
+        "broad-private-ingress",
+        "--param",
+        "minPrefixLengthIpv4=8",
+        "--param",
+        "minPrefixLengthIpv6=7",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(compliant.status.code(), Some(0), "{}", stdout(&compliant));
+}

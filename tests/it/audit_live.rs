@@ -1,0 +1,311 @@
+//! The audit's live sources, end to end: `--live` over two regions and `--org` over the
+//! organization's accounts run the real binary and SDK against moto; `--aggregator`'s
+//! `SelectAggregateResourceConfig` paging against aws-smithy-mocks (moto has no aggregator queries);
+//! an unreachable endpoint is exit 3.
+
+use aws_sdk_config::operation::select_aggregate_resource_config::SelectAggregateResourceConfigOutput;
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+};
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use serde_json::{json, Value};
+use sg_compliance::audit::audit_inventory;
+use sg_compliance::checks::Check;
+use sg_compliance::inventory::{Inventory, SELECT_QUERY};
+use sg_compliance::verdict::Compliance;
+
+use crate::support::{operation, Moto};
+
+/// In one region: an ALB group (tier-tagged, on an `ELB app/…` interface), a web group fed by it,
+/// and, where `ssh` is set, a group with SSH open to the world. Returns (alb, web, ssh).
+async fn region_world(ec2: &aws_sdk_ec2::Client, ssh: bool) -> (String, String, Option<String>) {
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.0.1.0/24")
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+    let group = |name: &'static str, tier: bool| {
+        let mut req = ec2
+            .create_security_group()
+            .group_name(name)
+            .description(name)
+            .vpc_id(&vpc);
+        if tier {
+            req = req.tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::SecurityGroup)
+                    .tags(Tag::builder().key("tier").value("web").build())
+                    .build(),
+            );
+        }
+        async move { req.send().await.unwrap().group_id().unwrap().to_string() }
+    };
+    let alb = group("alb", true).await;
+    let web = group("web", true).await;
+    let tcp = |port: i32| {
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port)
+    };
+    ec2.authorize_security_group_ingress()
+        .group_id(&web)
+        .ip_permissions(
+            tcp(443)
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&alb).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ec2.create_network_interface()
+        .subnet_id(&subnet)
+        .groups(&alb)
+        .description("ELB app/web/50dc6c495c0c9188")
+        .send()
+        .await
+        .unwrap();
+    let ssh_group = if ssh {
+        let id = group("bastion", false).await;
+        ec2.authorize_security_group_ingress()
+            .group_id(&id)
+            .ip_permissions(
+                tcp(22)
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        Some(id)
+    } else {
+        None
+    };
+    (alb, web, ssh_group)
+}
+
+fn cli(moto: &Moto, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap()
+}
+
+fn rows(out: &std::process::Output) -> Vec<Value> {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn verdict<'a>(rows: &'a [Value], id: &str, check: &str) -> &'a Value {
+    rows.iter()
+        .find(|r| r["complianceResourceId"] == id && r["check"] == check)
+        .unwrap_or_else(|| panic!("no {check} row for {id}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_audit_of_two_regions_against_moto() {
+    let moto = Moto::start();
+    let base = moto.sdk_config().await;
+    let eu = aws_sdk_ec2::Client::new(&sg_compliance::aws::in_region(&base, "eu-west-1"));
+    let us = aws_sdk_ec2::Client::new(&base);
+    let (eu_alb, eu_web, eu_ssh) = region_world(&eu, true).await;
+    let (_, us_web, _) = region_world(&us, false).await;
+    moto.start_recording();
+    let out = cli(
+        &moto,
+        &[
+            "audit",
+            "--live",
+            "--regions",
+            "eu-west-1,us-east-1",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = rows(&out);
+    assert_eq!(
+        verdict(&rows, &eu_web, "web-tier")["complianceType"],
+        "COMPLIANT"
+    );
+    assert_eq!(verdict(&rows, &eu_web, "web-tier")["region"], "eu-west-1");
+    assert_eq!(
+        verdict(&rows, &us_web, "web-tier")["complianceType"],
+        "COMPLIANT"
+    );
+    assert_eq!(verdict(&rows, &us_web, "web-tier")["region"], "us-east-1");
+    assert_eq!(
+        verdict(&rows, &eu_alb, "web-tier")["complianceType"],
+        "NOT_APPLICABLE"
+    );
+    let ssh = verdict(&rows, eu_ssh.as_deref().unwrap(), "public-ingress");
+    assert_eq!(ssh["complianceType"], "NON_COMPLIANT");
+    assert!(ssh["annotation"]
+        .as_str()
+        .unwrap()
+        .contains("tcp/22 open to 0.0.0.0/0"));
+    // Per region: one DescribeSecurityGroups, one batched DescribeNetworkInterfaces; nothing per group.
+    let ops: Vec<String> = moto.recording().iter().map(operation).collect();
+    let count = |op: &str| ops.iter().filter(|o| o.as_str() == op).count();
+    assert_eq!(count("DescribeSecurityGroups"), 2, "{ops:?}");
+    assert_eq!(count("DescribeNetworkInterfaces"), 2, "{ops:?}");
+    assert_eq!(ops.len(), 4, "{ops:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_audit_assumes_a_role_in_every_active_account() {
+    let moto = Moto::start();
+    let base = moto.sdk_config().await;
+    let org = aws_sdk_organizations::Client::new(&base);
+    org.create_organization().send().await.unwrap();
+    let mut members = Vec::new();
+    for name in ["shop", "data"] {
+        let created = org
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .unwrap();
+        members.push(
+            created
+                .create_account_status()
+                .unwrap()
+                .account_id()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let mut webs = Vec::new();
+    for account in &members {
+        let role = format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole");
+        let assumed = sg_compliance::aws::assume_role(&base, &role).await.unwrap();
+        let (_, web, _) = region_world(&aws_sdk_ec2::Client::new(&assumed), true).await;
+        webs.push(web);
+    }
+    let out = cli(
+        &moto,
+        &[
+            "audit",
+            "--org",
+            "--regions",
+            "us-east-1",
+            "--format",
+            "json",
+        ],
+    );
+    let rows = rows(&out);
+    for (account, web) in members.iter().zip(&webs) {
+        let row = verdict(&rows, web, "web-tier");
+        assert_eq!(row["accountId"], account.as_str());
+        assert_eq!(row["complianceType"], "COMPLIANT");
+    }
+    let audited: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| r["accountId"].as_str())
+        .collect();
+    assert!(audited.len() >= 2, "{audited:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn aggregator_results_are_read_page_by_page_into_the_audit() {
+    let fixture: Value =
+        serde_json::from_str(include_str!("../../fixtures/audit/organization.json")).unwrap();
+    let results: Vec<String> = serde_json::from_value(fixture["Results"].clone()).unwrap();
+    let (first, second) = results.split_at(20);
+    let (first, second) = (first.to_vec(), second.to_vec());
+    let page1 = mock!(aws_sdk_config::Client::select_aggregate_resource_config)
+        .match_requests(|r| {
+            r.configuration_aggregator_name() == Some("org")
+                && r.expression() == Some(SELECT_QUERY)
+                && r.next_token().is_none()
+        })
+        .then_output(move || {
+            SelectAggregateResourceConfigOutput::builder()
+                .set_results(Some(first.clone()))
+                .next_token("page-2")
+                .build()
+        });
+    let page2 = mock!(aws_sdk_config::Client::select_aggregate_resource_config)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(move || {
+            SelectAggregateResourceConfigOutput::builder()
+                .set_results(Some(second.clone()))
+                .build()
+        });
+    let client = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&page1, &page2]);
+    let got = sg_compliance::aws::select_aggregate(&client, "org", SELECT_QUERY)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), results.len());
+    assert_eq!((page1.num_calls(), page2.num_calls()), (1, 1));
+    let mut inventory = Inventory::default();
+    inventory
+        .add_json("aggregator org", json!({ "Results": got }))
+        .unwrap();
+    let checks =
+        vec![Check::from_pairs(&[("tierTagKey", "tier"), ("tierTagValue", "web")]).unwrap()];
+    let report = audit_inventory(inventory, &checks).await;
+    assert_eq!(report.group_count(), 28);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.tally_by(|_| String::new())[""].non_compliant, 4);
+    assert!(report
+        .rows
+        .iter()
+        .any(|r| r.compliance == Compliance::Compliant));
+}
+
+#[test]
+fn unreachable_aws_is_exit_3_with_one_line_per_region() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args([
+            "audit",
+            "--live",
+            "--regions",
+            "eu-west-1",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("sg-compliance: error: -/eu-west-1: DescribeSecurityGroups failed"),
+        "{err}"
+    );
+}
