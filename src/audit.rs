@@ -178,7 +178,7 @@ pub async fn audit_scope<C: Cloud>(
     let facts = gather_facts(cloud, &check_refs, &refs).await?;
     for sg in &groups {
         for check in checks {
-            let (compliance, annotation) = check.evaluate(sg, &facts).into_parts();
+            let (compliance, annotation) = check.judge(sg, &facts).0.into_parts();
             report.rows.push(Row {
                 account_id: scope.account_id.clone().or_else(|| sg.owner_id.clone()),
                 region: scope.region.clone(),

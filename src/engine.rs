@@ -161,7 +161,7 @@ async fn evaluate_item<C: Cloud>(
         .ok_or_else(|| resource(ModelError::Missing("configuration")))?;
     let sg = model::from_config_item(conf, &item.tags).map_err(resource)?;
     let facts = gather_facts(cloud, &[check], &[&sg]).await?;
-    Ok(item_outcome(s, check.evaluate(&sg, &facts)))
+    Ok(item_outcome(s, check.judge(&sg, &facts).0))
 }
 
 /// One batched look-up per kind of fact for all the groups and checks of an invocation.
@@ -174,7 +174,13 @@ pub async fn gather_facts<C: Cloud>(
     for check in checks {
         needs.merge(check.needs(groups));
     }
-    let mut facts = Facts::default();
+    let mut facts = Facts {
+        group_vpcs: groups
+            .iter()
+            .filter_map(|g| Some((g.group_id.clone(), g.vpc_id.clone()?)))
+            .collect(),
+        ..Facts::default()
+    };
     if !needs.load_balancer_candidates.is_empty() {
         facts.load_balancer_groups = cloud
             .load_balancer_groups(&needs.load_balancer_candidates)
@@ -212,7 +218,7 @@ async fn sweep<C: Cloud>(
     let refs: Vec<&SecurityGroup> = groups.iter().collect();
     let facts = gather_facts(cloud, &[check], &refs).await?;
     for sg in &groups {
-        let verdict = check.evaluate(sg, &facts);
+        let verdict = check.judge(sg, &facts).0;
         outcome.evaluations.push(Evaluation::new(
             SECURITY_GROUP_TYPE,
             sg.group_id.as_str(),

@@ -10,6 +10,7 @@
 //! | [`ports`] | port ranges and port lists |
 //! | [`model`] | the security-group model, one parser per source shape |
 //! | [`exposure`] | set semantics: who reaches which protocol and port, as a value |
+//! | [`fix`] | plans of exact EC2 calls, applied to the model with EC2's semantics |
 //! | [`verdict`] | findings → COMPLIANT / NON_COMPLIANT / NOT_APPLICABLE and a ≤256-char annotation |
 //! | [`params`] | rule parameters: declared specs and a validating reader |
 //! | [`checks`] | one module per check and the registry |
@@ -30,6 +31,7 @@ pub mod cloud;
 pub mod engine;
 pub mod event;
 pub mod exposure;
+pub mod fix;
 pub mod inventory;
 pub mod model;
 pub mod params;

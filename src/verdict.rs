@@ -125,6 +125,40 @@ impl Verdict {
         }
     }
 
+    /// Appends `; note` (e.g. the fix in short), keeping the reason first: the note is cut first
+    /// (down to 48 characters), then the reason, so both fit in 256 characters.
+    pub fn with_note(self, note: &str) -> Verdict {
+        if note.is_empty() {
+            return self;
+        }
+        // The note gets what the reason leaves, but at least NOTE_MIN characters.
+        const NOTE_MIN: usize = 48;
+        let reason_len = self.annotation.chars().count();
+        let room_for_note = MAX_ANNOTATION_CHARS
+            .saturating_sub(reason_len + 2)
+            .max(NOTE_MIN);
+        let note: String = if note.chars().count() > room_for_note {
+            let keep = room_for_note.saturating_sub(1);
+            note.chars().take(keep).collect::<String>() + "…"
+        } else {
+            note.to_string()
+        };
+        let room_for_reason = MAX_ANNOTATION_CHARS - note.chars().count() - 2;
+        let reason: String = if reason_len > room_for_reason {
+            self.annotation
+                .chars()
+                .take(room_for_reason.saturating_sub(1))
+                .collect::<String>()
+                + "…"
+        } else {
+            self.annotation
+        };
+        Verdict {
+            compliance: self.compliance,
+            annotation: format!("{reason}; {note}"),
+        }
+    }
+
     pub fn compliance(&self) -> Compliance {
         self.compliance
     }

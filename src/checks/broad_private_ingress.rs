@@ -7,6 +7,7 @@
 
 use super::{Facts, Needs, Rule};
 use crate::exposure::{Exposure, Family};
+use crate::fix::Fix;
 use crate::model::SecurityGroup;
 use crate::params::{ParamError, ParamSpec, Params};
 use crate::verdict::{group_findings, Finding, Judgement, Verdict};
@@ -76,6 +77,29 @@ impl Rule for BroadPrivateIngress {
             ),
             unresolved: exposure.unresolved().to_vec(),
         })
+    }
+
+    /// No safe automatic fix: nobody knows which narrower sources are meant.
+    fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
+        let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
+        let min = |family| match family {
+            Family::V4 => self.min_prefix_v4,
+            Family::V6 => self.min_prefix_v6,
+        };
+        match exposure.broad_private(min).first() {
+            None => Fix::Nothing,
+            Some(b) => {
+                let what = if b.segment.protocol.has_ports() {
+                    format!("{}/{}", b.segment.protocol, b.segment.ports)
+                } else {
+                    b.segment.protocol.to_string()
+                };
+                Fix::Manual(format!(
+                    "reference the client tier's security group instead of {} on {what}",
+                    b.block
+                ))
+            }
+        }
     }
 }
 

@@ -9,10 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::exposure::{PrefixLists, PublicReach};
+use crate::fix::{apply, Fix, Safety};
 use crate::model::{GroupId, SecurityGroup};
 use crate::params::{ParamError, ParamSpec, Params};
 use crate::ports::PortSet;
-use crate::verdict::{group_findings, Finding, Verdict};
+use crate::verdict::{group_findings, Compliance, Finding, Verdict};
 
 pub mod broad_private_ingress;
 pub mod public_egress;
@@ -33,6 +34,10 @@ pub trait Rule: Sized {
     fn needs(&self, groups: &[&SecurityGroup]) -> Needs;
     /// The verdict on one group.
     fn evaluate(&self, sg: &SecurityGroup, facts: &Facts) -> Verdict;
+    /// The smallest exact change that makes a NON_COMPLIANT group compliant, computed from the
+    /// same analysis as the verdict ([`Fix::Nothing`] for other groups). [`Check::fix`] checks
+    /// every plan by applying it to the model and evaluating again.
+    fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix;
 }
 
 /// What a check needs to learn from AWS for a set of groups.
@@ -71,6 +76,8 @@ pub struct Facts {
     pub load_balancer_groups: BTreeSet<GroupId>,
     /// Resolved managed prefix lists; missing ones are unknown.
     pub prefix_lists: PrefixLists,
+    /// The VPC of each group in hand (a fix authorizes only load-balancer groups of the same VPC).
+    pub group_vpcs: BTreeMap<GroupId, String>,
 }
 
 /// Generates [`Check`] (one variant per check module) and its exhaustive dispatch.
@@ -130,6 +137,12 @@ macro_rules! registry {
                     $(Check::$variant(c) => c.evaluate(sg, facts),)*
                 }
             }
+
+            fn raw_fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
+                match self {
+                    $(Check::$variant(c) => c.fix(sg, facts),)*
+                }
+            }
         }
     };
 }
@@ -143,6 +156,46 @@ registry! {
 }
 
 impl Check {
+    /// The fix for one group, verified: a plan is returned only if applying it to the model
+    /// (with EC2's all-or-nothing semantics) leaves the group compliant under this check.
+    pub fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
+        match self.raw_fix(sg, facts) {
+            Fix::Plan(plan) => match apply(sg, &plan.calls) {
+                Err(e) => Fix::Manual(format!("no exact plan: {e}")),
+                Ok(after) => {
+                    let v = self.evaluate(&after, facts);
+                    if v.compliance() == Compliance::NonCompliant {
+                        Fix::Manual(format!(
+                            "revoking wide public sources is not enough ({}): edit the prefix lists or narrow the remaining sources by hand",
+                            v.annotation()
+                        ))
+                    } else {
+                        Fix::Plan(plan)
+                    }
+                }
+            },
+            other => other,
+        }
+    }
+
+    /// The verdict, with the fix in short at the end of a NON_COMPLIANT annotation.
+    pub fn judge(&self, sg: &SecurityGroup, facts: &Facts) -> (Verdict, Fix) {
+        let verdict = self.evaluate(sg, facts);
+        if verdict.compliance() != Compliance::NonCompliant {
+            return (verdict, Fix::Nothing);
+        }
+        let fix = self.fix(sg, facts);
+        let note = match &fix {
+            Fix::Plan(plan) => match plan.safety {
+                Safety::Safe => format!("fix: {}", plan.summary()),
+                Safety::Unsafe(_) => format!("unsafe fix: {}", plan.summary()),
+            },
+            Fix::Manual(why) => format!("fix by hand: {why}"),
+            Fix::Nothing => String::new(),
+        };
+        (verdict.with_note(&note), fix)
+    }
+
     /// The check when `ruleParameters` has no `check` key.
     pub const DEFAULT: &'static str = web_tier::WebTier::NAME;
 

@@ -6,8 +6,10 @@
 
 use super::{describe_ports, public_findings, Facts, Needs, Rule};
 use crate::exposure::{Exposure, PortPolicy};
+use crate::fix::{narrow_public, plan_of, Direction, Fix, Offending};
 use crate::model::SecurityGroup;
 use crate::params::{ParamError, ParamSpec, Params};
+use crate::ports::PortRange;
 use crate::ports::PortSet;
 use crate::verdict::{Judgement, Verdict};
 
@@ -52,6 +54,22 @@ impl Rule for PublicEgress {
             ),
             unresolved: exposure.unresolved().to_vec(),
         })
+    }
+
+    /// Revokes wide public destinations on unauthorized ports, re-authorizing the rest of each
+    /// touched rule (`-1` to 0.0.0.0/0 with 443 authorized becomes tcp/443, icmp and icmpv6).
+    fn fix(&self, sg: &SecurityGroup, _: &Facts) -> Fix {
+        let offending = Offending {
+            tcp: PortSet::from_ranges(self.tcp.subtract_from(&PortRange::ALL)),
+            udp: PortSet::from_ranges(self.udp.subtract_from(&PortRange::ALL)),
+            other: false,
+            all_traffic: true,
+        };
+        let (authorize, revoke, lost) = narrow_public(&sg.egress, &offending);
+        match plan_of(Direction::Egress, authorize, revoke, lost) {
+            Some(plan) => Fix::Plan(plan),
+            None => Fix::Manual("no wide public destination to revoke: the internet is reached through prefix lists or narrow destinations; edit them by hand".into()),
+        }
     }
 }
 

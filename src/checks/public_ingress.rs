@@ -7,6 +7,7 @@
 
 use super::{describe_ports, public_findings, Facts, Needs, Rule};
 use crate::exposure::{Exposure, PortPolicy};
+use crate::fix::{narrow_public, plan_of, Direction, Fix, Offending};
 use crate::model::SecurityGroup;
 use crate::params::{ParamError, ParamSpec, Params};
 use crate::ports::PortSet;
@@ -82,8 +83,31 @@ impl Rule for PublicIngress {
             unresolved: exposure.unresolved().to_vec(),
         })
     }
-}
 
+    /// Revokes the wide public sources on the offending ports and re-authorizes the rest of each
+    /// touched rule (`tcp 0-65535 0.0.0.0/0` with 80,443 authorized becomes `tcp 80` and `tcp 443`).
+    fn fix(&self, sg: &SecurityGroup, _: &Facts) -> Fix {
+        let offending = match self {
+            PublicIngress::AllowList { tcp, udp } => Offending {
+                tcp: PortSet::from_ranges(tcp.subtract_from(&crate::ports::PortRange::ALL)),
+                udp: PortSet::from_ranges(udp.subtract_from(&crate::ports::PortRange::ALL)),
+                other: false,
+                all_traffic: true,
+            },
+            PublicIngress::DenyList { tcp, udp } => Offending {
+                tcp: tcp.clone(),
+                udp: udp.clone(),
+                other: false,
+                all_traffic: false,
+            },
+        };
+        let (authorize, revoke, lost) = narrow_public(&sg.ingress, &offending);
+        match plan_of(Direction::Ingress, authorize, revoke, lost) {
+            Some(plan) => Fix::Plan(plan),
+            None => Fix::Manual("no wide public source to revoke: the internet is reached through prefix lists or narrow sources; edit them by hand".into()),
+        }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{assert_verdict, group, params, snapshot_name};

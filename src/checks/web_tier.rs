@@ -10,9 +10,11 @@ use std::collections::BTreeSet;
 
 use super::{public_findings, Facts, Needs, Rule};
 use crate::exposure::{Exposure, PortPolicy};
+use crate::fix::{narrow_public, plan_of, rules_of, Direction, Fix, Offending, Peer, RuleSpec};
 use crate::model::{GroupId, Permission, Protocol, SecurityGroup};
 use crate::params::{ParamError, ParamSpec, Params};
 use crate::ports::PortSet;
+use crate::verdict::Compliance;
 use crate::verdict::{Judgement, Verdict};
 
 /// `check=web-tier`.
@@ -54,14 +56,16 @@ impl Rule for WebTier {
             Needs::default()
         };
         if self.load_balancer_groups.is_none() {
-            // The sources on the tier ports, and the tier groups themselves: a load balancer's
-            // own group carries the tier tag too and is not judged as a backend group.
+            // Every group a tier group references (on any port: a load balancer allowed on the
+            // wrong port is still the one to authorize), and the tier groups themselves: a load
+            // balancer's own group carries the tier tag too and is not judged as a backend group.
             needs.load_balancer_candidates = groups
                 .iter()
                 .filter(|sg| self.is_tier_group(sg))
                 .flat_map(|sg| {
-                    self.tier_permissions(sg)
-                        .flat_map(|(_, perm)| perm.groups.iter().map(|g| g.group_id.clone()))
+                    sg.ingress
+                        .iter()
+                        .flat_map(|perm| perm.groups.iter().map(|g| g.group_id.clone()))
                         .chain([sg.group_id.clone()])
                         .collect::<Vec<_>>()
                 })
@@ -132,6 +136,74 @@ impl Rule for WebTier {
             ),
             unresolved: Vec::new(),
         })
+    }
+
+    /// Authorizes the tier ports from the one load-balancer group known to front this group (same
+    /// VPC; listed, or discovered and already referenced by it), and with `forbidPublicIngress`
+    /// revokes wide public sources. Refuses, saying why, when that group is not known exactly.
+    fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
+        if self.evaluate(sg, facts).compliance() != Compliance::NonCompliant {
+            return Fix::Nothing;
+        }
+        let lb_groups = self
+            .load_balancer_groups
+            .as_ref()
+            .unwrap_or(&facts.load_balancer_groups);
+        let has_path = self
+            .tier_permissions(sg)
+            .any(|(_, perm)| perm.groups.iter().any(|g| lb_groups.contains(&g.group_id)));
+        let existing = rules_of(&sg.ingress);
+        let mut authorize = Vec::new();
+        if !has_path {
+            let same_vpc = |g: &GroupId| match (facts.group_vpcs.get(g), &sg.vpc_id) {
+                (Some(theirs), Some(ours)) => theirs == ours,
+                _ => true,
+            };
+            let candidates: BTreeSet<&GroupId> = match &self.load_balancer_groups {
+                Some(listed) => listed.iter().filter(|g| same_vpc(g)).collect(),
+                None => sg
+                    .ingress
+                    .iter()
+                    .flat_map(|p| &p.groups)
+                    .map(|g| &g.group_id)
+                    .filter(|g| facts.load_balancer_groups.contains(*g) && same_vpc(g))
+                    .collect(),
+            };
+            let lb = match candidates.len() {
+                1 => candidates.into_iter().next().cloned(),
+                0 => None,
+                _ => {
+                    return Fix::Manual(format!(
+                        "several load balancer groups ({}) could front it: authorize tcp/{} from the right one",
+                        join(candidates.iter().map(|g| g.as_str()).collect()),
+                        self.ports
+                    ))
+                }
+            };
+            let Some(lb) = lb else {
+                return Fix::Manual(format!(
+                    "no load balancer group of its VPC is known: authorize tcp/{} from the load balancer's group, or list it in loadBalancerSecurityGroupIds",
+                    self.ports
+                ));
+            };
+            for range in self.ports.ranges() {
+                let rule = RuleSpec::ports(Protocol::Tcp, *range, Peer::Group(lb.clone()));
+                if !existing.contains(&rule) {
+                    authorize.push(rule);
+                }
+            }
+        }
+        let (mut revoke, mut lost) = (Vec::new(), None);
+        if self.forbid_public_ingress {
+            let (more, r, l) = narrow_public(&sg.ingress, &Offending::everything());
+            authorize.extend(more);
+            revoke = r;
+            lost = l;
+        }
+        match plan_of(Direction::Ingress, authorize, revoke, lost) {
+            Some(plan) => Fix::Plan(plan),
+            None => Fix::Manual("nothing exact to change".into()),
+        }
     }
 }
 
@@ -273,7 +345,7 @@ mod tests {
     }
 
     #[test]
-    fn candidates_are_groups_on_tier_ports_of_tier_groups() {
+    fn candidates_are_the_groups_tier_groups_reference_and_the_tier_groups() {
         let check = params(&[("tierTagKey", "tier")]);
         let tier = group(
             &[("tier", "")],
@@ -285,13 +357,23 @@ mod tests {
         );
         let untagged = group(
             &[],
-            json!([from_group("tcp", Some(80), Some(80), OTHER)]),
+            json!([from_group(
+                "tcp",
+                Some(80),
+                Some(80),
+                "sg-0ddddddddddddddd4"
+            )]),
             json!([]),
         );
         let needs = check.needs(&[&tier, &untagged]);
         assert_eq!(
             needs.load_balancer_candidates,
-            [GroupId::parse(LB).unwrap(), tier.group_id.clone()].into()
+            [
+                GroupId::parse(LB).unwrap(),
+                GroupId::parse(OTHER).unwrap(),
+                tier.group_id.clone()
+            ]
+            .into()
         );
         assert!(needs.prefix_lists.is_empty());
         let listed = params(&[("tierTagKey", "tier"), ("loadBalancerSecurityGroupIds", LB)]);

@@ -110,6 +110,9 @@ pub struct Permission {
     pub ipv6: Vec<Ipv6Net>,
     pub prefix_lists: Vec<String>,
     pub groups: Vec<GroupRef>,
+    /// `FromPort`/`ToPort` as written, for protocols whose "ports" are not ports (ICMP type and
+    /// code): a fix must name the rule exactly. `None` for tcp, udp and `-1`.
+    pub wire_ports: Option<(i64, i64)>,
 }
 
 impl Permission {
@@ -221,6 +224,12 @@ impl RawPermission<'_> {
                 user_id: user.map(str::to_string),
             });
         }
+        let wire_ports = match (protocol, self.from_port, self.to_port) {
+            (Protocol::Tcp | Protocol::Udp | Protocol::All, _, _) => None,
+            (_, Some(from), Some(to)) => Some((from, to)),
+            (_, Some(from), None) => Some((from, -1)),
+            (_, None, _) => None,
+        };
         Ok(Permission {
             protocol,
             ports,
@@ -228,6 +237,7 @@ impl RawPermission<'_> {
             ipv6,
             prefix_lists: self.prefix_lists.into_iter().map(str::to_string).collect(),
             groups,
+            wire_ports,
         })
     }
 }

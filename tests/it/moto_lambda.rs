@@ -296,9 +296,15 @@ async fn web_tier_change_and_periodic_against_moto() {
     assert!(first["Annotation"].as_str().unwrap().contains(&w.alb));
     let second = &calls[1]["Evaluations"][0];
     assert_eq!(second["ComplianceType"], "NON_COMPLIANT");
+    let annotation = second["Annotation"].as_str().unwrap();
+    assert!(
+        annotation.starts_with(&format!("web-tier group (tier:web): tcp/80 only from {} which is not attached to a load balancer; fix by hand: no load balancer group of its VPC is known", w.app)),
+        "{annotation}"
+    );
     assert_eq!(
-        second["Annotation"],
-        format!("web-tier group (tier:web): tcp/80 only from {} which is not attached to a load balancer", w.app)
+        annotation.chars().count(),
+        256,
+        "cut to the limit: {annotation}"
     );
     // Periodic: every group in the region, ordered at the notification time.
     let sweep = calls[2]["Evaluations"].as_array().unwrap();
@@ -370,7 +376,7 @@ async fn exposure_checks_periodic_against_moto() {
     assert_eq!(ssh["ComplianceType"], "NON_COMPLIANT");
     assert_eq!(
         ssh["Annotation"],
-        "blocked ports open to the internet: tcp/22 open to 0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0)"
+        "blocked ports open to the internet: tcp/22 open to 0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0); fix: revoke tcp/22 from 0.0.0.0/1, 128.0.0.0/1"
     );
     assert_eq!(
         verdict(ingress, &w.rdp_private)["ComplianceType"],
@@ -386,7 +392,7 @@ async fn exposure_checks_periodic_against_moto() {
     assert_eq!(default_egress["ComplianceType"], "NON_COMPLIANT");
     assert_eq!(
         default_egress["Annotation"],
-        "egress to the internet on unauthorized ports: all traffic to 0.0.0.0/0"
+        "egress to the internet on unauthorized ports: all traffic to 0.0.0.0/0; unsafe fix: authorize tcp/443, icmp, icmpv6 to 0.0.0.0/0; revoke all traffic to 0.0.0.0/0"
     );
 }
 

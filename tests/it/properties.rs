@@ -59,6 +59,7 @@ fn permission() -> impl Strategy<Value = Permission> {
             ipv6,
             prefix_lists: vec![],
             groups: vec![],
+            wire_ports: None,
         })
 }
 
@@ -258,6 +259,7 @@ proptest! {
                 ipv6: vec![],
                 prefix_lists: vec![],
                 groups: vec![],
+                wire_ports: None,
             })
             .collect();
         for (i, n) in v4.iter().enumerate() {
