@@ -317,6 +317,9 @@ pub enum Safety {
     Unsafe(String),
 }
 
+/// The protocols and port ranges of one peer in a call.
+type PortsByProtocol = Vec<(Protocol, Vec<PortRange>)>;
+
 /// An exact plan for one group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
@@ -334,7 +337,7 @@ impl Plan {
                 Action::Revoke => "revoke",
             };
             // Per peer: its protocols and ports (`tcp/80,443`); then peers with the same list together.
-            let mut by_peer: Vec<(String, Vec<(Protocol, Vec<PortRange>)>)> = Vec::new();
+            let mut by_peer: Vec<(String, PortsByProtocol)> = Vec::new();
             for r in &c.rules {
                 let peer = r.peer.to_string();
                 let i = match by_peer.iter().position(|(p, _)| *p == peer) {
@@ -598,13 +601,11 @@ pub fn plan_of(
             rules: revoke,
         });
     }
-    (!calls.is_empty()).then(|| Plan {
-        calls,
-        safety: match unsafe_note {
-            Some(note) => Safety::Unsafe(note),
-            None => Safety::Safe,
-        },
-    })
+    let safety = match unsafe_note {
+        Some(note) => Safety::Unsafe(note),
+        None => Safety::Safe,
+    };
+    (!calls.is_empty()).then_some(Plan { calls, safety })
 }
 
 #[cfg(test)]
