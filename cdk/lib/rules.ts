@@ -38,28 +38,35 @@ export interface RuleOptions {
   readonly description?: string;
   /** Periodic sweep frequency for this rule; defaults to the stack-wide frequency. */
   readonly maximumExecutionFrequency?: ExecutionFrequency;
+  /** Opt-in automatic remediation (not available for broadPrivateIngress). */
+  readonly remediation?: RemediationOptions;
 }
 
-/** Opt-in automatic remediation settings shared by all remediations. */
+/**
+ * Opt-in automatic remediation of a rule: an SSM Automation document whose single step invokes the remediation
+ * function (binary `sg-compliance-remediate`), which computes the fix with the same engine as the rule, applies it
+ * and fails when the group is still non-compliant afterwards or no safe fix exists. Every check except
+ * broad-private-ingress (which has no automatic fix) may enable it; single-account mode only.
+ */
 export interface RemediationOptions {
-  /** Create the `AWS::Config::RemediationConfiguration`. @default false */
+  /** Create the remediation function, document and `AWS::Config::RemediationConfiguration`. @default false */
   readonly enabled?: boolean;
+  /**
+   * Pass `DryRun=true`: the function calls EC2 with `DryRun` (permissions are checked, nothing changes) and logs the
+   * plan. Set it to false once the logged plans look right. The document's own default (manual runs) is always true.
+   * @default true
+   */
+  readonly dryRun?: boolean;
   /** Let Config run the remediation on its own for non-compliant groups. @default true */
   readonly automatic?: boolean;
   /** Attempts per resource within `retryAttemptSeconds` before Config gives up. @default 5 */
   readonly maximumAutomaticAttempts?: number;
   /** Window, in seconds, for `maximumAutomaticAttempts`. @default 60 */
   readonly retryAttemptSeconds?: number;
-}
-
-/** Remediation of the web-tier rule with the project's own SSM Automation document. */
-export interface WebTierRemediationOptions extends RemediationOptions {
-  /**
-   * Pass `DryRun=true` to the document: the automation only reports what it would change.
-   * Useful for a first rollout. The document's own default (manual runs) is always `true`.
-   * @default false when remediation is enabled
-   */
-  readonly dryRun?: boolean;
+  /** `ExecutionControls.SsmControls.ConcurrentExecutionRatePercentage`: share of non-compliant groups remediated at once (1-100). @default 10 */
+  readonly concurrentExecutionRatePercentage?: number;
+  /** `ExecutionControls.SsmControls.ErrorPercentage`: share of failed executions after which SSM stops (1-100). @default 10 */
+  readonly errorPercentage?: number;
 }
 
 export interface WebTierRuleOptions extends RuleOptions {
@@ -78,8 +85,6 @@ export interface WebTierRuleOptions extends RuleOptions {
   readonly loadBalancerSecurityGroupIds?: string[] | PerRegion<string[]>;
   /** Flag web-tier groups that are also open to the internet (`forbidPublicIngress`). Rust default: false. */
   readonly forbidPublicIngress?: boolean;
-  /** Authorize the ports from the load balancer's group and revoke them from 0.0.0.0/0 and ::/0. */
-  readonly remediation?: WebTierRemediationOptions;
 }
 
 export interface PublicIngressRuleOptions extends RuleOptions {
@@ -93,13 +98,7 @@ export interface PublicIngressRuleOptions extends RuleOptions {
   readonly blockedUdpPorts?: number[];
 }
 
-export interface PublicIngressSshRdpRuleOptions extends PublicIngressRuleOptions {
-  /**
-   * Remediate with AWS's managed runbook `AWS-DisablePublicAccessForSecurityGroup`, which revokes
-   * SSH (22) and RDP (3389) from 0.0.0.0/0 and ::/0.
-   */
-  readonly remediation?: RemediationOptions;
-}
+export type PublicIngressSshRdpRuleOptions = PublicIngressRuleOptions;
 
 export interface PublicEgressRuleOptions extends RuleOptions {
   /** TCP ports that may be reached on the internet (`authorizedEgressTcpPorts`). Rust default: none. */
@@ -126,23 +125,15 @@ export interface RulesOptions {
 
 export type RuleKey = keyof RulesOptions;
 
-/** Which remediation a rule uses, fully resolved. */
-export type ResolvedRemediation =
-  | {
-      readonly kind: 'web-tier';
-      readonly automatic: boolean;
-      readonly maximumAutomaticAttempts: number;
-      readonly retryAttemptSeconds: number;
-      readonly dryRun: boolean;
-      readonly ports: number[];
-      readonly loadBalancerSecurityGroupIds: string[];
-    }
-  | {
-      readonly kind: 'disable-public-ssh-rdp';
-      readonly automatic: boolean;
-      readonly maximumAutomaticAttempts: number;
-      readonly retryAttemptSeconds: number;
-    };
+/** A rule's remediation, fully resolved. */
+export interface ResolvedRemediation {
+  readonly dryRun: boolean;
+  readonly automatic: boolean;
+  readonly maximumAutomaticAttempts: number;
+  readonly retryAttemptSeconds: number;
+  readonly concurrentExecutionRatePercentage: number;
+  readonly errorPercentage: number;
+}
 
 /** A rule ready to be turned into CloudFormation. */
 export interface RuleDefinition {
@@ -174,12 +165,12 @@ const DEFAULT_ENABLED: Record<RuleKey, boolean> = {
 
 export const DEFAULT_TIER_TAG_KEY = 'tier';
 export const DEFAULT_TIER_TAG_VALUE = 'web';
-/** Mirrors the Rust default of `ports`; used by the remediation document when `ports` is unset. */
-export const DEFAULT_WEB_TIER_PORTS = [80, 443];
 export const DEFAULT_SSH_RDP_BLOCKED_TCP_PORTS = [22, 3389];
 
 export const DEFAULT_REMEDIATION_ATTEMPTS = 5;
 export const DEFAULT_REMEDIATION_RETRY_SECONDS = 60;
+export const DEFAULT_REMEDIATION_CONCURRENCY_PERCENTAGE = 10;
+export const DEFAULT_REMEDIATION_ERROR_PERCENTAGE = 10;
 
 // Config rule names: 1-128 characters; organization rule names: 1-64. Keep to the stricter set.
 const RULE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -271,7 +262,21 @@ function frequency(value: ExecutionFrequency | undefined, fallback: ExecutionFre
   return f;
 }
 
-function remediationBase(key: RuleKey, r: RemediationOptions) {
+function percentage(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 100) throw new RuleConfigError(`${name} must be an integer 1-100, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function resolveRemediation(key: RuleKey, r: RemediationOptions | undefined): ResolvedRemediation | undefined {
+  if (r === undefined || r === null) return undefined;
+  if (typeof r !== 'object' || Array.isArray(r)) throw new RuleConfigError(`${key}.remediation must be an object`);
+  if (bool(`${key}.remediation.enabled`, r.enabled) !== 'true') return undefined;
+  if (key === 'broadPrivateIngress') {
+    throw new RuleConfigError(
+      'broadPrivateIngress.remediation: broad-private-ingress has no automatic fix (which narrower sources are meant is not known); ' +
+        'fix by hand, e.g. reference the client tier\'s security group instead of 10.0.0.0/8, and leave remediation disabled for this rule',
+    );
+  }
   const attempts = r.maximumAutomaticAttempts ?? DEFAULT_REMEDIATION_ATTEMPTS;
   const seconds = r.retryAttemptSeconds ?? DEFAULT_REMEDIATION_RETRY_SECONDS;
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 25) {
@@ -280,7 +285,17 @@ function remediationBase(key: RuleKey, r: RemediationOptions) {
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > 2678000) {
     throw new RuleConfigError(`${key}.remediation.retryAttemptSeconds must be an integer 1-2678000`);
   }
-  return { automatic: r.automatic ?? true, maximumAutomaticAttempts: attempts, retryAttemptSeconds: seconds };
+  return {
+    dryRun: (bool(`${key}.remediation.dryRun`, r.dryRun) ?? 'true') === 'true',
+    automatic: (bool(`${key}.remediation.automatic`, r.automatic) ?? 'true') === 'true',
+    maximumAutomaticAttempts: attempts,
+    retryAttemptSeconds: seconds,
+    concurrentExecutionRatePercentage: percentage(
+      `${key}.remediation.concurrentExecutionRatePercentage`,
+      r.concurrentExecutionRatePercentage ?? DEFAULT_REMEDIATION_CONCURRENCY_PERCENTAGE,
+    ),
+    errorPercentage: percentage(`${key}.remediation.errorPercentage`, r.errorPercentage ?? DEFAULT_REMEDIATION_ERROR_PERCENTAGE),
+  };
 }
 
 function assertSingleMode(key: RuleKey, o: PublicIngressRuleOptions) {
@@ -307,9 +322,6 @@ export function rulesForRegion(rules: RulesOptions | undefined, region: string |
     );
   }
   const own = ids[region] ?? [];
-  if (own.length === 0 && rules?.webTier?.remediation?.enabled) {
-    throw new RuleConfigError(`webTier.remediation needs webTier.loadBalancerSecurityGroupIds for ${region} (the per-region map has none)`);
-  }
   return { ...rules, webTier: { ...rules!.webTier, loadBalancerSecurityGroupIds: own } };
 }
 
@@ -343,6 +355,7 @@ export function resolveRules(
       ruleName,
       description: o.description ?? description,
       maximumExecutionFrequency: frequency(o.maximumExecutionFrequency, defaultFrequency),
+      remediation: resolveRemediation(key, o.remediation),
     };
   };
 
@@ -356,22 +369,6 @@ export function resolveRules(
       loadBalancerSecurityGroupIds: securityGroupIds('webTier.loadBalancerSecurityGroupIds', groupIdList(o.loadBalancerSecurityGroupIds)),
       forbidPublicIngress: bool('webTier.forbidPublicIngress', o.forbidPublicIngress),
     });
-    let remediation: ResolvedRemediation | undefined;
-    if (o.remediation?.enabled) {
-      const lbs = groupIdList(o.loadBalancerSecurityGroupIds) ?? [];
-      if (lbs.length === 0) {
-        throw new RuleConfigError(
-          'webTier.remediation needs webTier.loadBalancerSecurityGroupIds: the fix authorizes the ports from the load balancer security group',
-        );
-      }
-      remediation = {
-        kind: 'web-tier',
-        ...remediationBase('webTier', o.remediation),
-        dryRun: o.remediation.dryRun ?? false,
-        ports: [...new Set(o.ports ?? DEFAULT_WEB_TIER_PORTS)],
-        loadBalancerSecurityGroupIds: [...new Set(lbs)],
-      };
-    }
     out.push({
       ...common(
         'webTier',
@@ -380,7 +377,6 @@ export function resolveRules(
       ),
       check: 'web-tier',
       inputParameters: params,
-      remediation,
     });
   }
 
@@ -399,14 +395,10 @@ export function resolveRules(
     if (params.blockedTcpPorts === undefined && params.blockedUdpPorts === undefined) {
       throw new RuleConfigError('publicIngressSshRdp needs at least one blocked port');
     }
-    const remediation: ResolvedRemediation | undefined = o.remediation?.enabled
-      ? { kind: 'disable-public-ssh-rdp', ...remediationBase('publicIngressSshRdp', o.remediation) }
-      : undefined;
     out.push({
       ...common('publicIngressSshRdp', o, 'Security groups must not open SSH (22) or RDP (3389) to the internet.'),
       check: 'public-ingress',
       inputParameters: params,
-      remediation,
     });
   }
 

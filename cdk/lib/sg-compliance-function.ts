@@ -71,7 +71,6 @@ export class SgComplianceFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: SgComplianceFunctionProps = {}) {
     super(scope, id);
-    const stack = Stack.of(this);
     const architecture = props.architecture ?? 'arm64';
     if (architecture !== 'arm64' && architecture !== 'x86_64') {
       throw new Error(`sg-compliance: architecture must be arm64 or x86_64, got ${JSON.stringify(architecture)}`);
@@ -121,48 +120,18 @@ export class SgComplianceFunction extends Construct {
       });
     }
 
-    const lambdaArchitecture = architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
-    const common: lambda.FunctionOptions = {
-      architecture: lambdaArchitecture,
+    this.function = rustFunction(this, 'Function', {
+      architecture,
       memorySize,
       timeout: props.timeout ?? Duration.minutes(5),
       role: this.role,
       logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
       environment,
       description: 'sg-compliance: AWS Config custom rule for EC2 security groups',
-    };
-    if (props.code !== undefined) {
-      this.function = new lambda.Function(this, 'Function', {
-        ...common,
-        code: props.code,
-        handler: 'bootstrap',
-        runtime: lambda.Runtime.PROVIDED_AL2023,
-      });
-    } else if (!stack.bundlingRequired) {
-      // Bundling skipped for this stack (tests, `npm run synth`, stacks not selected by `cdk deploy`): no cargo, and
-      // no asset at all (RustFunction would point the asset at the repository root, which a deploy would upload).
-      // The placeholder code plus an always-false CloudFormation rule make the template undeployable.
-      const placeholder = s3.Bucket.fromBucketName(this, 'NotDeployableCode', 'sg-compliance-synth-only');
-      Annotations.of(placeholder).acknowledgeWarning('@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified', 'placeholder code');
-      this.function = new lambda.Function(this, 'Function', {
-        ...common,
-        code: lambda.Code.fromBucket(placeholder, 'skip-bundling/not-deployable.zip'),
-        handler: 'bootstrap',
-        runtime: lambda.Runtime.PROVIDED_AL2023,
-      });
-      markNotDeployable(stack);
-    } else {
-      this.function = new RustFunction(this, 'Function', {
-        ...common,
-        manifestPath: props.manifestPath ?? DEFAULT_MANIFEST_PATH,
-        binaryName: BINARY_NAME,
-        runtime: 'provided.al2023',
-        bundling: { architecture: lambdaArchitecture },
-      });
-    }
+      binaryName: BINARY_NAME,
+      code: props.code,
+      manifestPath: props.manifestPath,
+    });
     // Policies must exist before the function is invoked by Config.
     this.function.node.addDependency(this.role);
 
@@ -175,6 +144,66 @@ export class SgComplianceFunction extends Construct {
       });
     }
   }
+}
+
+export interface RustFunctionOptions {
+  readonly architecture: LambdaArchitecture;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly role: iam.IRole;
+  readonly logGroup: logs.ILogGroup;
+  readonly environment?: Record<string, string>;
+  readonly description: string;
+  /** The crate's binary (`[[bin]]` of Cargo.toml) this function runs. */
+  readonly binaryName: string;
+  /** Code instead of the Rust build (self-contained template). */
+  readonly code?: lambda.Code;
+  readonly manifestPath?: string;
+}
+
+/**
+ * A function running one binary of this crate (provided.al2023, JSON logs): built with cargo-lambda (RustFunction),
+ * or from `code`, or, when bundling is skipped for the stack, placeholder code plus the always-false rule.
+ */
+export function rustFunction(scope: Construct, id: string, o: RustFunctionOptions): lambda.Function {
+  const stack = Stack.of(scope);
+  const lambdaArchitecture = o.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+  const common: lambda.FunctionOptions = {
+    architecture: lambdaArchitecture,
+    memorySize: o.memorySize,
+    timeout: o.timeout,
+    role: o.role,
+    logGroup: o.logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+    systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    environment: o.environment ?? {},
+    description: o.description,
+  };
+  if (o.code !== undefined) {
+    return new lambda.Function(scope, id, { ...common, code: o.code, handler: 'bootstrap', runtime: lambda.Runtime.PROVIDED_AL2023 });
+  }
+  if (!stack.bundlingRequired) {
+    // Bundling skipped for this stack (tests, `npm run synth`, stacks not selected by `cdk deploy`): no cargo, and
+    // no asset at all (RustFunction would point the asset at the repository root, which a deploy would upload).
+    // The placeholder code plus an always-false CloudFormation rule make the template undeployable.
+    const placeholder = s3.Bucket.fromBucketName(scope, `${id}NotDeployableCode`, 'sg-compliance-synth-only');
+    Annotations.of(placeholder).acknowledgeWarning('@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified', 'placeholder code');
+    markNotDeployable(stack);
+    return new lambda.Function(scope, id, {
+      ...common,
+      code: lambda.Code.fromBucket(placeholder, 'skip-bundling/not-deployable.zip'),
+      handler: 'bootstrap',
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+    });
+  }
+  return new RustFunction(scope, id, {
+    ...common,
+    manifestPath: o.manifestPath ?? DEFAULT_MANIFEST_PATH,
+    binaryName: o.binaryName,
+    runtime: 'provided.al2023',
+    bundling: { architecture: lambdaArchitecture },
+  });
 }
 
 /**

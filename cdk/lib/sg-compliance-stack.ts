@@ -10,7 +10,6 @@ type CfnResourceLike = IConstruct;
 import {
   DEFAULT_EXECUTION_FREQUENCY,
   ExecutionFrequency,
-  ResolvedRemediation,
   RuleConfigError,
   RuleDefinition,
   RulesOptions,
@@ -20,15 +19,11 @@ import {
 import { hasResourceType, regionsWithout, requireResourceType } from './regions';
 import { AlertsOptions, SgComplianceAlerts } from './alerts';
 import { LambdaArchitecture, RULE_SCOPED_ACTION, SgComplianceFunction } from './sg-compliance-function';
-import { WEB_TIER_DOCUMENT_ACTIONS, WebTierRemediationDocument } from './web-tier-document';
+import { SgComplianceRemediation } from './remediation';
 
 export const RESOURCE_TYPE = 'AWS::EC2::SecurityGroup';
 export const DEFAULT_MEMBER_ROLE_NAME = 'sg-compliance-member';
 export const DEFAULT_AGGREGATOR_NAME = 'sg-compliance-organization';
-/** AWS's managed runbook used for the SSH/RDP rule. */
-export const SSH_RDP_REMEDIATION_DOCUMENT = 'AWS-DisablePublicAccessForSecurityGroup';
-/** EC2 actions `AWS-DisablePublicAccessForSecurityGroup` calls. */
-export const SSH_RDP_DOCUMENT_ACTIONS = ['ec2:DescribeSecurityGroups', 'ec2:RevokeSecurityGroupIngress'];
 
 /** Physical name of the function's role in organization mode; member roles trust exactly this ARN. */
 export function lambdaRoleName(region: string): string {
@@ -95,6 +90,8 @@ export interface SgComplianceStackProps extends StackProps {
 
 /** Default of the CodeS3Key parameter: where `make package` puts the zip, relative to dist/. */
 export const DEFAULT_CODE_S3_KEY = 'sg-compliance-lambda/bootstrap.zip';
+/** Default of the RemediationCodeS3Key parameter (remediation on): the remediation function's zip, relative to dist/. */
+export const DEFAULT_REMEDIATION_CODE_S3_KEY = 'sg-compliance-remediate/bootstrap.zip';
 
 const ORG_ID = /^o-[a-z0-9]{10,32}$/;
 const ACCOUNT_ID = /^\d{12}$/;
@@ -113,14 +110,16 @@ export class SgComplianceStack extends Stack {
   public readonly organizationRules: Record<string, config.CfnOrganizationConfigRule> = {};
   /** Single-account mode with at least one remediation enabled. */
   public automationRole?: iam.Role;
-  /** Single-account mode with the web-tier remediation enabled. */
-  public webTierDocument?: WebTierRemediationDocument;
+  /** Single-account mode: the remediation function and document of each rule with remediation enabled, by rule key. */
+  public readonly remediations: Record<string, SgComplianceRemediation> = {};
   /** With `alerts`. */
   public alerts?: SgComplianceAlerts;
   /** The concrete region, or undefined for an environment-agnostic stack. */
   private readonly concreteRegion?: string;
   /** Self-contained template: the DeployRules parameter (false: function only, for the conformance pack). */
   private deployRules?: CfnCondition;
+  /** Self-contained template: the CodeS3Bucket parameter's bucket. */
+  private codeBucket?: s3.IBucket;
 
   constructor(scope: Construct, id: string, props: SgComplianceStackProps = {}) {
     super(scope, id, props);
@@ -168,6 +167,7 @@ export class SgComplianceStack extends Stack {
         'A new zip is deployed by updating the stack with a new CodeS3Key.',
       );
       code = lambda.Code.fromBucket(codeBucket, key.valueAsString);
+      this.codeBucket = codeBucket;
     }
 
     this.checkFunction = new SgComplianceFunction(this, 'SgCompliance', {
@@ -189,7 +189,7 @@ export class SgComplianceStack extends Stack {
     if (org) {
       this.deployOrganizationMode(fn, org);
     } else {
-      this.deploySingleAccountMode(fn);
+      this.deploySingleAccountMode(fn, props);
     }
     if (props.alerts) {
       this.alerts = new SgComplianceAlerts(this, 'Alerts', {
@@ -204,13 +204,10 @@ export class SgComplianceStack extends Stack {
   }
 
   private remediationDocuments(): string[] {
-    const docs: string[] = [];
-    if (this.webTierDocument) docs.push(this.webTierDocument.documentName);
-    if (this.rules.some((r) => r.remediation?.kind === 'disable-public-ssh-rdp')) docs.push(SSH_RDP_REMEDIATION_DOCUMENT);
-    return docs;
+    return Object.values(this.remediations).map((r) => r.documentName);
   }
 
-  private deploySingleAccountMode(fn: lambda.IFunction) {
+  private deploySingleAccountMode(fn: lambda.IFunction, props: SgComplianceStackProps) {
     // Config invokes the function as config.amazonaws.com; SourceAccount keeps other accounts' Config rules out.
     // No SourceArn: the rule ARNs only exist after the rules, which Config creates only once it may invoke the
     // function, and a config-rule/* pattern is unverified (whether Config sets aws:SourceArn on invoke).
@@ -230,16 +227,27 @@ export class SgComplianceStack extends Stack {
         'disable remediation for this region or deploy to another region',
       );
     }
-    let automationRole: iam.Role | undefined;
-    let webTierDocument: WebTierRemediationDocument | undefined;
-    if (remediated.length > 0) {
-      automationRole = this.createAutomationRole(remediated.map((r) => r.remediation!));
-      if (remediated.some((r) => r.remediation!.kind === 'web-tier')) {
-        webTierDocument = new WebTierRemediationDocument(this, 'WebTierRemediationDocument');
-      }
+    let remediationCode: lambda.Code | undefined;
+    if (remediated.length > 0 && this.codeBucket) {
+      const key = new CfnParameter(this, 'RemediationCodeS3Key', {
+        type: 'String',
+        description: 'Key of the remediation zip (dist/sg-compliance-remediate/bootstrap.zip) in CodeS3Bucket',
+        default: DEFAULT_REMEDIATION_CODE_S3_KEY,
+        minLength: 1,
+      });
+      remediationCode = lambda.Code.fromBucket(this.codeBucket, key.valueAsString);
     }
+    for (const rule of remediated) {
+      this.remediations[rule.key] = new SgComplianceRemediation(this, `${pascal(rule.key)}Remediator`, {
+        rule,
+        architecture: props.architecture,
+        logRetention: props.logRetention,
+        manifestPath: props.manifestPath,
+        code: remediationCode,
+      });
+    }
+    const automationRole = remediated.length > 0 ? this.createAutomationRole(Object.values(this.remediations)) : undefined;
     this.automationRole = automationRole;
-    this.webTierDocument = webTierDocument;
 
     for (const rule of this.rules) {
       const cfnRule = new config.CfnConfigRule(this, `${pascal(rule.key)}Rule`, {
@@ -267,7 +275,7 @@ export class SgComplianceStack extends Stack {
       this.configRules[rule.key] = cfnRule;
 
       if (rule.remediation) {
-        this.createRemediation(rule, cfnRule, rule.remediation, automationRole!, webTierDocument);
+        this.createRemediation(rule, cfnRule, this.remediations[rule.key], automationRole!);
       }
     }
     this.grantReadRuleResults(Object.values(this.configRules).map((r) => r.attrArn));
@@ -304,81 +312,51 @@ export class SgComplianceStack extends Stack {
     });
   }
 
-  private createAutomationRole(remediations: ResolvedRemediation[]): iam.Role {
-    const actions = new Set<string>();
-    for (const r of remediations) {
-      for (const a of r.kind === 'web-tier' ? WEB_TIER_DOCUMENT_ACTIONS : SSH_RDP_DOCUMENT_ACTIONS) actions.add(a);
-    }
+  /** Assumed by SSM Automation: may only invoke the remediation functions (exact ARNs). */
+  private createAutomationRole(remediations: SgComplianceRemediation[]): iam.Role {
     const role = new iam.Role(this, 'RemediationAutomationRole', {
-      description: 'Assumed by SSM Automation to remediate sg-compliance findings',
+      description: 'Assumed by SSM Automation to run the sg-compliance remediation functions',
       // Confused-deputy protection: only Automation executions of this account may assume the role.
       assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com').withConditions({
         StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
         ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:automation-execution/*` },
       }),
     });
-    if (actions.has('ec2:DescribeSecurityGroups')) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'DescribeSecurityGroups', actions: ['ec2:DescribeSecurityGroups'], resources: ['*'] }),
-      );
-    }
-    const modify = [...actions].filter((a) => a !== 'ec2:DescribeSecurityGroups').sort();
-    // Pseudo parameters keep the ARN (and its cdk-nag acknowledgment) identical in every stack.
-    const securityGroups = `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:security-group/*`;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ModifySecurityGroupIngress', actions: modify, resources: [securityGroups] }));
-
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ec2:DescribeSecurityGroups does not support resource-level permissions; it is the only action on "*".',
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/*]',
-      reason:
-        'Remediation targets whichever security group Config found non-compliant; groups are not known at deploy time. ' +
-        'Scoped to security groups of this account and region, ingress changes only.',
-    });
+    // Not fn.grantInvoke: it adds the `<arn>:*` (versions and aliases) wildcard; the documents invoke the unqualified ARN.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeRemediationFunctions',
+        actions: ['lambda:InvokeFunction'],
+        resources: remediations.map((r) => r.function.functionArn),
+      }),
+    );
     return role;
   }
 
-  private createRemediation(
-    rule: RuleDefinition,
-    cfnRule: config.CfnConfigRule,
-    remediation: ResolvedRemediation,
-    role: iam.Role,
-    webTierDocument?: WebTierRemediationDocument,
-  ) {
+  private createRemediation(rule: RuleDefinition, cfnRule: config.CfnConfigRule, remediation: SgComplianceRemediation, role: iam.Role) {
+    const settings = rule.remediation!;
     // `Parameters` is untyped JSON in CloudFormation: keys must be written in CloudFormation casing.
     const staticValue = (values: string[]) => ({ StaticValue: { Values: values } });
-    let targetId: string;
-    let parameters: Record<string, unknown>;
-    if (remediation.kind === 'web-tier') {
-      targetId = webTierDocument!.documentName;
-      parameters = {
-        GroupId: { ResourceValue: { Value: 'RESOURCE_ID' } },
-        LoadBalancerSecurityGroupIds: staticValue(remediation.loadBalancerSecurityGroupIds),
-        Ports: staticValue(remediation.ports.map(String)),
-        DryRun: staticValue([remediation.dryRun ? 'true' : 'false']),
-        AutomationAssumeRole: staticValue([role.roleArn]),
-      };
-    } else {
-      // Note: this AWS runbook fails with InvalidPermission.NotFound on groups of non-default VPCs unless
-      // all four patterns (22 and 3389 from 0.0.0.0/0 and ::/0) exist; failed attempts are retried up to
-      // MaximumAutomaticAttempts. Not available in the China regions.
-      targetId = SSH_RDP_REMEDIATION_DOCUMENT;
-      parameters = {
-        GroupId: { ResourceValue: { Value: 'RESOURCE_ID' } },
-        AutomationAssumeRole: staticValue([role.roleArn]),
-      };
-    }
     const remediationConfiguration = new config.CfnRemediationConfiguration(this, `${pascal(rule.key)}Remediation`, {
       configRuleName: cfnRule.ref,
       targetType: 'SSM_DOCUMENT',
-      targetId,
+      targetId: remediation.documentName,
       resourceType: RESOURCE_TYPE,
-      parameters,
-      automatic: remediation.automatic,
-      maximumAutomaticAttempts: remediation.maximumAutomaticAttempts,
-      retryAttemptSeconds: remediation.retryAttemptSeconds,
+      parameters: {
+        GroupId: { ResourceValue: { Value: 'RESOURCE_ID' } },
+        RuleParameters: staticValue([JSON.stringify(rule.inputParameters)]),
+        DryRun: staticValue([settings.dryRun ? 'true' : 'false']),
+        AutomationAssumeRole: staticValue([role.roleArn]),
+      },
+      automatic: settings.automatic,
+      maximumAutomaticAttempts: settings.maximumAutomaticAttempts,
+      retryAttemptSeconds: settings.retryAttemptSeconds,
+      executionControls: {
+        ssmControls: {
+          concurrentExecutionRatePercentage: settings.concurrentExecutionRatePercentage,
+          errorPercentage: settings.errorPercentage,
+        },
+      },
     });
     if (this.concreteRegion === undefined) {
       // Region-agnostic template: no remediation where CloudFormation lacks the resource type (lib/regions.ts).

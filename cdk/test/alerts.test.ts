@@ -46,7 +46,8 @@ describe('alerts (single account, remediation on, own topic)', () => {
         source: ['aws.ssm'],
         'detail-type': ['EC2 Automation Execution Status-change Notification'],
         detail: {
-          Definition: [{ Ref: logicalId(t, 'AWS::SSM::Document') }, 'AWS-DisablePublicAccessForSecurityGroup'],
+          // The two rules' own remediation documents (by generated name).
+          Definition: Object.keys(t.findResources('AWS::SSM::Document')).map((id) => ({ Ref: id })),
           Status: ['Failed', 'TimedOut', 'Cancelled'],
         },
       },

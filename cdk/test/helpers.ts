@@ -63,11 +63,18 @@ export function logicalId(template: Template, type: string, props?: Record<strin
   return found[0];
 }
 
-/** The function's role logical ID (from the function's Role property). */
+/** The rule (evaluating) function's logical ID: the one function that is not a remediation function. */
+export function ruleFunctionId(template: Template): string {
+  const fns = Object.entries(template.findResources('AWS::Lambda::Function')).filter(
+    ([, f]) => !String(f.Properties.Description).includes('remediation'),
+  );
+  if (fns.length !== 1) throw new Error(`expected one rule function, found ${fns.length}`);
+  return fns[0][0];
+}
+
+/** The rule function's role logical ID (from the function's Role property). */
 export function functionRoleId(template: Template): string {
-  const fn = Object.values(template.findResources('AWS::Lambda::Function'));
-  if (fn.length !== 1) throw new Error(`expected one function, found ${fn.length}`);
-  return fn[0].Properties.Role['Fn::GetAtt'][0];
+  return template.findResources('AWS::Lambda::Function')[ruleFunctionId(template)].Properties.Role['Fn::GetAtt'][0];
 }
 
 export function stackTemplate(stack: Stack): Template {

@@ -93,32 +93,61 @@ describe('resolveRules', () => {
     expect(rules.map((r) => r.ruleName)).toEqual(['no-admin-ports']);
   });
 
-  test('remediation resolution', () => {
+  test('remediation resolution: off by default; on: DryRun true, automatic, retries and execution controls always set', () => {
     const r = byName(
       resolveRules({
-        webTier: { loadBalancerSecurityGroupIds: ['sg-0123456789abcdef0'], remediation: { enabled: true } },
-        publicIngressSshRdp: { remediation: { enabled: true, automatic: false, maximumAutomaticAttempts: 3, retryAttemptSeconds: 600 } },
+        webTier: { remediation: { enabled: true } }, // no load balancer ids needed: the remediation function discovers them too
+        publicIngressSshRdp: {
+          remediation: {
+            enabled: true,
+            dryRun: false,
+            automatic: false,
+            maximumAutomaticAttempts: 3,
+            retryAttemptSeconds: 600,
+            concurrentExecutionRatePercentage: 25,
+            errorPercentage: 5,
+          },
+        },
+        publicIngress: { remediation: { enabled: false } },
+        publicEgress: { enabled: true, remediation: { enabled: true } },
+        broadPrivateIngress: { enabled: true, remediation: { enabled: false } },
       }),
     );
-    expect(r['web-tier-security-group'].remediation).toEqual({
-      kind: 'web-tier',
+    const defaults = {
+      dryRun: true,
       automatic: true,
       maximumAutomaticAttempts: 5,
       retryAttemptSeconds: 60,
-      dryRun: false,
-      ports: [80, 443],
-      loadBalancerSecurityGroupIds: ['sg-0123456789abcdef0'],
-    });
+      concurrentExecutionRatePercentage: 10,
+      errorPercentage: 10,
+    };
+    expect(r['web-tier-security-group'].remediation).toEqual(defaults);
+    expect(r['public-egress'].remediation).toEqual(defaults);
     expect(r['public-ingress-ssh-rdp'].remediation).toEqual({
-      kind: 'disable-public-ssh-rdp',
+      dryRun: false,
       automatic: false,
       maximumAutomaticAttempts: 3,
       retryAttemptSeconds: 600,
+      concurrentExecutionRatePercentage: 25,
+      errorPercentage: 5,
     });
+    expect(r['public-ingress'].remediation).toBeUndefined();
+    expect(r['broad-private-ingress'].remediation).toBeUndefined();
   });
 
   test.each([
-    ['web-tier remediation without load balancer group', { webTier: { remediation: { enabled: true } } }, /loadBalancerSecurityGroupIds/],
+    [
+      'remediation of broad-private-ingress (no automatic fix)',
+      { broadPrivateIngress: { enabled: true, remediation: { enabled: true } } },
+      /broadPrivateIngress\.remediation: broad-private-ingress has no automatic fix/,
+    ],
+    ['error percentage out of range', { publicIngress: { remediation: { enabled: true, errorPercentage: 0 } } }, /errorPercentage must be an integer 1-100/],
+    [
+      'concurrency out of range',
+      { publicEgress: { enabled: true, remediation: { enabled: true, concurrentExecutionRatePercentage: 101 } } },
+      /concurrentExecutionRatePercentage must be an integer 1-100/,
+    ],
+    ['dryRun not a boolean', { publicIngress: { remediation: { enabled: true, dryRun: 'false' } } }, /dryRun must be a boolean/],
     ['invalid port', { publicIngress: { authorizedTcpPorts: [70000] } }, /not a port/],
     ['non-integer port', { publicIngress: { authorizedUdpPorts: [1.5] } }, /not a port/],
     ['empty list whose Rust default is not empty', { publicIngress: { authorizedTcpPorts: [] } }, /Rust default \(80,443\)/],

@@ -27,12 +27,15 @@ describe('make templates', () => {
 
   test('self-contained: code from CodeS3Bucket/CodeS3Key, no bootstrap, no assets, no CDK metadata', () => {
     const t = templates[SELF_CONTAINED_TEMPLATE];
-    expect(Object.keys(t.Parameters as object).sort()).toEqual(['CodeS3Bucket', 'CodeS3Key', 'DeployRules']);
+    // RemediationCodeS3Key: remediation is on in these options.
+    expect(Object.keys(t.Parameters as object).sort()).toEqual(['CodeS3Bucket', 'CodeS3Key', 'DeployRules', 'RemediationCodeS3Key']);
     expect(t.Rules).toBeUndefined(); // no BootstrapVersion check, not the synth-only rule either
     const json = JSON.stringify(t);
     expect(json).not.toMatch(/cdk-hnb659fds|BootstrapVersion|AssetParameters|aws:asset/);
     expect(ofType(t, 'AWS::CDK::Metadata')).toEqual([]);
-    const [[, fn]] = ofType(t, 'AWS::Lambda::Function');
+    const functions = ofType(t, 'AWS::Lambda::Function');
+    const isRemediation = (f: Resource) => String(f.Properties.Description).includes('remediation');
+    const [[, fn]] = functions.filter(([, f]) => !isRemediation(f));
     expect(fn.Properties).toMatchObject({
       Code: { S3Bucket: { Ref: 'CodeS3Bucket' }, S3Key: { Ref: 'CodeS3Key' } },
       Handler: 'bootstrap',
@@ -40,6 +43,17 @@ describe('make templates', () => {
       Architectures: ['arm64'],
     });
     expect((t.Outputs as Record<string, unknown>).FunctionArn).toBeDefined();
+    // The remediation functions (one per remediated rule) run the sg-compliance-remediate zip from the same bucket.
+    const remediation = functions.filter(([, f]) => isRemediation(f));
+    expect(remediation).toHaveLength(2);
+    for (const [, f] of remediation) {
+      expect(f.Properties).toMatchObject({
+        Code: { S3Bucket: { Ref: 'CodeS3Bucket' }, S3Key: { Ref: 'RemediationCodeS3Key' } },
+        Runtime: 'provided.al2023',
+        Architectures: ['arm64'],
+      });
+    }
+    expect((t.Parameters as Record<string, { Default: string }>).RemediationCodeS3Key.Default).toBe('sg-compliance-remediate/bootstrap.zip');
   });
 
   test('self-contained: rules, permission, alerts; remediation only where the region has RemediationConfiguration', () => {

@@ -1,0 +1,183 @@
+/**
+ * Config auto-remediation: per remediated rule, a remediation function (the crate's `sg-compliance-remediate`
+ * binary, same engine as the rule) with its own role and log group, and an SSM Automation document whose single step
+ * invokes it. The function computes the fix for the group, applies it (EC2 `DryRun` while DryRun is true), re-reads
+ * the group and fails when the group is still non-compliant or no safe fix exists; it logs the outcome.
+ *
+ * One function per rule: the web tier's role is conditioned on the tier tag, which a function shared with a rule that
+ * may fix any group could not be.
+ */
+import { Aws, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { RuleDefinition } from './rules';
+import { LambdaArchitecture, rustFunction } from './sg-compliance-function';
+
+export const REMEDIATION_BINARY_NAME = 'sg-compliance-remediate';
+
+/** Read actions of the remediation function (no resource-level permissions: granted on "*"). */
+export const REMEDIATION_READ_ACTIONS = ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups'];
+/** Write actions of the remediation function, on security groups of the account and region only. */
+export const REMEDIATION_WRITE_ACTIONS = [
+  'ec2:AuthorizeSecurityGroupEgress',
+  'ec2:AuthorizeSecurityGroupIngress',
+  'ec2:RevokeSecurityGroupEgress',
+  'ec2:RevokeSecurityGroupIngress',
+];
+
+/** Name of the document's only step; its output `<step>.Payload` is the function's result. */
+export const REMEDIATION_STEP_NAME = 'RemediateSecurityGroup';
+
+const GROUP_ID_PATTERN = '^sg-[0-9a-f]{8,17}$';
+const ROLE_ARN_PATTERN = '^arn:aws[a-z0-9-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$';
+
+/** The Automation document (schemaVersion 0.3) for one rule: one aws:invokeLambdaFunction step on `functionArn`. */
+export function remediationDocumentContent(rule: RuleDefinition, functionArn: string): Record<string, unknown> {
+  return {
+    schemaVersion: '0.3',
+    description: [
+      `# sg-compliance: fix a security group flagged by the ${rule.check} rule ${rule.ruleName}`,
+      '',
+      'Invokes the sg-compliance remediation function: it computes the exact fix with the same engine as the rule',
+      '(authorizations before revocations; only wide public sources on offending ports are revoked, everything else stays),',
+      'applies it, re-reads the group and fails if the group is still non-compliant or no safe fix exists (the error says why).',
+      '',
+      '`DryRun` defaults to `true`: EC2 calls are made with DryRun (permissions are checked, nothing changes) and the plan is logged.',
+    ].join('\n'),
+    assumeRole: '{{ AutomationAssumeRole }}',
+    parameters: {
+      GroupId: {
+        type: 'String',
+        description: '(Required) The security group to fix.',
+        allowedPattern: GROUP_ID_PATTERN,
+      },
+      RuleParameters: {
+        type: 'String',
+        description: "(Optional) The rule's input parameters as a JSON object (including `check`).",
+        default: JSON.stringify(rule.inputParameters),
+      },
+      DryRun: {
+        type: 'Boolean',
+        description: '(Optional) Call EC2 with DryRun: report the plan and check permissions, change nothing.',
+        default: true,
+      },
+      AutomationAssumeRole: {
+        type: 'String',
+        description: '(Required) ARN of the role Automation assumes to invoke the remediation function.',
+        allowedPattern: ROLE_ARN_PATTERN,
+      },
+    },
+    mainSteps: [
+      {
+        name: REMEDIATION_STEP_NAME,
+        action: 'aws:invokeLambdaFunction',
+        description: 'Compute, apply and verify the fix (the function fails if the group is still non-compliant).',
+        timeoutSeconds: 300,
+        maxAttempts: 1, // Config retries (MaximumAutomaticAttempts): no retries within one execution
+        onFailure: 'Abort',
+        isEnd: true,
+        inputs: {
+          FunctionName: functionArn,
+          InvocationType: 'RequestResponse',
+          InputPayload: {
+            groupId: '{{ GroupId }}',
+            ruleParameters: '{{ RuleParameters }}',
+            dryRun: '{{ DryRun }}',
+          },
+        },
+      },
+    ],
+    outputs: [`${REMEDIATION_STEP_NAME}.Payload`],
+  };
+}
+
+export interface SgComplianceRemediationProps {
+  readonly rule: RuleDefinition;
+  /** @default 'arm64' */
+  readonly architecture?: LambdaArchitecture;
+  /** @default ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  readonly manifestPath?: string;
+  /** Code instead of the Rust build (self-contained template). */
+  readonly code?: lambda.Code;
+}
+
+/** The remediation function (own role and log group) and the Automation document of one rule. */
+export class SgComplianceRemediation extends Construct {
+  public readonly function: lambda.Function;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+  public readonly document: ssm.CfnDocument;
+  /** Document name (Ref, generated by CloudFormation so that content updates replace it cleanly). */
+  public readonly documentName: string;
+
+  constructor(scope: Construct, id: string, props: SgComplianceRemediationProps) {
+    super(scope, id);
+    const rule = props.rule;
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `sg-compliance remediation function (${rule.ruleName})`,
+    });
+    this.logGroup.grantWrite(this.role);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ReadSecurityGroups', actions: REMEDIATION_READ_ACTIONS, resources: ['*'] }),
+    );
+    // Pseudo parameters keep the ARN (and its cdk-nag acknowledgment) identical in every stack.
+    const securityGroups = `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:security-group/*`;
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'FixSecurityGroups',
+        actions: REMEDIATION_WRITE_ACTIONS,
+        resources: [securityGroups],
+        conditions: tierTagCondition(rule),
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeSecurityGroups and ec2:DescribeNetworkInterfaces do not support resource-level permissions; they are the only actions on "*".',
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/*]',
+      reason:
+        'Remediation fixes whichever security group Config found non-compliant; groups are not known at deploy time. Scoped to security ' +
+        'groups of this account and region (web tier: only groups carrying the tier tag), exact Authorize/Revoke actions.',
+    });
+
+    this.function = rustFunction(this, 'Function', {
+      architecture: props.architecture ?? 'arm64',
+      memorySize: 256,
+      timeout: Duration.minutes(2),
+      role: this.role,
+      logGroup: this.logGroup,
+      description: `sg-compliance: remediation of ${rule.ruleName} (SSM Automation)`,
+      binaryName: REMEDIATION_BINARY_NAME,
+      code: props.code,
+      manifestPath: props.manifestPath,
+    });
+    this.function.node.addDependency(this.role);
+
+    this.document = new ssm.CfnDocument(this, 'Document', {
+      documentType: 'Automation',
+      documentFormat: 'JSON',
+      content: remediationDocumentContent(rule, this.function.functionArn),
+    });
+    this.documentName = this.document.ref;
+  }
+}
+
+/** Web tier: writes only on groups carrying the tier tag (the same tag the rule selects web-tier groups by). */
+export function tierTagCondition(rule: RuleDefinition): Record<string, Record<string, string>> | undefined {
+  if (rule.check !== 'web-tier') return undefined;
+  const { tierTagKey, tierTagValue } = rule.inputParameters;
+  if (tierTagKey === undefined || tierTagValue === undefined) {
+    throw new Error(`sg-compliance: ${rule.ruleName}: web-tier rule without tierTagKey/tierTagValue`);
+  }
+  return { StringEquals: { [`ec2:ResourceTag/${tierTagKey}`]: tierTagValue } };
+}
