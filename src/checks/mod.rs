@@ -159,6 +159,9 @@ impl Check {
     /// The fix for one group, verified: a plan is returned only if applying it to the model
     /// (with EC2's all-or-nothing semantics) leaves the group compliant under this check.
     pub fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
+        if self.evaluate(sg, facts).compliance() != Compliance::NonCompliant {
+            return Fix::Nothing;
+        }
         match self.raw_fix(sg, facts) {
             Fix::Plan(plan) => match apply(sg, &plan.calls) {
                 Err(e) => Fix::Manual(format!("no exact plan: {e}")),

@@ -4,6 +4,7 @@
 
 mod audit_cli;
 mod cli;
+mod fix_properties;
 mod fixtures;
 mod properties;
 
