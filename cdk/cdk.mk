@@ -4,7 +4,8 @@
 #   make cdk-test   npm ci (only when needed), type check, jest (with cdk-nag), synth, cfn-lint
 #   make synth      every template (single-account, organization, member role) into cdk/cdk.out; no Rust build
 #   make templates  CloudFormation without CDK into cdk/dist: self-contained template (code from CodeS3Bucket/
-#                   CodeS3Key), conformance pack (existing function ARN), member role (with REGIONS)
+#                   CodeS3Key, remediation functions from RemediationCodeS3Key), conformance pack (existing
+#                   function ARN), member role (with REGIONS)
 #   make cfn-lint   cfn-lint on every template in cdk/cdk.out (and cdk/dist), for each template's regions
 #   make deploy     real deployment (builds the Lambda with cargo-lambda); never run in CI, see below
 

@@ -78,7 +78,7 @@ export function buildTemplates(app: App, options: TemplatesOptions = {}): Templa
 
 /**
  * The conformance pack: one custom Lambda rule per enabled check, the function given as a parameter. Remediation
- * is not included (the web-tier document and the automation role are not conformance-pack resource types).
+ * is not included (the remediation functions, documents and roles are not conformance-pack resource types).
  */
 export function conformancePackTemplate(rules: RuleDefinition[]): Record<string, unknown> {
   const resources: Record<string, unknown> = {};

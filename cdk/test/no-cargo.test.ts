@@ -23,7 +23,10 @@ import { newApp } from './helpers';
 
 test('synth with bundling skipped never starts cargo or docker', () => {
   const app = newApp();
-  const single = new SgComplianceStack(app, 'NoCargo', { architecture: 'x86_64' });
+  const single = new SgComplianceStack(app, 'NoCargo', {
+    architecture: 'x86_64',
+    rules: { publicIngressSshRdp: { remediation: { enabled: true } } }, // the remediation function too
+  });
   const org = new SgComplianceStack(app, 'NoCargoOrg', { env: { region: 'eu-west-1' }, organization: { organizationId: 'o-a1b2c3d4e5' } });
   Template.fromStack(single);
   Template.fromStack(org);
