@@ -13,6 +13,7 @@ use aws_sdk_ec2::types::Filter;
 use crate::cloud::{Cloud, CloudError, Evaluation, PUT_ATTEMPTS, PUT_BATCH};
 use crate::event::{ConfigItem, ItemStatus, ItemSummary, ResultToken, Timestamp};
 use crate::exposure::PrefixLists;
+use crate::fix::{Action, Call, Direction};
 use crate::model::{
     parse_cidr, DescribedGroup, DescribedGroupPair, DescribedIpRange, DescribedIpv6Range,
     DescribedPermission, DescribedPrefixList, DescribedTag, GroupId, ModelError, SecurityGroup,
@@ -395,6 +396,86 @@ impl Cloud for AwsCloud {
         Ok(groups.iter().map(|g| described(g).into_model()).collect())
     }
 
+    async fn security_group(
+        &self,
+        id: &GroupId,
+    ) -> Result<Option<Result<SecurityGroup, ModelError>>, CloudError> {
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .group_ids(id.as_str())
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(out
+                .security_groups()
+                .first()
+                .map(|g| described(g).into_model())),
+            Err(e) if e.code() == Some("InvalidGroup.NotFound") => Ok(None),
+            Err(e) => Err(api("DescribeSecurityGroups")(e)),
+        }
+    }
+
+    async fn modify(
+        &self,
+        group: &GroupId,
+        calls: &[Call],
+        dry_run: bool,
+    ) -> Result<(), CloudError> {
+        for call in calls {
+            let perms = sdk_permissions(call);
+            let op = call.operation();
+            let result = match (call.action, call.direction) {
+                (Action::Authorize, Direction::Ingress) => self
+                    .ec2
+                    .authorize_security_group_ingress()
+                    .group_id(group.as_str())
+                    .set_ip_permissions(Some(perms))
+                    .dry_run(dry_run)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(api(op)),
+                (Action::Authorize, Direction::Egress) => self
+                    .ec2
+                    .authorize_security_group_egress()
+                    .group_id(group.as_str())
+                    .set_ip_permissions(Some(perms))
+                    .dry_run(dry_run)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(api(op)),
+                (Action::Revoke, Direction::Ingress) => self
+                    .ec2
+                    .revoke_security_group_ingress()
+                    .group_id(group.as_str())
+                    .set_ip_permissions(Some(perms))
+                    .dry_run(dry_run)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(api(op)),
+                (Action::Revoke, Direction::Egress) => self
+                    .ec2
+                    .revoke_security_group_egress()
+                    .group_id(group.as_str())
+                    .set_ip_permissions(Some(perms))
+                    .dry_run(dry_run)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(api(op)),
+            };
+            match result {
+                // EC2's answer to a DryRun that would have succeeded.
+                Err(CloudError::Api { code, .. }) if dry_run && code == "DryRunOperation" => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
     async fn evaluated_resources(
         &self,
         rule_name: &str,
@@ -546,6 +627,49 @@ impl Cloud for AwsCloud {
         }
         Ok(())
     }
+}
+
+/// A call's rules as SDK `IpPermission`s (the same shape as [`Call::ip_permissions`]).
+fn sdk_permissions(call: &Call) -> Vec<aws_sdk_ec2::types::IpPermission> {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
+    call.ip_permissions()
+        .into_iter()
+        .map(|p| {
+            IpPermission::builder()
+                .ip_protocol(p.ip_protocol)
+                .set_from_port(p.from_port.map(|v| v as i32))
+                .set_to_port(p.to_port.map(|v| v as i32))
+                .set_ip_ranges(Some(
+                    p.ip_ranges
+                        .into_iter()
+                        .map(|r| IpRange::builder().cidr_ip(r.cidr_ip).build())
+                        .collect(),
+                ))
+                .set_ipv6_ranges(Some(
+                    p.ipv6_ranges
+                        .into_iter()
+                        .map(|r| Ipv6Range::builder().cidr_ipv6(r.cidr_ipv6).build())
+                        .collect(),
+                ))
+                .set_prefix_list_ids(Some(
+                    p.prefix_list_ids
+                        .into_iter()
+                        .map(|r| {
+                            PrefixListId::builder()
+                                .prefix_list_id(r.prefix_list_id)
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .set_user_id_group_pairs(Some(
+                    p.user_id_group_pairs
+                        .into_iter()
+                        .map(|r| UserIdGroupPair::builder().group_id(r.group_id).build())
+                        .collect(),
+                ))
+                .build()
+        })
+        .collect()
 }
 
 fn to_sdk(e: &Evaluation) -> Result<aws_sdk_config::types::Evaluation, CloudError> {

@@ -11,6 +11,7 @@ use serde::{Serialize, Serializer};
 
 use crate::event::{ConfigItem, ItemSummary, ResultToken, Timestamp};
 use crate::exposure::PrefixLists;
+use crate::fix::Call;
 use crate::model::{GroupId, ModelError, SecurityGroup};
 use crate::verdict::{Compliance, Verdict};
 
@@ -103,6 +104,19 @@ pub trait Cloud {
         evaluations: &[Evaluation],
         token: &ResultToken,
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// One group by id (`DescribeSecurityGroups` with `GroupIds`); `None` when it does not exist.
+    fn security_group(
+        &self,
+        id: &GroupId,
+    ) -> impl Future<Output = Result<Option<Result<SecurityGroup, ModelError>>, CloudError>> + Send;
+    /// Applies a fix's calls in order (`Authorize…`/`Revoke…SecurityGroupIngress/Egress`); with
+    /// `dry_run`, EC2 only checks permissions (`DryRun`) and nothing changes.
+    fn modify(
+        &self,
+        group: &GroupId,
+        calls: &[Call],
+        dry_run: bool,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
 }
 
 /// A cloud made of data in hand. What it was not given, it cannot answer (the error says which AWS
@@ -180,6 +194,29 @@ impl Cloud for InMemory {
             .filter(|(id, _)| ids.contains(*id))
             .map(|(id, e)| (id.clone(), e.clone()))
             .collect())
+    }
+
+    async fn security_group(
+        &self,
+        id: &GroupId,
+    ) -> Result<Option<Result<SecurityGroup, ModelError>>, CloudError> {
+        let groups = self.groups.as_ref().ok_or(CloudError::Offline(
+            "reading a security group calls DescribeSecurityGroups",
+        ))?;
+        Ok(groups
+            .iter()
+            .find(|g| match g {
+                Ok(g) => &g.group_id == id,
+                Err(ModelError::Invalid { group, .. }) => group == id.as_str(),
+                Err(_) => false,
+            })
+            .cloned())
+    }
+
+    async fn modify(&self, _: &GroupId, _: &[Call], _: bool) -> Result<(), CloudError> {
+        Err(CloudError::Offline(
+            "applying a fix calls AuthorizeSecurityGroupIngress/RevokeSecurityGroupIngress",
+        ))
     }
 
     async fn put_evaluations(

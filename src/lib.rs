@@ -19,6 +19,7 @@
 //! | [`cloud`] | the port: what the engine needs from AWS, and an in-memory implementation |
 //! | [`engine`] | event + check → evaluations, through the port |
 //! | [`audit`] | every group × several checks, per account and region, through the same port |
+//! | [`remediate`] | the fixes of a set of groups, applied through the port and verified |
 //! | [`report`] | an audit as table, JSON, CSV, Markdown, SARIF or HTML |
 //! | `aws` | the SDK adapter (feature `aws`) |
 //! | `lambda` | the Lambda handler (feature `aws`) |
@@ -36,6 +37,7 @@ pub mod inventory;
 pub mod model;
 pub mod params;
 pub mod ports;
+pub mod remediate;
 pub mod report;
 pub mod verdict;
 

@@ -1,7 +1,9 @@
 //! The `sg-compliance` command line: the same engine as the Lambda, on an event file
-//! (`evaluate`) or on a whole account's or organization's security groups (`audit`).
+//! (`evaluate`), on a whole account's or organization's security groups (`audit`), and the exact
+//! fixes (`remediate`).
 
 mod audit;
+mod remediate;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -43,6 +45,9 @@ enum Command {
     /// Check every security group of files, a live account, an aggregator or an organization, and
     /// report (exit 0 all compliant, 1 some non-compliant, 2 bad input, 3 AWS failure).
     Audit(audit::AuditArgs),
+    /// Print (or with --apply, perform) the exact fix of every non-compliant group: AWS CLI
+    /// commands or API calls; exit 0 nothing to fix, 1 fixes pending or failed, 2 bad input, 3 AWS failure.
+    Remediate(remediate::RemediateArgs),
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -61,6 +66,7 @@ pub async fn main() -> ExitCode {
     };
     let command = match cli.command {
         Command::Audit(args) => return audit::run(args).await,
+        Command::Remediate(args) => return remediate::run(args).await,
         other => other,
     };
     match run(command).await {

@@ -15,4 +15,6 @@ mod audit_live;
 #[cfg(feature = "aws")]
 mod moto_lambda;
 #[cfg(feature = "aws")]
+mod remediate_live;
+#[cfg(feature = "aws")]
 mod support;

@@ -1,0 +1,244 @@
+//! `sg-compliance remediate --live --apply` end to end: flagged groups of each check created in
+//! moto, the real binary plans and applies the fixes through the SDK, then the groups are described
+//! again: compliant, and every unrelated rule intact. `--dry-run` changes nothing.
+
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, ResourceType, SecurityGroup, Tag, TagSpecification,
+};
+use serde_json::Value;
+
+use crate::support::Moto;
+
+fn cli(moto: &Moto, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap()
+}
+
+fn tcp(from: i32, to: i32, cidr: &str) -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(from)
+        .to_port(to)
+        .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+        .build()
+}
+
+/// Every (protocol, from, to, source) rule of a described group, sorted.
+fn rules(g: &SecurityGroup) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in g.ip_permissions() {
+        let head = format!(
+            "{} {}-{}",
+            p.ip_protocol().unwrap_or("?"),
+            p.from_port().unwrap_or(-1),
+            p.to_port().unwrap_or(-1)
+        );
+        for r in p.ip_ranges() {
+            out.push(format!("{head} {}", r.cidr_ip().unwrap_or("?")));
+        }
+        for r in p.user_id_group_pairs() {
+            out.push(format!("{head} {}", r.group_id().unwrap_or("?")));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remediate_apply_fixes_each_check_and_keeps_unrelated_rules() {
+    let moto = Moto::start();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let group = |name: &'static str, tier: bool| {
+        let mut req = ec2
+            .create_security_group()
+            .group_name(name)
+            .description(name)
+            .vpc_id(&vpc);
+        if tier {
+            req = req.tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::SecurityGroup)
+                    .tags(Tag::builder().key("tier").value("web").build())
+                    .build(),
+            );
+        }
+        async move { req.send().await.unwrap().group_id().unwrap().to_string() }
+    };
+    let allow = |id: String, perms: Vec<IpPermission>| {
+        let req = ec2
+            .authorize_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(perms));
+        async move { req.send().await.unwrap() }
+    };
+    // SSH from the world next to rules that must survive.
+    let ssh = group("ssh", false).await;
+    allow(
+        ssh.clone(),
+        vec![
+            tcp(22, 22, "0.0.0.0/0"),
+            tcp(22, 22, "10.0.0.0/8"),
+            tcp(443, 443, "0.0.0.0/0"),
+        ],
+    )
+    .await;
+    // A whole-range rule: revoke it, re-authorize everything but 22.
+    let range = group("range", false).await;
+    allow(range.clone(), vec![tcp(0, 65535, "0.0.0.0/0")]).await;
+    // A web-tier group with no path from the load balancer.
+    let lb = group("alb", false).await;
+    let web = group("web", true).await;
+    allow(web.clone(), vec![tcp(8080, 8080, "10.0.0.0/16")]).await;
+
+    let args = [
+        "remediate",
+        "--live",
+        "--check",
+        "public-ingress",
+        "--param",
+        "blockedTcpPorts=22",
+        "--check",
+        "web-tier",
+        "--param",
+        "tierTagKey=tier",
+        "--param",
+    ];
+    let lb_param = format!("loadBalancerSecurityGroupIds={lb}");
+    let describe = |ids: Vec<String>| {
+        let req = ec2.describe_security_groups().set_group_ids(Some(ids));
+        async move { req.send().await.unwrap().security_groups().to_vec() }
+    };
+    let before = describe(vec![ssh.clone(), range.clone(), web.clone()]).await;
+
+    // Plans only: exit 1 (fixes pending), exact AWS CLI commands.
+    let plan = cli(&moto, &[&args[..], &[lb_param.as_str()]].concat());
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(
+        plan.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    assert!(text.contains(&format!("aws ec2 revoke-security-group-ingress --region us-east-1 --group-id {ssh} --ip-permissions '[{{\"IpProtocol\":\"tcp\",\"FromPort\":22,\"ToPort\":22,\"IpRanges\":[{{\"CidrIp\":\"0.0.0.0/0\"}}]}}]'")), "{text}");
+
+    // A dry run changes nothing.
+    let dry = cli(
+        &moto,
+        &[
+            &args[..],
+            &[lb_param.as_str(), "--apply", "--yes", "--dry-run"],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let after_dry = describe(vec![ssh.clone(), range.clone(), web.clone()]).await;
+    assert_eq!(
+        after_dry.iter().map(rules).collect::<Vec<_>>(),
+        before.iter().map(rules).collect::<Vec<_>>()
+    );
+
+    // Apply: every group compliant, unrelated rules intact.
+    let applied = cli(
+        &moto,
+        &[
+            &args[..],
+            &[lb_param.as_str(), "--apply", "--yes", "--format", "json"],
+        ]
+        .concat(),
+    );
+    let err = String::from_utf8_lossy(&applied.stderr);
+    assert_eq!(applied.status.code(), Some(0), "{err}");
+    let planned: Vec<Value> = serde_json::from_slice(&applied.stdout).unwrap();
+    assert_eq!(planned.len(), 3, "{planned:?}");
+    let after = describe(vec![ssh.clone(), range.clone(), web.clone()]).await;
+    assert_eq!(
+        rules(&after[0]),
+        vec!["tcp 22-22 10.0.0.0/8", "tcp 443-443 0.0.0.0/0"]
+    );
+    assert_eq!(
+        rules(&after[1]),
+        vec!["tcp 0-21 0.0.0.0/0", "tcp 23-65535 0.0.0.0/0"]
+    );
+    assert_eq!(
+        rules(&after[2]),
+        vec![
+            format!("tcp 443-443 {lb}"),
+            format!("tcp 80-80 {lb}"),
+            "tcp 8080-8080 10.0.0.0/16".to_string()
+        ]
+    );
+    // Nothing left to fix.
+    let again = cli(&moto, &[&args[..], &[lb_param.as_str()]].concat());
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}
+
+#[test]
+fn apply_without_live_or_confirmation_is_refused() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for (args, needle) in [
+        (
+            vec![
+                "remediate",
+                "--input",
+                "fixtures/audit/organization.json",
+                "--apply",
+                "--yes",
+            ],
+            "--apply needs --live",
+        ),
+        (
+            vec!["remediate", "--live", "--apply"],
+            "pass --yes to apply without a prompt",
+        ),
+        (
+            vec![
+                "remediate",
+                "--input",
+                "fixtures/audit/organization.json",
+                "--dry-run",
+            ],
+            "go with --apply",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+            .args(&args)
+            .current_dir(root)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
