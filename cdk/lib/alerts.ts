@@ -1,4 +1,4 @@
-import { Aws, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnCondition, CfnResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -41,6 +41,8 @@ export interface SgComplianceAlertsProps extends AlertsOptions {
   readonly conformancePackRuleNames?: boolean;
   /** SSM documents run by remediations (single-account mode): failed executions are reported. */
   readonly remediationDocuments: string[];
+  /** Region-agnostic template: the condition the remediation resources carry (the failure rule gets it too). */
+  readonly remediationCondition?: CfnCondition;
 }
 
 /**
@@ -172,6 +174,9 @@ export class SgComplianceAlerts extends Construct {
         targets: [toTopic],
       });
       this.remediationFailureRule.node.addDependency(publishRole);
+      if (props.remediationCondition) {
+        (this.remediationFailureRule.node.defaultChild as CfnResource).cfnOptions.condition = props.remediationCondition;
+      }
     }
 
     const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string) => {

@@ -1,4 +1,4 @@
-import { Annotations, Aws, CfnCondition, CfnOutput, CfnParameter, Duration, Fn, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnCondition, CfnOutput, CfnParameter, CfnResource, Duration, Fn, Stack, StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as config from 'aws-cdk-lib/aws-config';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -199,6 +199,7 @@ export class SgComplianceStack extends Stack {
         organization: org !== undefined,
         conformancePackRuleNames: this.deployRules !== undefined,
         remediationDocuments: this.remediationDocuments(),
+        remediationCondition: this.concreteRegion === undefined && this.automationRole ? this.remediationCondition() : undefined,
       });
     }
   }
@@ -248,6 +249,14 @@ export class SgComplianceStack extends Stack {
     }
     const automationRole = remediated.length > 0 ? this.createAutomationRole(Object.values(this.remediations)) : undefined;
     this.automationRole = automationRole;
+    if (automationRole && this.concreteRegion === undefined) {
+      // Region-agnostic template: the functions, documents and role exist only where the remediation configurations do
+      // (and, self-contained template, with DeployRules=true), so the remediation zip is needed only then.
+      const condition = this.remediationCondition();
+      for (const scope of [automationRole, ...Object.values(this.remediations)]) {
+        for (const c of scope.node.findAll()) if (c instanceof CfnResource) c.cfnOptions.condition = condition;
+      }
+    }
 
     for (const rule of this.rules) {
       const cfnRule = new config.CfnConfigRule(this, `${pascal(rule.key)}Rule`, {

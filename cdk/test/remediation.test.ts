@@ -259,5 +259,10 @@ describe('remediation options and refusals', () => {
   test('region-agnostic stack: remediation configurations carry the region condition', () => {
     const t = Template.fromStack(new SgComplianceStack(newApp(), 'Agnostic', { rules: { publicIngressSshRdp: { remediation: { enabled: true } } } }));
     t.hasResource('AWS::Config::RemediationConfiguration', { Condition: 'RemediationConfigurationSupported' });
+    // The remediation function, log group and document too; the rule function and its log group are unconditioned.
+    const conditions = (type: string) => Object.values(t.findResources(type)).map((r) => r.Condition ?? 'none').sort();
+    expect(conditions('AWS::Lambda::Function')).toEqual(['RemediationConfigurationSupported', 'none']);
+    expect(conditions('AWS::Logs::LogGroup')).toEqual(['RemediationConfigurationSupported', 'none']);
+    expect(conditions('AWS::SSM::Document')).toEqual(['RemediationConfigurationSupported']);
   });
 });

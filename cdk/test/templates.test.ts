@@ -66,6 +66,26 @@ describe('make templates', () => {
     const remediations = ofType(t, 'AWS::Config::RemediationConfiguration');
     expect(remediations).toHaveLength(2);
     for (const [, r] of remediations) expect(r.Condition).toBe('DeployRemediationCondition');
+    // The remediation functions, their roles, policies and log groups, the documents, the automation role and the
+    // failed-remediation alert exist only together with the remediation configurations (no remediation zip needed otherwise).
+    const remediationResources = resources(t).filter(
+      ([id, r]) =>
+        /Remediat/.test(id) || (r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties.EventPattern).includes('aws.ssm')),
+    );
+    expect(remediationResources.map(([, r]) => r.Type).sort()).toEqual(
+      [
+        ...Array(2).fill(['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::Logs::LogGroup', 'AWS::SSM::Document']).flat(),
+        ...Array(2).fill('AWS::Config::RemediationConfiguration'),
+        'AWS::IAM::Role', // automation role
+        'AWS::IAM::Policy',
+        'AWS::Events::Rule',
+      ].sort(),
+    );
+    for (const [, r] of remediationResources) expect(r.Condition).toBe('DeployRemediationCondition');
+    // The rule function and its role are unconditioned.
+    for (const [id, r] of resources(t).filter(([, x]) => x.Type === 'AWS::Lambda::Function' && !String(x.Properties.Description).includes('remediation'))) {
+      expect([id, r.Condition]).toEqual([id, undefined]);
+    }
     const regions = ['ap-east-2', 'ap-southeast-6', 'ap-southeast-7', 'mx-central-1'];
     const conditions = t.Conditions as Record<string, unknown>;
     expect(conditions.RemediationConfigurationSupported).toEqual({
