@@ -228,3 +228,148 @@ mod tests {
         assert_eq!(AssumeMode::None.role_arn(&event(None, None)).unwrap(), None);
     }
 }
+
+/// The remediation function (`sg-compliance-remediate`), invoked by the SSM Automation document
+/// of Config auto-remediation with `{"groupId", "ruleParameters", "dryRun"}`. It computes the fix
+/// with the same engine as the rule, applies a safe plan exactly (authorizations first), reads the
+/// group again and fails unless it is no longer NON_COMPLIANT. Unsafe plans and checks without an
+/// automatic fix fail with the reason, so the automation (and its alert) shows what to do by hand.
+pub struct RemediationHandler {
+    cloud: AwsCloud,
+}
+
+/// A remediation request could not be carried out. `kind()` is the stable Lambda error type.
+#[derive(Debug, thiserror::Error)]
+pub enum RemediationError {
+    #[error("remediation event: {0}")]
+    Event(String),
+    #[error(transparent)]
+    Params(#[from] crate::params::ParamError),
+    #[error("{0}: no such security group in this account and region")]
+    NoSuchGroup(String),
+    #[error("{0}")]
+    Group(crate::model::ModelError),
+    #[error(transparent)]
+    Remediate(#[from] crate::remediate::RemediateError),
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+}
+
+impl RemediationError {
+    pub fn kind(&self) -> &'static str {
+        use crate::remediate::RemediateError as R;
+        match self {
+            RemediationError::Event(_) => "InvalidEvent",
+            RemediationError::Params(_) => "InvalidRuleParameter",
+            RemediationError::NoSuchGroup(_) => "NoSuchGroup",
+            RemediationError::Group(_) => "InvalidResource",
+            RemediationError::Remediate(R::Manual { .. }) => "NoAutomaticFix",
+            RemediationError::Remediate(R::Unsafe { .. }) => "UnsafeFix",
+            RemediationError::Remediate(R::StillNonCompliant { .. }) => "StillNonCompliant",
+            RemediationError::Remediate(_) | RemediationError::Cloud(_) => "AwsError",
+        }
+    }
+}
+
+impl From<RemediationError> for lambda_runtime::Diagnostic {
+    fn from(e: RemediationError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.kind().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// `"true"`/`"false"`/`true`/`false`; absent means a dry run (the safe default).
+fn dry_run_of(v: Option<&Value>) -> Result<bool, RemediationError> {
+    match v {
+        None | Some(Value::Null) => Ok(true),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
+        Some(other) => Err(RemediationError::Event(format!(
+            "`dryRun` = `{other}`: expected true or false"
+        ))),
+    }
+}
+
+/// `ruleParameters` as a JSON string (what Config and SSM pass) or an object.
+fn rule_parameters_of(
+    v: Option<&Value>,
+) -> Result<std::collections::BTreeMap<String, String>, RemediationError> {
+    let bad = |why: String| RemediationError::Event(format!("`ruleParameters`: {why}"));
+    let value = match v {
+        Some(Value::String(text)) => {
+            serde_json::from_str::<Value>(text).map_err(|e| bad(format!("not JSON ({e})")))?
+        }
+        Some(obj @ Value::Object(_)) => obj.clone(),
+        None => return Err(bad("missing; pass the rule's input parameters".into())),
+        Some(other) => {
+            return Err(bad(format!(
+                "expected a JSON string or object, got `{other}`"
+            )))
+        }
+    };
+    let Value::Object(map) = value else {
+        return Err(bad("expected a JSON object".into()));
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k, s)),
+            Value::Bool(b) => Ok((k, b.to_string())),
+            Value::Number(n) => Ok((k, n.to_string())),
+            other => Err(bad(format!("`{k}` = `{other}`: expected a string"))),
+        })
+        .collect()
+}
+
+impl RemediationHandler {
+    pub async fn init() -> Self {
+        RemediationHandler {
+            cloud: AwsCloud::new(&load_sdk_config().await),
+        }
+    }
+
+    pub fn with_cloud(cloud: AwsCloud) -> Self {
+        RemediationHandler { cloud }
+    }
+
+    pub async fn handle(&self, payload: Value) -> Result<Value, RemediationError> {
+        use crate::cloud::Cloud;
+        let group_id = payload
+            .get("groupId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                RemediationError::Event("`groupId` is missing or not a string".into())
+            })?;
+        let group_id = crate::model::GroupId::parse(group_id)
+            .map_err(|e| RemediationError::Event(format!("`groupId`: {e}")))?;
+        let params = rule_parameters_of(payload.get("ruleParameters"))?;
+        let dry_run = dry_run_of(payload.get("dryRun"))?;
+        let check = Check::from_params(&params)?;
+        let sg = match self.cloud.security_group(&group_id).await? {
+            None => return Err(RemediationError::NoSuchGroup(group_id.to_string())),
+            Some(Err(e)) => return Err(RemediationError::Group(e)),
+            Some(Ok(sg)) => sg,
+        };
+        let checks = [check];
+        let (items, facts) =
+            crate::remediate::plan(&self.cloud, &checks, std::slice::from_ref(&sg)).await?;
+        let Some(item) = items.first() else {
+            let verdict = checks[0].evaluate(&sg, &facts);
+            tracing::info!(group = %group_id, check = checks[0].name(), "nothing to fix");
+            return Ok(json!({
+                "groupId": group_id.to_string(),
+                "check": checks[0].name(),
+                "before": verdict.compliance(),
+                "calls": [],
+                "dryRun": dry_run,
+                "annotation": verdict.annotation(),
+            }));
+        };
+        let applied =
+            crate::remediate::apply_item(&self.cloud, item, &facts, dry_run, false).await?;
+        tracing::info!(group = %group_id, check = applied.check, dry_run, calls = applied.calls.len(), "remediated");
+        serde_json::to_value(&applied).map_err(|e| RemediationError::Event(e.to_string()))
+    }
+}

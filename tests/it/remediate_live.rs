@@ -242,3 +242,94 @@ fn apply_without_live_or_confirmation_is_refused() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// The Config auto-remediation function: the real binary under the Lambda runtime harness, the
+/// real SDK against moto.
+#[tokio::test(flavor = "multi_thread")]
+async fn remediation_function_fixes_the_group_it_is_given() {
+    use crate::support::Function;
+    use serde_json::json;
+    let moto = Moto::start();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let ssh = ec2
+        .create_security_group()
+        .group_name("ssh")
+        .description("ssh")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&ssh)
+        .set_ip_permissions(Some(vec![
+            tcp(0, 65535, "0.0.0.0/0"),
+            tcp(5432, 5432, "10.0.0.0/8"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let describe = || {
+        let req = ec2.describe_security_groups().group_ids(&ssh);
+        async move { rules(&req.send().await.unwrap().security_groups()[0]) }
+    };
+    let before = describe().await;
+    let f = Function::start_binary(&moto, env!("CARGO_BIN_EXE_sg-compliance-remediate"), &[]);
+    let params = json!({"check": "public-ingress", "blockedTcpPorts": "22,3389"}).to_string();
+
+    // Dry run (the CDK default): nothing changes, the calls are reported.
+    let (kind, body) =
+        f.invoke(&json!({"groupId": ssh, "ruleParameters": params, "dryRun": "true"}));
+    assert_eq!(kind, "response", "{body}");
+    assert_eq!(body["dryRun"], true);
+    assert_eq!(body["calls"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(describe().await, before);
+
+    let (kind, body) =
+        f.invoke(&json!({"groupId": ssh, "ruleParameters": params, "dryRun": "false"}));
+    assert_eq!(kind, "response", "{body}");
+    assert_eq!(body["after"], "COMPLIANT", "{body}");
+    assert_eq!(
+        describe().await,
+        vec![
+            "tcp 0-21 0.0.0.0/0",
+            "tcp 23-3388 0.0.0.0/0",
+            "tcp 3390-65535 0.0.0.0/0",
+            "tcp 5432-5432 10.0.0.0/8"
+        ]
+    );
+    // Again: nothing to do.
+    let (kind, body) =
+        f.invoke(&json!({"groupId": ssh, "ruleParameters": params, "dryRun": false}));
+    assert_eq!(kind, "response", "{body}");
+    assert_eq!(body["calls"].as_array().unwrap().len(), 0);
+
+    // No automatic fix for broad private ranges: the error says what to do.
+    let broad = json!({"check": "broad-private-ingress"}).to_string();
+    let (kind, body) =
+        f.invoke(&json!({"groupId": ssh, "ruleParameters": broad, "dryRun": "false"}));
+    assert_eq!(kind, "error", "{body}");
+    assert_eq!(body["errorType"], "NoAutomaticFix", "{body}");
+    assert!(
+        body["errorMessage"].as_str().unwrap().contains(
+            "no safe automatic fix for broad-private-ingress: reference the client tier's security group instead of 10.0.0.0/8"
+        ),
+        "{body}"
+    );
+
+    let (kind, body) = f.invoke(&json!({"groupId": "sg-00000000", "ruleParameters": params}));
+    assert_eq!(
+        (kind.as_str(), body["errorType"].as_str()),
+        ("error", Some("NoSuchGroup")),
+        "{body}"
+    );
+}

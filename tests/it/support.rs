@@ -365,14 +365,20 @@ pub struct Function {
 }
 
 impl Function {
+    /// The rule function (`sg-compliance-lambda`).
     pub fn start(moto: &Moto, extra_env: &[(&str, &str)]) -> Function {
+        Function::start_binary(moto, env!("CARGO_BIN_EXE_sg-compliance-lambda"), extra_env)
+    }
+
+    /// Any of the crate's Lambda binaries.
+    pub fn start_binary(moto: &Moto, exe: &str, extra_env: &[(&str, &str)]) -> Function {
         let api = RuntimeApi::start();
         let log = std::env::temp_dir().join(format!(
             "sg-compliance-lambda-{}-{}.log",
             std::process::id(),
             api.port
         ));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sg-compliance-lambda"));
+        let mut cmd = Command::new(exe);
         for var in [
             "AWS_PROFILE",
             "AWS_CONFIG_FILE",

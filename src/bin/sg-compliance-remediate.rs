@@ -1,0 +1,20 @@
+//! `sg-compliance-remediate`: the Config auto-remediation function (provided.al2023), invoked by
+//! the SSM Automation document with `{"groupId", "ruleParameters", "dryRun"}`.
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use sg_compliance::lambda::RemediationHandler;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let handler = RemediationHandler::init().await;
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler.handle(event.payload).await.map_err(|e| {
+            tracing::error!(error_type = e.kind(), error = %e, "remediation failed");
+            Diagnostic::from(e)
+        })
+    }))
+    .await
+}
