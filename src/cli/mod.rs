@@ -8,7 +8,12 @@ mod remediate;
 use std::io::Read;
 use std::process::ExitCode;
 
+use std::collections::BTreeMap;
+
 use clap::{Parser, Subcommand};
+
+use crate::checks::Check;
+use crate::params::ParamError;
 
 use crate::cloud::InMemory;
 use crate::engine::{evaluate_event, prepare, EngineError, Outcome};
@@ -165,4 +170,107 @@ fn read_input(path: &str) -> Result<String, EngineError> {
         crate::event::EventError::NotJson(format!("cannot read --event `{path}`: {e}")).into()
     })
     .map(|_| text)
+}
+
+/// The checks the CDK app enables by default (its SSH/RDP rule is `public-ingress` in deny-list
+/// mode, whose findings the allow-list mode includes).
+pub const DEFAULT_CHECKS: [&str; 2] = ["web-tier", "public-ingress"];
+/// The web-tier tag the CDK app uses by default.
+pub const DEFAULT_TIER_TAG: (&str, &str) = ("tier", "web");
+
+/// The checks to run: `--check` names (default [`DEFAULT_CHECKS`]), each with the `--param`s it
+/// declares. A parameter no selected check declares is an error.
+pub fn build_checks(
+    names: &[String],
+    params: &[(String, String)],
+) -> Result<Vec<Check>, ParamError> {
+    let names: Vec<&str> = if names.is_empty() {
+        DEFAULT_CHECKS.to_vec()
+    } else {
+        names.iter().map(String::as_str).collect()
+    };
+    let mut checks = Vec::new();
+    let mut used = vec![false; params.len()];
+    for name in &names {
+        let Some((specs, _)) = Check::spec(name) else {
+            return Err(ParamError::UnknownCheck {
+                name: name.to_string(),
+                valid: Check::NAMES.join(", "),
+            });
+        };
+        let mut values = BTreeMap::from([("check".to_string(), name.to_string())]);
+        for (i, (k, v)) in params.iter().enumerate() {
+            if specs.iter().any(|s| s.name == k) {
+                values.insert(k.clone(), v.clone());
+                used[i] = true;
+            }
+        }
+        if *name == "web-tier" && !values.contains_key("tierTagKey") {
+            values.insert("tierTagKey".into(), DEFAULT_TIER_TAG.0.into());
+            values
+                .entry("tierTagValue".into())
+                .or_insert_with(|| DEFAULT_TIER_TAG.1.into());
+        }
+        checks.push(Check::from_params(&values)?);
+    }
+    if let Some(i) = used.iter().position(|u| !u) {
+        let valid: Vec<&str> = names
+            .iter()
+            .filter_map(|n| Check::spec(n))
+            .flat_map(|(specs, _)| specs.iter().map(|s| s.name))
+            .collect();
+        return Err(ParamError::Unknown {
+            key: params[i].0.clone(),
+            check: "the selected checks",
+            valid: valid.join(", "),
+        });
+    }
+    Ok(checks)
+}
+
+#[cfg(test)]
+mod checks_tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn default_checks_follow_the_cdk_defaults() {
+        let checks = build_checks(&[], &[]).unwrap();
+        let names: Vec<&str> = checks.iter().map(Check::name).collect();
+        assert_eq!(names, DEFAULT_CHECKS);
+        let Check::WebTier(w) = &checks[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (w.tag_key.as_str(), w.tag_value.as_deref()),
+            ("tier", Some("web"))
+        );
+        let custom = build_checks(&[], &p(&[("tierTagKey", "Tier")])).unwrap();
+        let Check::WebTier(w) = &custom[0] else {
+            panic!()
+        };
+        assert_eq!((w.tag_key.as_str(), w.tag_value.as_deref()), ("Tier", None));
+    }
+
+    #[rstest]
+    #[case::unknown_param(&[], &[("tierTagkey", "x")], "unknown rule parameter `tierTagkey` for check `the selected checks`")]
+    #[case::param_of_another_check(&["public-ingress"], &[("tierTagKey", "x")], "valid parameters are authorizedTcpPorts")]
+    #[case::unknown_check(&["nope"], &[], "unknown check `nope`")]
+    #[case::bad_value(&["public-ingress"], &[("blockedTcpPorts", "22x")], "`blockedTcpPorts` = `22x`")]
+    fn bad_selections_are_errors(
+        #[case] names: &[&str],
+        #[case] params: &[(&str, &str)],
+        #[case] needle: &str,
+    ) {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let err = build_checks(&names, &p(params)).unwrap_err().to_string();
+        assert!(err.contains(needle), "{err}");
+    }
 }

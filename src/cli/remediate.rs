@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::audit::build_checks;
+use super::build_checks;
 use crate::checks::Check;
 use crate::cloud::{Cloud, CloudError, InMemory};
 use crate::fix::{Fix, Safety};
