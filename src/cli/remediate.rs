@@ -3,7 +3,7 @@
 //! again. Exit status: 0 nothing (left) to fix, 1 fixes pending or not all groups compliant
 //! afterwards, 2 bad input, 3 AWS failure.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,13 +11,11 @@ use serde::Serialize;
 
 use super::build_checks;
 use crate::checks::Check;
-use crate::cloud::{Cloud, CloudError, InMemory};
+use crate::cloud::{CloudError, InMemory};
 use crate::fix::{Fix, Safety};
 use crate::inventory::Inventory;
 use crate::model::SecurityGroup;
-use crate::remediate::{
-    apply_item, call_views, cli_commands, plan, CallView, Item, RemediateError,
-};
+use crate::remediate::{call_views, cli_commands, plan, CallView, Item};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlanFormat {
@@ -259,6 +257,7 @@ fn print_plans(items: &[(Option<String>, Item)], format: PlanFormat) -> Result<(
         .map_err(|e| (2, format!("cannot write the plan: {e}")))
 }
 
+#[cfg(feature = "aws")]
 fn confirm(count: usize) -> Result<(), Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(input_error(
@@ -267,9 +266,7 @@ fn confirm(count: usize) -> Result<(), Failure> {
     }
     eprint!("Apply {count} fixes? [y/N] ");
     let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
+    std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer)
         .map_err(|e| (2, e.to_string()))?;
     if answer.trim().eq_ignore_ascii_case("y") || answer.trim().eq_ignore_ascii_case("yes") {
         Ok(())
@@ -286,6 +283,8 @@ async fn live(_: &RemediateArgs, _: &[Check]) -> Result<u8, Failure> {
 #[cfg(feature = "aws")]
 async fn live(args: &RemediateArgs, checks: &[Check]) -> Result<u8, Failure> {
     use crate::aws::{load_sdk_config, AwsCloud};
+    use crate::cloud::Cloud;
+    use crate::remediate::{apply_item, RemediateError};
     let base = load_sdk_config().await;
     let region = base.region().map(|r| r.to_string());
     let cloud = AwsCloud::new(&base);
