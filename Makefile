@@ -55,8 +55,10 @@ $(VENV)/.package-stamp: $(VENV)/.stamp
 	touch $@
 
 package: package-tools
-	cargo lambda build --release --bin sg-compliance-lambda $(if $(filter arm64,$(ARCH)),--arm64,--compiler cargo) --output-format zip --lambda-dir dist
-	@ls -l dist/sg-compliance-lambda/bootstrap.zip
+	for bin in sg-compliance-lambda sg-compliance-remediate; do \
+	  cargo lambda build --release --bin $$bin $(if $(filter arm64,$(ARCH)),--arm64,--compiler cargo) --output-format zip --lambda-dir dist || exit 1; \
+	done
+	@ls -l dist/*/bootstrap.zip
 
 clean:
 	cargo clean
