@@ -18,8 +18,13 @@ import { LambdaArchitecture, rustFunction } from './sg-compliance-function';
 
 export const REMEDIATION_BINARY_NAME = 'sg-compliance-remediate';
 
-/** Read actions of the remediation function (no resource-level permissions: granted on "*"). */
-export const REMEDIATION_READ_ACTIONS = ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups'];
+/**
+ * Read actions of the remediation function, granted on "*": the Describe actions have no resource-level permissions;
+ * GetManagedPrefixListEntries resolves the prefix lists a group references exactly as the rule function does (the
+ * engine gathers the same facts; AWS-managed lists belong to AWS's account), so the plan and the re-evaluation
+ * after applying it see what the rule saw.
+ */
+export const REMEDIATION_READ_ACTIONS = ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups', 'ec2:GetManagedPrefixListEntries'];
 /** Write actions of the remediation function, on security groups of the account and region only. */
 export const REMEDIATION_WRITE_ACTIONS = [
   'ec2:AuthorizeSecurityGroupEgress',
@@ -141,7 +146,9 @@ export class SgComplianceRemediation extends Construct {
     );
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ec2:DescribeSecurityGroups and ec2:DescribeNetworkInterfaces do not support resource-level permissions; they are the only actions on "*".',
+      reason:
+        'ec2:DescribeSecurityGroups and ec2:DescribeNetworkInterfaces do not support resource-level permissions; ec2:GetManagedPrefixListEntries ' +
+        'reads any prefix list a group references (AWS-managed lists included), as the rule function does. Read-only, the only actions on "*".',
     });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/*]',

@@ -153,6 +153,7 @@ describe('remediation on for every check with an automatic fix', () => {
         'ec2:AuthorizeSecurityGroupIngress',
         'ec2:DescribeNetworkInterfaces',
         'ec2:DescribeSecurityGroups',
+        'ec2:GetManagedPrefixListEntries',
         'ec2:RevokeSecurityGroupEgress',
         'ec2:RevokeSecurityGroupIngress',
         'logs:CreateLogStream',
