@@ -87,6 +87,29 @@ impl<'a> Params<'a> {
                 valid: specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
             });
         }
+        // An empty value never silently means "the default" (nor "nothing"): say which was meant.
+        if let Some(spec) = specs
+            .iter()
+            .find(|s| values.get(s.name).is_some_and(|v| v.trim().is_empty()))
+        {
+            if spec.required {
+                return Err(ParamError::Missing(spec.name, check));
+            }
+            let default = match spec.default {
+                Some(d) => format!("omit it for the default ({d})"),
+                None => "omit it".to_string(),
+            };
+            let none = if spec.name.to_ascii_lowercase().ends_with("ports") {
+                ", or write `none` for an empty port list"
+            } else {
+                ""
+            };
+            return Err(ParamError::Invalid {
+                field: spec.name.to_string(),
+                value: String::new(),
+                reason: format!("is empty: {default}{none}"),
+            });
+        }
         Ok(p)
     }
 
@@ -176,12 +199,24 @@ mod tests {
 
     #[test]
     fn defaults_come_from_the_spec() {
-        let m = map(&[("key", "k"), ("ports", " ")]);
+        let m = map(&[("key", "k")]);
         let p = Params::new(&m, "demo", SPECS).unwrap();
         assert_eq!(p.required("key").unwrap(), "k");
         assert_eq!(p.ports("ports").unwrap(), PortSet::parse("80,443").unwrap());
         assert!(!p.bool("flag").unwrap());
         assert_eq!(p.prefix("len", 32).unwrap(), 16);
+    }
+
+    #[test]
+    fn empty_values_are_errors_and_none_is_the_empty_list() {
+        let m = map(&[("key", "k"), ("ports", " ")]);
+        assert_eq!(
+            Params::new(&m, "demo", SPECS).err().unwrap().to_string(),
+            "rule parameter `ports` = ``: is empty: omit it for the default (80,443), or write `none` for an empty port list"
+        );
+        let m = map(&[("key", "k"), ("ports", "none")]);
+        let p = Params::new(&m, "demo", SPECS).unwrap();
+        assert!(p.ports("ports").unwrap().is_empty());
     }
 
     #[test]

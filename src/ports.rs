@@ -82,9 +82,12 @@ impl PortSet {
         PortSet { ranges: merged }
     }
 
-    /// Parses `"80,443,1020-1025"`. Blank items are ignored, so `""` is the empty set.
+    /// Parses `"80,443,1020-1025"`; `none` (or `""`) is the empty set. Blank items are ignored.
     /// The error is a sentence about the offending item, for the caller to put a field name on.
     pub fn parse(text: &str) -> Result<Self, String> {
+        if text.trim().eq_ignore_ascii_case("none") {
+            return Ok(PortSet::empty());
+        }
         let mut ranges = Vec::new();
         for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let range = match item.split_once('-') {

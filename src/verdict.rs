@@ -172,6 +172,21 @@ impl Verdict {
     }
 }
 
+/// A value for an annotation: at most `max` characters, long ones elided in the middle
+/// (`abcdefghij…uvwxyz`), so a long tag value never pushes the reason out.
+pub fn elide(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max || max < 3 {
+        return text.to_string();
+    }
+    let head = (max - 1) / 2;
+    let tail = max - 1 - head;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(n - tail));
+    out
+}
+
 /// Cuts an annotation to at most 256 characters, ending with a marker when cut; never empty.
 pub fn truncate_annotation(text: String) -> String {
     const MARKER: &str = " …[truncated]";
@@ -204,6 +219,15 @@ mod tests {
         assert_eq!(truncate_annotation("ok".into()), "ok");
         assert_eq!(truncate_annotation("".into()), "no details");
         assert_eq!(truncate_annotation("y".repeat(256)).chars().count(), 256);
+    }
+
+    #[test]
+    fn long_values_are_elided_in_the_middle() {
+        assert_eq!(elide("short", 10), "short");
+        let long = format!("{}{}", "a".repeat(100), "z");
+        let e = elide(&long, 21);
+        assert_eq!(e.chars().count(), 21);
+        assert!(e.starts_with("aaaaaaaaaa…") && e.ends_with('z'), "{e}");
     }
 
     #[test]

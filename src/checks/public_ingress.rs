@@ -132,7 +132,7 @@ mod tests {
     #[case::range_around_443("range around 443", ALLOW, json!([tcp(440, 450, &["0.0.0.0/0"])]), Compliance::NonCompliant, "tcp/440-442,444-450 open to")]
     #[case::range_80_443("range 80-443", ALLOW, json!([tcp(80, 443, &["0.0.0.0/0"])]), Compliance::NonCompliant, "tcp/81-442 open")]
     #[case::all_traffic("all traffic", ALLOW, json!([{"ipProtocol": "-1", "ipRanges": ["0.0.0.0/0"]}]), Compliance::NonCompliant, "all traffic open to 0.0.0.0/0")]
-    #[case::ipv6_all_ports("ipv6 all ports", ALLOW, json!([{"ipProtocol": "6", "ipv6Ranges": [{"cidrIpv6": "::/0"}]}]), Compliance::NonCompliant, "tcp/0-79,81-442,444-65535 open to ::/0")]
+    #[case::ipv6_all_ports("ipv6 all ports", ALLOW, json!([{"ipProtocol": "6", "fromPort": 0, "toPort": 65535, "ipv6Ranges": [{"cidrIpv6": "::/0"}]}]), Compliance::NonCompliant, "tcp/0-79,81-442,444-65535 open to ::/0")]
     #[case::ipv6_halves("ipv6 halves", ALLOW, json!([{"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080, "ipv6Ranges": [{"cidrIpv6": "::/1"}, {"cidrIpv6": "8000::/1"}]}]), Compliance::NonCompliant, "tcp/8080 open to ::/1 + 8000::/1 (= ::/0)")]
     #[case::udp_not_authorized("udp not authorized", ALLOW, json!([{"ipProtocol": "udp", "fromPort": 53, "toPort": 53, "ipRanges": ["0.0.0.0/0"]}]), Compliance::NonCompliant, "udp/53 open")]
     #[case::icmp_is_not_a_port("icmp is not a port", ALLOW, json!([{"ipProtocol": "icmp", "fromPort": 8, "toPort": -1, "ipRanges": ["0.0.0.0/0"]}]), Compliance::Compliant, "no ingress")]

@@ -15,7 +15,7 @@ use crate::model::{GroupId, Permission, Protocol, SecurityGroup};
 use crate::params::{ParamError, ParamSpec, Params};
 use crate::ports::PortSet;
 use crate::verdict::Compliance;
-use crate::verdict::{Judgement, Verdict};
+use crate::verdict::{elide, Judgement, Verdict};
 
 /// `check=web-tier`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,9 +75,10 @@ impl Rule for WebTier {
     }
 
     fn evaluate(&self, sg: &SecurityGroup, facts: &Facts) -> Verdict {
+        // Tag keys and values are up to 128 and 256 characters: elided so the reason stays.
         let tag = match &self.tag_value {
-            Some(v) => format!("{}:{v}", self.tag_key),
-            None => self.tag_key.clone(),
+            Some(v) => format!("{}:{}", elide(&self.tag_key, 24), elide(v, 32)),
+            None => elide(&self.tag_key, 24),
         };
         if !self.is_tier_group(sg) {
             return Verdict::not_applicable(format!(
@@ -325,6 +326,7 @@ mod tests {
     #[case::public_forbidden("public forbidden", &[("tierTagKey", "tier"), ("forbidPublicIngress", "true")], TIER, json!([from_group("tcp", Some(80), Some(80), LB), {"ipProtocol": "tcp", "fromPort": 80, "toPort": 80, "ipv4Ranges": [{"cidrIp": "0.0.0.0/1"}, {"cidrIp": "128.0.0.0/1"}]}]), Compliance::NonCompliant, "open to the internet (tcp/80 from 0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0))")]
     #[case::public_v6_forbidden("public v6 forbidden", &[("tierTagKey", "tier"), ("forbidPublicIngress", "true")], TIER, json!([from_group("tcp", Some(443), Some(443), LB), {"ipProtocol": "icmpv6", "ipv6Ranges": [{"cidrIpv6": "::/0"}]}]), Compliance::NonCompliant, "icmpv6 from ::/0")]
     #[case::private_cidr_fine_with_forbidpublicingress("private CIDR fine with forbidPublicIngress", &[("tierTagKey", "tier"), ("forbidPublicIngress", "true")], TIER, json!([from_group("tcp", Some(443), Some(443), LB), {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["10.0.0.0/8"]}]), Compliance::Compliant, "tcp/443")]
+    #[case::long_tag_value("long tag value", &[("tierTagKey", "tier"), ("tierTagValue", "web-frontend-of-the-storefront-application-in-the-production-account-of-the-retail-business-unit-managed-by-the-platform-team-with-extra-words-to-make-it-really-long-0123456789")], &[("tier", "web-frontend-of-the-storefront-application-in-the-production-account-of-the-retail-business-unit-managed-by-the-platform-team-with-extra-words-to-make-it-really-long-0123456789")], json!([from_group("tcp", Some(8080), Some(8080), LB)]), Compliance::NonCompliant, "is allowed, but not on tcp/80,443")]
     #[case::load_balancer_s_own_group("load balancer's own group", &[("tierTagKey", "tier"), ("loadBalancerSecurityGroupIds", "sg-0aaaaaaaaaaaaaaa1")], TIER, json!([{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "ipRanges": ["0.0.0.0/0"]}]), Compliance::NotApplicable, "it is a load balancer's own security group")]
     fn table(
         #[case] name: &str,

@@ -169,30 +169,33 @@ impl RawPermission<'_> {
             field: format!("{field}.{what}"),
             reason,
         };
-        let protocol =
-            Protocol::parse(self.protocol.unwrap_or("-1")).map_err(|e| invalid("ipProtocol", e))?;
-        let ports = if protocol.has_ports() {
-            match (self.from_port, self.to_port) {
-                (None | Some(-1), None | Some(-1)) => PortRange::ALL,
-                (Some(from), Some(to)) => {
-                    let port = |p: i64| {
-                        u16::try_from(p).map_err(|_| {
-                            invalid("fromPort", format!("{p} is not a port (0-65535)"))
-                        })
-                    };
-                    PortRange::new(port(from)?, port(to)?).ok_or_else(|| {
-                        invalid("fromPort", format!("{from} is greater than toPort {to}"))
-                    })?
-                }
-                (from, to) => {
-                    return Err(invalid(
-                        "fromPort",
-                        format!(
-                            "and toPort must both be set or both absent (got {from:?} and {to:?})"
-                        ),
-                    ))
-                }
+        // A permission without a protocol, or a tcp/udp one without ports, is malformed: guessing
+        // "all traffic" or "all ports" would turn a broken item into a verdict.
+        let protocol = match self.protocol {
+            None => {
+                return Err(invalid(
+                    "ipProtocol",
+                    "is missing (expected tcp, udp, icmp, icmpv6, -1 or a protocol number)".into(),
+                ))
             }
+            Some(text) => Protocol::parse(text).map_err(|e| invalid("ipProtocol", e))?,
+        };
+        let ports = if protocol.has_ports() {
+            let port = |field: &str, p: Option<i64>| match p {
+                Some(p) => u16::try_from(p).map_err(|_| {
+                    invalid(field, format!("{p} is not a port ({protocol} needs 0-65535)"))
+                }),
+                None => Err(invalid(
+                    field,
+                    format!("is missing: a {protocol} permission needs a port range (0-65535)"),
+                )),
+            };
+            let (from, to) = (
+                port("fromPort", self.from_port)?,
+                port("toPort", self.to_port)?,
+            );
+            PortRange::new(from, to)
+                .ok_or_else(|| invalid("fromPort", format!("{from} is greater than toPort {to}")))?
         } else {
             PortRange::ALL
         };
@@ -378,6 +381,31 @@ mod tests {
     #[test]
     fn bad_data_names_field_and_value() {
         let cases = [
+            // Malformed permissions are errors, never a guess (a missing protocol is not "-1").
+            (
+                json!({"groupId": "sg-0123abcd", "ipPermissions": [{"fromPort": 8080, "toPort": 8080, "userIdGroupPairs": [{"groupId": "sg-0abc1234"}]}]}),
+                "`configuration.ipPermissions[0].ipProtocol` is missing",
+            ),
+            (
+                json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "ipRanges": ["0.0.0.0/0"]}]}),
+                "`configuration.ipPermissions[0].fromPort` is missing: a tcp permission needs a port range",
+            ),
+            (
+                json!({"groupId": "sg-0123abcd", "ipPermissionsEgress": [{"ipProtocol": "udp", "fromPort": -1, "toPort": -1}]}),
+                "`configuration.ipPermissionsEgress[0].fromPort` -1 is not a port",
+            ),
+            (
+                json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 70000}]}),
+                "`configuration.ipPermissions[0].toPort` 70000 is not a port",
+            ),
+            (
+                json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": "22", "toPort": 22}]}),
+                "configuration.ipPermissions[0].fromPort: invalid type: string \"22\"",
+            ),
+            (
+                json!({"groupId": "sg-0123abcd", "tags": {"tier": "web"}}),
+                "configuration.tags: invalid type: map",
+            ),
             (
                 json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["0.0.0.0/33"]}]}),
                 "configuration.ipPermissions[0].cidrIp` `0.0.0.0/33` is not an IPv4 CIDR",
