@@ -138,6 +138,9 @@ mod tests {
     #[case::v6_56_ok_by_default("v6 /56 ok by default", DEFAULT, json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "ipv6Ranges": [{"cidrIpv6": "fd00::/56"}]}]), Compliance::Compliant, "no inbound")]
     #[case::v6_56_strict("v6 /56 strict", STRICT, json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "ipv6Ranges": [{"cidrIpv6": "fd00::/56"}]}]), Compliance::NonCompliant, "broader than /64")]
     #[case::group_references_are_fine("group references are fine", DEFAULT, json!([{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "userIdGroupPairs": [{"groupId": "sg-0123abcd"}]}]), Compliance::Compliant, "no inbound")]
+    #[case::adjacent_16s_form_a_15("adjacent /16s form a /15", DEFAULT, json!([tcp(5432, &["10.0.0.0/16", "10.1.0.0/16"])]), Compliance::NonCompliant, "open to private 10.0.0.0/15 from 10.0.0.0/16 + 10.1.0.0/16")]
+    #[case::unaligned_16s_stay_two("unaligned /16s stay two", DEFAULT, json!([tcp(5432, &["10.1.0.0/16", "10.2.0.0/16"])]), Compliance::Compliant, "no inbound")]
+    #[case::internet_with_min_8("internet with min /8", &[("check", "broad-private-ingress"), ("minPrefixLengthIpv4", "8"), ("minPrefixLengthIpv6", "7")], json!([tcp(22, &["0.0.0.0/0"])]), Compliance::Compliant, "no inbound private range broader than /8")]
     fn table(
         #[case] name: &str,
         #[case] p: &[(&str, &str)],

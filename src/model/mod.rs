@@ -183,7 +183,10 @@ impl RawPermission<'_> {
         let ports = if protocol.has_ports() {
             let port = |field: &str, p: Option<i64>| match p {
                 Some(p) => u16::try_from(p).map_err(|_| {
-                    invalid(field, format!("{p} is not a port ({protocol} needs 0-65535)"))
+                    invalid(
+                        field,
+                        format!("{p} is not a port ({protocol} needs 0-65535)"),
+                    )
                 }),
                 None => Err(invalid(
                     field,
