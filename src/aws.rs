@@ -581,6 +581,9 @@ impl Cloud for AwsCloud {
         evaluations: &[Evaluation],
         token: &ResultToken,
     ) -> Result<(), CloudError> {
+        // Every batch is sent even when an earlier one keeps failing: one evaluation that Config
+        // rejects must not leave the others stale. The rejected ones fail the invocation at the end.
+        let mut rejected: Vec<String> = Vec::new();
         for batch in evaluations.chunks(PUT_BATCH) {
             let mut pending: Vec<&Evaluation> = batch.iter().collect();
             for attempt in 1..=PUT_ATTEMPTS {
@@ -618,14 +621,15 @@ impl Cloud for AwsCloud {
                 }
                 tokio::time::sleep(Duration::from_millis(200 * attempt as u64)).await;
             }
-            if let Some(first) = pending.first() {
-                return Err(CloudError::FailedEvaluations {
-                    count: pending.len(),
-                    first: first.compliance_resource_id.clone(),
-                });
-            }
+            rejected.extend(pending.iter().map(|e| e.compliance_resource_id.clone()));
         }
-        Ok(())
+        match rejected.first() {
+            None => Ok(()),
+            Some(first) => Err(CloudError::FailedEvaluations {
+                count: rejected.len(),
+                first: first.clone(),
+            }),
+        }
     }
 }
 

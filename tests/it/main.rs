@@ -13,6 +13,8 @@ mod adapter_mocks;
 #[cfg(feature = "aws")]
 mod audit_live;
 #[cfg(feature = "aws")]
+mod faults;
+#[cfg(feature = "aws")]
 mod moto_lambda;
 #[cfg(feature = "aws")]
 mod remediate_live;
