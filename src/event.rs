@@ -197,10 +197,11 @@ impl ConfigEvent {
                 reason: "expected a JSON object".into(),
             });
         }
-        let raw: RawEvent = serde_json::from_value(value).map_err(|e| EventError::WrongType {
-            field: "event".into(),
-            reason: e.to_string(),
-        })?;
+        let raw: RawEvent =
+            serde_path_to_error::deserialize(&value).map_err(|e| EventError::WrongType {
+                field: e.path().to_string(),
+                reason: e.inner().to_string(),
+            })?;
         let invoking = embedded(raw.invoking_event, "invokingEvent")?
             .ok_or_else(|| EventError::Missing("invokingEvent".into()))?;
         let rule_parameters = match embedded(raw.rule_parameters, "ruleParameters")? {

@@ -139,14 +139,40 @@ impl Reach {
     }
 
     /// `0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0)`, or just `0.0.0.0/0` when one source is the block.
+    /// Names the widest sources that together make up the block (not every source inside it).
     pub fn describe(&self, block: &IpNet) -> String {
-        let from = self.contributing(block);
+        let from = self.covering(block);
         if from.len() == 1 && from[0] == &Source::Cidr(*block) {
             block.to_string()
         } else {
             let names: Vec<String> = from.iter().map(ToString::to_string).collect();
             format!("{} (= {block})", names.join(" + "))
         }
+    }
+
+    /// The sources overlapping `block`, widest first, until together they cover it (all of them
+    /// when they never do), in the order they were written.
+    pub fn covering(&self, block: &IpNet) -> Vec<&Source> {
+        let mut candidates: Vec<(u8, usize)> = self
+            .nets
+            .iter()
+            .filter(|(n, _)| n.contains(block) || block.contains(n))
+            .map(|(n, i)| (n.prefix_len(), *i))
+            .collect();
+        candidates.sort_unstable();
+        let mut chosen: Vec<usize> = Vec::new();
+        let mut nets: Vec<IpNet> = Vec::new();
+        for (_, i) in candidates {
+            if !chosen.contains(&i) {
+                chosen.push(i);
+                nets.extend(self.nets.iter().filter(|(_, j)| *j == i).map(|(n, _)| *n));
+                if IpNet::aggregate(&nets).iter().any(|n| n.contains(block)) {
+                    break;
+                }
+            }
+        }
+        chosen.sort_unstable();
+        chosen.into_iter().map(|i| &self.sources[i]).collect()
     }
 
     /// The parts of the union inside private space, aggregated.

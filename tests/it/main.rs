@@ -6,6 +6,7 @@ mod audit_cli;
 mod cli;
 mod fix_properties;
 mod fixtures;
+mod hostile;
 mod properties;
 
 #[cfg(feature = "aws")]
