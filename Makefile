@@ -10,7 +10,7 @@ PACKAGE_TOOLS = cargo-lambda==1.9.2
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SG_COMPLIANCE_MOTO_SERVER ?= $(CURDIR)/$(VENV)/bin/moto_server
 
-.PHONY: all build install package-tools test test-rust lint bench demo package synth deploy venv clean
+.PHONY: all build install package-tools fuzz test test-rust lint bench demo package synth deploy venv clean
 all: build
 
 venv: $(VENV)/.stamp
@@ -38,6 +38,18 @@ lint:
 
 bench:
 	cargo bench --bench engine
+
+# libFuzzer (nightly toolchain, cargo-fuzz) over event/parameter parsing, the audit's input files and
+# the evaluation + fix of arbitrary groups; FUZZ_SECONDS each. Seeds in fuzz/corpus/, what libFuzzer
+# learns in fuzz/work/ (not committed); a crash lands in fuzz/artifacts/ and becomes a regression test.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = event inventory evaluate
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p work/$$t && \
+	  CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/fuzz cargo +nightly fuzz run $$t work/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 || exit 1; \
+	done
 
 # The audit on a bundled organization snapshot (2 accounts x 2 regions): no AWS account, no network.
 # Builds the CLI without the AWS SDK (the engine is pure), so a cold build takes about a minute.
