@@ -19,6 +19,13 @@ use crate::model::{
     DescribedPermission, DescribedPrefixList, DescribedTag, GroupId, ModelError, SecurityGroup,
 };
 
+/// One `PutEvaluations` batch in flight: the ids Config kept rejecting.
+type BatchFuture<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Vec<String>, CloudError>> + Send + 'a>,
+>;
+
+/// At most this many `PutEvaluations` calls at once (Config's default rate is about 10 a second).
+const PUT_CONCURRENCY: usize = 4;
 /// `DescribeNetworkInterfaces` filter values per call.
 const FILTER_VALUES: usize = 200;
 
@@ -476,6 +483,31 @@ impl Cloud for AwsCloud {
         Ok(())
     }
 
+    async fn security_group_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<crate::cloud::GroupPage, CloudError> {
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .max_results(1000)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(api("DescribeSecurityGroups"))?;
+        let groups = out
+            .security_groups()
+            .iter()
+            .map(|g| described(g).into_model())
+            .collect();
+        Ok((
+            groups,
+            out.next_token()
+                .map(str::to_string)
+                .filter(|t| !t.is_empty()),
+        ))
+    }
+
     async fn evaluated_resources(
         &self,
         rule_name: &str,
@@ -581,47 +613,21 @@ impl Cloud for AwsCloud {
         evaluations: &[Evaluation],
         token: &ResultToken,
     ) -> Result<(), CloudError> {
-        // Every batch is sent even when an earlier one keeps failing: one evaluation that Config
-        // rejects must not leave the others stale. The rejected ones fail the invocation at the end.
+        // Batches go out up to PUT_CONCURRENCY at a time; every batch is sent even when another keeps
+        // failing: one evaluation that Config rejects must not leave the others stale. The rejected
+        // ones fail the invocation at the end.
+        use futures::stream::{self, StreamExt};
+        let batches: Vec<BatchFuture<'_>> = evaluations
+            .chunks(PUT_BATCH)
+            .map(|batch| Box::pin(self.put_batch(batch, token)) as _)
+            .collect();
+        let results: Vec<Result<Vec<String>, CloudError>> = stream::iter(batches)
+            .buffer_unordered(PUT_CONCURRENCY)
+            .collect()
+            .await;
         let mut rejected: Vec<String> = Vec::new();
-        for batch in evaluations.chunks(PUT_BATCH) {
-            let mut pending: Vec<&Evaluation> = batch.iter().collect();
-            for attempt in 1..=PUT_ATTEMPTS {
-                let sdk: Vec<aws_sdk_config::types::Evaluation> = pending
-                    .iter()
-                    .map(|e| to_sdk(e))
-                    .collect::<Result<_, _>>()?;
-                let out = self
-                    .config
-                    .put_evaluations()
-                    .set_evaluations(Some(sdk))
-                    .result_token(token.expose())
-                    .test_mode(token.is_test_mode())
-                    .send()
-                    .await
-                    .map_err(api("PutEvaluations"))?;
-                let failed = out.failed_evaluations();
-                if failed.is_empty() {
-                    pending.clear();
-                    break;
-                }
-                pending.retain(|e| {
-                    failed.iter().any(|f| {
-                        f.compliance_resource_id() == e.compliance_resource_id
-                            && f.compliance_resource_type() == e.compliance_resource_type
-                    })
-                });
-                tracing::warn!(
-                    attempt,
-                    failed = pending.len(),
-                    "PutEvaluations reported failed evaluations"
-                );
-                if attempt == PUT_ATTEMPTS || pending.is_empty() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(200 * attempt as u64)).await;
-            }
-            rejected.extend(pending.iter().map(|e| e.compliance_resource_id.clone()));
+        for r in results {
+            rejected.extend(r?);
         }
         match rejected.first() {
             None => Ok(()),
@@ -630,6 +636,55 @@ impl Cloud for AwsCloud {
                 first: first.clone(),
             }),
         }
+    }
+}
+
+impl AwsCloud {
+    /// One `PutEvaluations` batch, failed evaluations sent again; returns those Config kept rejecting.
+    async fn put_batch(
+        &self,
+        batch: &[Evaluation],
+        token: &ResultToken,
+    ) -> Result<Vec<String>, CloudError> {
+        let mut pending: Vec<&Evaluation> = batch.iter().collect();
+        for attempt in 1..=PUT_ATTEMPTS {
+            let sdk: Vec<aws_sdk_config::types::Evaluation> = pending
+                .iter()
+                .map(|e| to_sdk(e))
+                .collect::<Result<_, _>>()?;
+            let out = self
+                .config
+                .put_evaluations()
+                .set_evaluations(Some(sdk))
+                .result_token(token.expose())
+                .test_mode(token.is_test_mode())
+                .send()
+                .await
+                .map_err(api("PutEvaluations"))?;
+            let failed = out.failed_evaluations();
+            if failed.is_empty() {
+                return Ok(Vec::new());
+            }
+            pending.retain(|e| {
+                failed.iter().any(|f| {
+                    f.compliance_resource_id() == e.compliance_resource_id
+                        && f.compliance_resource_type() == e.compliance_resource_type
+                })
+            });
+            tracing::warn!(
+                attempt,
+                failed = pending.len(),
+                "PutEvaluations reported failed evaluations"
+            );
+            if attempt == PUT_ATTEMPTS || pending.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200 * attempt as u64)).await;
+        }
+        Ok(pending
+            .iter()
+            .map(|e| e.compliance_resource_id.clone())
+            .collect())
     }
 }
 

@@ -72,6 +72,9 @@ pub enum CloudError {
     Offline(&'static str),
 }
 
+/// One page of groups (each validated on its own) and the token of the next page.
+pub type GroupPage = (Vec<Result<SecurityGroup, ModelError>>, Option<String>);
+
 /// What the engine asks of a cloud, with crate-owned types.
 pub trait Cloud {
     /// The full item of an oversized notification (`GetResourceConfigHistory`).
@@ -83,6 +86,12 @@ pub trait Cloud {
     fn list_security_groups(
         &self,
     ) -> impl Future<Output = Result<Vec<Result<SecurityGroup, ModelError>>, CloudError>> + Send;
+    /// One page of the region's security groups (`DescribeSecurityGroups`, 1000 a page) and the
+    /// token of the next page, if any.
+    fn security_group_page(
+        &self,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<GroupPage, CloudError>> + Send;
     /// Resource ids the rule has COMPLIANT/NON_COMPLIANT results for (`GetComplianceDetailsByConfigRule`).
     fn evaluated_resources(
         &self,
@@ -167,6 +176,23 @@ impl Cloud for InMemory {
         self.groups.clone().ok_or(CloudError::Offline(
             "a scheduled evaluation lists the region's security groups with DescribeSecurityGroups",
         ))
+    }
+
+    async fn security_group_page(&self, token: Option<String>) -> Result<GroupPage, CloudError> {
+        const PAGE: usize = 1000;
+        let groups = self.groups.as_ref().ok_or(CloudError::Offline(
+            "a scheduled evaluation lists the region's security groups with DescribeSecurityGroups",
+        ))?;
+        let start: usize = match token {
+            None => 0,
+            Some(t) => t.parse().map_err(|_| CloudError::BadItem {
+                resource: "page token".into(),
+                reason: format!("`{t}` is not a page token of this in-memory cloud"),
+            })?,
+        };
+        let end = (start + PAGE).min(groups.len());
+        let next = (end < groups.len()).then(|| end.to_string());
+        Ok((groups[start.min(end)..end].to_vec(), next))
     }
 
     async fn evaluated_resources(&self, _: &str) -> Result<Vec<(String, String)>, CloudError> {

@@ -13,16 +13,71 @@ use crate::event::{
 };
 use crate::model::{self, ModelError, SecurityGroup};
 use crate::params::ParamError;
-use crate::verdict::Verdict;
+use crate::verdict::{Compliance, Verdict};
 
 /// What an invocation decided.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// The evaluations, when collected ([`evaluate_event`]); empty when they were delivered as
+    /// they were made ([`evaluate_and_deliver`]), which keeps a sweep's memory to one page.
     pub evaluations: Vec<Evaluation>,
     /// Resources that could not be evaluated (the others still are).
     pub failures: Vec<String>,
     /// Periodic runs: how clearing results of deleted groups went.
     pub stale_cleanup: Option<String>,
+    /// Evaluations made, by compliance type.
+    pub compliant: usize,
+    pub non_compliant: usize,
+    pub not_applicable: usize,
+    /// Evaluations Config accepted ([`evaluate_and_deliver`]).
+    pub delivered: usize,
+    /// Evaluations Config kept rejecting, and the first of them.
+    pub rejected: usize,
+    pub first_rejected: Option<String>,
+}
+
+impl Outcome {
+    /// All evaluations made.
+    pub fn total(&self) -> usize {
+        self.compliant + self.non_compliant + self.not_applicable
+    }
+
+    /// Counts `evaluations`, then collects them (`token` = `None`) or delivers them right away.
+    async fn emit<C: Cloud>(
+        &mut self,
+        cloud: &C,
+        token: Option<&ResultToken>,
+        evaluations: Vec<Evaluation>,
+    ) -> Result<(), CloudError> {
+        // Findings at INFO; the (many) compliant and not-applicable results of a sweep at DEBUG.
+        for e in &evaluations {
+            match e.compliance_type {
+                Compliance::Compliant => self.compliant += 1,
+                Compliance::NonCompliant => self.non_compliant += 1,
+                Compliance::NotApplicable => self.not_applicable += 1,
+            }
+            if e.compliance_type == Compliance::NonCompliant {
+                tracing::info!(resource = %e.compliance_resource_id, compliance = %e.compliance_type, annotation = %e.annotation, "evaluation");
+            } else {
+                tracing::debug!(resource = %e.compliance_resource_id, compliance = %e.compliance_type, annotation = %e.annotation, "evaluation");
+            }
+        }
+        let Some(token) = token else {
+            self.evaluations.extend(evaluations);
+            return Ok(());
+        };
+        match cloud.put_evaluations(&evaluations, token).await {
+            Ok(()) => self.delivered += evaluations.len(),
+            // The other evaluations were delivered; the rejected ones fail the invocation at the end.
+            Err(CloudError::FailedEvaluations { count, first }) => {
+                self.delivered += evaluations.len() - count;
+                self.rejected += count;
+                self.first_rejected.get_or_insert(first);
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
 }
 
 /// Everything that can stop an invocation. `kind()` is the stable Lambda error type.
@@ -77,54 +132,80 @@ impl EngineError {
     }
 }
 
-/// Decides the evaluations for one event.
+/// Decides the evaluations for one event and collects them (the CLI, tests).
 pub async fn evaluate_event<C: Cloud>(
     cloud: &C,
     event: &ConfigEvent,
     check: &Check,
 ) -> Result<Outcome, EngineError> {
-    match &event.message {
-        Message::Change { item } => match not_applicable(&item.summary, event.event_left_scope) {
-            Some(outcome) => Ok(outcome),
-            None => evaluate_item(cloud, item, check).await,
-        },
-        Message::Oversized { summary } => {
-            if let Some(outcome) = not_applicable(summary, event.event_left_scope) {
-                return Ok(outcome);
-            }
-            let item = cloud.fetch_item(summary).await?;
-            match not_applicable(&item.summary, false) {
-                Some(outcome) => Ok(outcome),
-                None => evaluate_item(cloud, &item, check).await,
-            }
+    run(cloud, event, check, None).await
+}
+
+/// Decides the evaluations for one event and delivers them as they are made (the Lambda): a
+/// sweep evaluates and delivers page by page, holding only one page and the ids it has seen.
+/// Fails after delivering everything else when Config kept rejecting evaluations
+/// (`FailedEvaluations`) or some groups could not be evaluated (`PartialFailure`).
+pub async fn evaluate_and_deliver<C: Cloud>(
+    cloud: &C,
+    event: &ConfigEvent,
+    check: &Check,
+) -> Result<Outcome, EngineError> {
+    let outcome = run(cloud, event, check, Some(&event.result_token)).await?;
+    if let Some(first) = &outcome.first_rejected {
+        return Err(CloudError::FailedEvaluations {
+            count: outcome.rejected,
+            first: first.clone(),
         }
-        Message::Scheduled { notification_time } => {
-            sweep(
-                cloud,
-                event.config_rule_name.as_deref(),
-                check,
-                *notification_time,
-            )
-            .await
-        }
+        .into());
     }
+    if !outcome.failures.is_empty() {
+        return Err(EngineError::Partial {
+            delivered: outcome.delivered,
+            failures: outcome.failures,
+        });
+    }
+    Ok(outcome)
+}
+
+async fn run<C: Cloud>(
+    cloud: &C,
+    event: &ConfigEvent,
+    check: &Check,
+    token: Option<&ResultToken>,
+) -> Result<Outcome, EngineError> {
+    let mut outcome = Outcome::default();
+    let evaluation = match &event.message {
+        Message::Change { item } => match not_applicable(&item.summary, event.event_left_scope) {
+            Some(e) => e,
+            None => evaluate_item(cloud, item, check).await?,
+        },
+        Message::Oversized { summary } => match not_applicable(summary, event.event_left_scope) {
+            Some(e) => e,
+            None => {
+                let item = cloud.fetch_item(summary).await?;
+                match not_applicable(&item.summary, false) {
+                    Some(e) => e,
+                    None => evaluate_item(cloud, &item, check).await?,
+                }
+            }
+        },
+        Message::Scheduled { notification_time } => {
+            let rule = event.config_rule_name.as_deref();
+            sweep(cloud, rule, check, *notification_time, token, &mut outcome).await?;
+            return Ok(outcome);
+        }
+    };
+    outcome.emit(cloud, token, vec![evaluation]).await?;
+    Ok(outcome)
 }
 
 /// The one evaluation of a configuration item, ordered at its capture time.
-fn item_outcome(s: &ItemSummary, verdict: Verdict) -> Outcome {
-    Outcome {
-        evaluations: vec![Evaluation::new(
-            &s.resource_type,
-            &s.resource_id,
-            verdict,
-            s.capture_time,
-        )],
-        ..Default::default()
-    }
+fn item_evaluation(s: &ItemSummary, verdict: Verdict) -> Evaluation {
+    Evaluation::new(&s.resource_type, &s.resource_id, verdict, s.capture_time)
 }
 
 /// The verdict-independent NOT_APPLICABLE cases, so stale results clear.
-fn not_applicable(s: &ItemSummary, left_scope: bool) -> Option<Outcome> {
+fn not_applicable(s: &ItemSummary, left_scope: bool) -> Option<Evaluation> {
     let verdict = if left_scope {
         Some(Verdict::not_applicable(
             "the resource left the rule's scope",
@@ -142,14 +223,14 @@ fn not_applicable(s: &ItemSummary, left_scope: bool) -> Option<Outcome> {
     } else {
         None
     };
-    verdict.map(|v| item_outcome(s, v))
+    verdict.map(|v| item_evaluation(s, v))
 }
 
 async fn evaluate_item<C: Cloud>(
     cloud: &C,
     item: &ConfigItem,
     check: &Check,
-) -> Result<Outcome, EngineError> {
+) -> Result<Evaluation, EngineError> {
     let s = &item.summary;
     let resource = |source| EngineError::Resource {
         resource: s.resource_id.clone(),
@@ -161,7 +242,7 @@ async fn evaluate_item<C: Cloud>(
         .ok_or_else(|| resource(ModelError::Missing("configuration")))?;
     let sg = model::from_config_item(conf, &item.tags).map_err(resource)?;
     let facts = gather_facts(cloud, &[check], &[&sg]).await?;
-    Ok(item_outcome(s, check.judge(&sg, &facts).0))
+    Ok(item_evaluation(s, check.judge(&sg, &facts).0))
 }
 
 /// One batched look-up per kind of fact for all the groups and checks of an invocation.
@@ -192,61 +273,74 @@ pub async fn gather_facts<C: Cloud>(
     Ok(facts)
 }
 
+/// A periodic run: every group of the region, page by page (one batched fact look-up per page),
+/// then NOT_APPLICABLE for groups that earlier results name but that no longer exist.
 async fn sweep<C: Cloud>(
     cloud: &C,
     rule_name: Option<&str>,
     check: &Check,
     at: Timestamp,
-) -> Result<Outcome, EngineError> {
-    let mut outcome = Outcome::default();
-    let mut groups = Vec::new();
+    token: Option<&ResultToken>,
+    outcome: &mut Outcome,
+) -> Result<(), EngineError> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    for listed in cloud.list_security_groups().await? {
-        match listed {
-            Ok(sg) => {
-                seen.insert(sg.group_id.to_string());
-                groups.push(sg);
-            }
-            Err(e) => {
-                if let ModelError::Invalid { group, .. } = &e {
-                    seen.insert(group.clone());
+    let mut page_token: Option<String> = None;
+    loop {
+        let (page, next) = cloud.security_group_page(page_token.take()).await?;
+        let mut groups = Vec::with_capacity(page.len());
+        for listed in page {
+            match listed {
+                Ok(sg) => {
+                    seen.insert(sg.group_id.to_string());
+                    groups.push(sg);
                 }
-                outcome.failures.push(e.to_string());
+                Err(e) => {
+                    if let ModelError::Invalid { group, .. } = &e {
+                        seen.insert(group.clone());
+                    }
+                    outcome.failures.push(e.to_string());
+                }
             }
         }
+        let refs: Vec<&SecurityGroup> = groups.iter().collect();
+        let facts = gather_facts(cloud, &[check], &refs).await?;
+        let evaluations = groups
+            .iter()
+            .map(|sg| {
+                let verdict = check.judge(sg, &facts).0;
+                Evaluation::new(SECURITY_GROUP_TYPE, sg.group_id.as_str(), verdict, at)
+            })
+            .collect();
+        outcome.emit(cloud, token, evaluations).await?;
+        match next {
+            Some(t) => page_token = Some(t),
+            None => break,
+        }
     }
-    let refs: Vec<&SecurityGroup> = groups.iter().collect();
-    let facts = gather_facts(cloud, &[check], &refs).await?;
-    for sg in &groups {
-        let verdict = check.judge(sg, &facts).0;
-        outcome.evaluations.push(Evaluation::new(
-            SECURITY_GROUP_TYPE,
-            sg.group_id.as_str(),
-            verdict,
-            at,
-        ));
-    }
+    let mut stale = Vec::new();
     outcome.stale_cleanup = Some(match rule_name {
         None => "skipped: the event has no configRuleName".to_string(),
         Some(name) => match cloud.evaluated_resources(name).await {
             Ok(previous) => {
-                let mut cleared = 0;
                 for (rtype, id) in previous {
                     if rtype == SECURITY_GROUP_TYPE && !seen.contains(&id) {
-                        cleared += 1;
                         let v = Verdict::not_applicable("the security group no longer exists");
-                        outcome
-                            .evaluations
-                            .push(Evaluation::new(&rtype, &id, v, at));
+                        stale.push(Evaluation::new(&rtype, &id, v, at));
                     }
                 }
-                format!("cleared {cleared}")
+                format!("cleared {}", stale.len())
             }
             // Results of deleted groups stay until the next run; today's verdicts still go out.
-            Err(e) => format!("skipped: {e}"),
+            Err(e) => {
+                tracing::warn!(error = %e, "stale-result clean-up skipped");
+                format!("skipped: {e}")
+            }
         },
     });
-    Ok(outcome)
+    if !stale.is_empty() {
+        outcome.emit(cloud, token, stale).await?;
+    }
+    Ok(())
 }
 
 /// Delivers an outcome, then reports resources that could not be evaluated as an error so that
@@ -278,4 +372,66 @@ pub fn prepare(
     }
     let check = Check::from_params(&event.rule_parameters)?;
     Ok((event, check))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::InMemory;
+    use crate::model::from_config_item;
+    use serde_json::json;
+    use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn a_sweep_delivers_page_by_page_without_collecting() {
+        let groups = (0..2_500)
+            .map(|i| {
+                from_config_item(
+                    &json!({"groupId": format!("sg-{i:017x}"), "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": [if i % 2 == 0 { "0.0.0.0/0" } else { "10.0.0.0/8" }]}]}),
+                    &Default::default(),
+                )
+            })
+            .collect();
+        let cloud = InMemory {
+            groups: Some(groups),
+            evaluated: Some(vec![(
+                "AWS::EC2::SecurityGroup".into(),
+                "sg-0ffffffffffffffff".into(),
+            )]),
+            delivered: Some(Mutex::new(Vec::new())),
+            ..InMemory::default()
+        };
+        let event = ConfigEvent::from_value(json!({
+            "invokingEvent": json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-21T12:00:00.000Z"}).to_string(),
+            "ruleParameters": json!({"check": "public-ingress", "blockedTcpPorts": "22"}).to_string(),
+            "resultToken": "t", "configRuleName": "r",
+        }))
+        .unwrap();
+        let check = Check::from_params(&event.rule_parameters).unwrap();
+        let outcome = evaluate_and_deliver(&cloud, &event, &check).await.unwrap();
+        assert!(
+            outcome.evaluations.is_empty(),
+            "nothing held after delivery"
+        );
+        assert_eq!(
+            (
+                outcome.non_compliant,
+                outcome.compliant,
+                outcome.not_applicable
+            ),
+            (1_250, 1_250, 1)
+        );
+        assert_eq!(outcome.delivered, 2_501);
+        assert_eq!(outcome.stale_cleanup.as_deref(), Some("cleared 1"));
+        let delivered = cloud.deliveries();
+        let ids: BTreeSet<&str> = delivered
+            .iter()
+            .map(|e| e.compliance_resource_id.as_str())
+            .collect();
+        assert_eq!(
+            ids.len(),
+            2_501,
+            "every group exactly once, and the stale one"
+        );
+    }
 }

@@ -10,9 +10,8 @@ use tokio::sync::Mutex;
 use crate::aws::{assume_role, load_sdk_config, AwsCloud};
 use crate::checks::Check;
 use crate::cloud::CloudError;
-use crate::engine::{deliver, evaluate_event, EngineError};
+use crate::engine::{evaluate_and_deliver, EngineError};
 use crate::event::{ConfigEvent, EventError};
-use crate::verdict::Compliance;
 
 /// The environment variable that turns on organization mode.
 pub const ASSUME_ROLE_ENV: &str = "SG_COMPLIANCE_ASSUME_ROLE";
@@ -119,34 +118,19 @@ impl Handler {
         let event = ConfigEvent::from_value(payload)?;
         let check = Check::from_params(&event.rule_parameters)?;
         let cloud = self.cloud_for(&event).await?;
-        let outcome = evaluate_event(&cloud, &event, &check).await?;
-        let count = |c: Compliance| {
-            outcome
-                .evaluations
-                .iter()
-                .filter(|e| e.compliance_type == c)
-                .count()
-        };
+        let outcome = evaluate_and_deliver(&cloud, &event, &check).await?;
         let summary = json!({
             "check": check.name(),
             "rule": event.config_rule_name,
-            "evaluations": outcome.evaluations.len(),
-            "compliant": count(Compliance::Compliant),
-            "nonCompliant": count(Compliance::NonCompliant),
-            "notApplicable": count(Compliance::NotApplicable),
+            "evaluations": outcome.total(),
+            "compliant": outcome.compliant,
+            "nonCompliant": outcome.non_compliant,
+            "notApplicable": outcome.not_applicable,
+            "delivered": outcome.delivered,
             "failures": outcome.failures.len(),
             "staleCleanup": outcome.stale_cleanup,
             "testMode": event.result_token.is_test_mode(),
         });
-        // Findings at INFO; the (many) compliant and not-applicable results of a sweep at DEBUG.
-        for e in &outcome.evaluations {
-            if e.compliance_type == Compliance::NonCompliant {
-                tracing::info!(resource = %e.compliance_resource_id, compliance = %e.compliance_type, annotation = %e.annotation, "evaluation");
-            } else {
-                tracing::debug!(resource = %e.compliance_resource_id, compliance = %e.compliance_type, annotation = %e.annotation, "evaluation");
-            }
-        }
-        deliver(&cloud, &outcome, &event.result_token).await?;
         tracing::info!(summary = %summary, "delivered");
         Ok(summary)
     }

@@ -17,7 +17,7 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use serde_json::json;
 use sg_compliance::aws::AwsCloud;
 use sg_compliance::checks::Check;
-use sg_compliance::engine::{deliver, evaluate_event, EngineError};
+use sg_compliance::engine::{evaluate_and_deliver, evaluate_event, EngineError};
 use sg_compliance::event::ConfigEvent;
 
 fn sg_id(i: usize) -> String {
@@ -99,11 +99,11 @@ async fn sweep(config: &[&Rule], ec2: &[&Rule]) -> Result<(), EngineError> {
     sweep_with(3, config, ec2).await
 }
 
+/// The Lambda's path: evaluated and delivered page by page.
 async fn sweep_with(attempts: u32, config: &[&Rule], ec2: &[&Rule]) -> Result<(), EngineError> {
     let cloud = cloud_with(attempts, config, ec2);
     let (ev, check) = scheduled(json!({"check": "public-ingress", "blockedTcpPorts": "22"}));
-    let outcome = evaluate_event(&cloud, &ev, &check).await?;
-    deliver(&cloud, &outcome, &ev.result_token).await
+    evaluate_and_deliver(&cloud, &ev, &check).await.map(|_| ())
 }
 
 #[tokio::test]
@@ -215,7 +215,7 @@ async fn access_denied_on_the_load_balancer_lookup_fails_the_invocation() {
 }
 
 #[tokio::test]
-async fn a_failing_second_page_fails_the_sweep_instead_of_judging_half_a_region() {
+async fn a_failing_second_page_fails_the_sweep_so_config_retries_it() {
     let page1 = mock!(aws_sdk_ec2::Client::describe_security_groups)
         .match_requests(|r| r.next_token().is_none())
         .then_output(|| {
@@ -242,11 +242,8 @@ async fn a_failing_second_page_fails_the_sweep_instead_of_judging_half_a_region(
         .unwrap_err();
     assert_eq!(err.kind(), "AwsError");
     assert!(page2.num_calls() >= 1);
-    assert_eq!(
-        put.num_calls(),
-        0,
-        "an error, so Config retries the whole sweep"
-    );
+    // The first page's verdicts went out as they were made; the error makes Config retry the sweep.
+    assert_eq!(put.num_calls(), 1);
 }
 
 #[tokio::test]
