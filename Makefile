@@ -36,8 +36,10 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 
+# The engine needs no AWS SDK: bench/ is its own crate on the library without it (a release build of
+# the small dependencies only), run with the Python peer (bench/peer.py) on the same data.
 bench:
-	cargo bench --bench engine
+	cd bench && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/bench cargo run --release --quiet
 
 # libFuzzer (nightly toolchain, cargo-fuzz) over event/parameter parsing, the audit's input files and
 # the evaluation + fix of arbitrary groups; FUZZ_SECONDS each. Seeds in fuzz/corpus/, what libFuzzer

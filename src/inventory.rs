@@ -18,7 +18,9 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::{from_config_item, DescribeOutput, GroupId, ModelError, SecurityGroup};
+use crate::model::{
+    from_config_item, DescribeOutput, DescribedGroup, GroupId, ModelError, SecurityGroup,
+};
 
 /// The resource types the audit reads from Config.
 pub const SECURITY_GROUP: &str = "AWS::EC2::SecurityGroup";
@@ -84,7 +86,26 @@ impl Inventory {
     /// Reads one `--input` file (any supported shape).
     pub fn read_file(&mut self, path: &Path) -> Result<(), InputError> {
         let name = path.display().to_string();
-        let value = read_json(path)?;
+        let bytes = read_bytes(path)?;
+        // `describe-security-groups` output, the big one, is read in one typed pass: each group
+        // becomes the model as soon as it is parsed (no JSON tree of the whole file).
+        if let Some(groups) = describe_groups(&name, &bytes)? {
+            for g in groups {
+                let scope = Scope {
+                    account_id: match &g {
+                        Ok(g) => g.owner_id.clone(),
+                        Err(_) => None,
+                    },
+                    region: None,
+                };
+                self.scope(scope).groups.push(g);
+            }
+            return Ok(());
+        }
+        let value = serde_json::from_slice(&bytes).map_err(|e| InputError::NotJson {
+            path: name.clone(),
+            reason: e.to_string(),
+        })?;
         self.add_json(&name, value)
     }
 
@@ -257,19 +278,81 @@ impl Inventory {
     }
 }
 
-fn read_json(path: &Path) -> Result<Value, InputError> {
+fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
     let name = path.display().to_string();
-    let text = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => InputError::NoSuchFile { path: name.clone() },
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => InputError::NoSuchFile { path: name },
         _ => InputError::Unreadable {
-            path: name.clone(),
+            path: name,
             reason: e.to_string(),
         },
-    })?;
-    serde_json::from_slice(&text).map_err(|e| InputError::NotJson {
+    })
+}
+
+fn read_json(path: &Path) -> Result<Value, InputError> {
+    let name = path.display().to_string();
+    serde_json::from_slice(&read_bytes(path)?).map_err(|e| InputError::NotJson {
         path: name,
         reason: e.to_string(),
     })
+}
+
+/// The groups of `describe-security-groups` output, each converted as it is parsed; `None` when
+/// the bytes are some other shape (a cheap check of the top-level keys first).
+fn describe_groups(
+    name: &str,
+    bytes: &[u8],
+) -> Result<Option<Vec<Result<SecurityGroup, ModelError>>>, InputError> {
+    #[derive(Deserialize)]
+    struct Keys {
+        #[serde(rename = "SecurityGroups")]
+        security_groups: Option<serde::de::IgnoredAny>,
+    }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<Keys>(bytes) {
+        Ok(Keys {
+            security_groups: Some(_),
+        }) => {}
+        _ => return Ok(None),
+    }
+    #[derive(Deserialize)]
+    struct Describe {
+        #[serde(rename = "SecurityGroups")]
+        security_groups: Converted,
+    }
+    let out: Describe =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+            .map_err(|e| bad(name, &e.path().to_string(), e.inner()))?;
+    Ok(Some(out.security_groups.0))
+}
+
+/// A `SecurityGroups` list, each entry turned into the model while the list is read.
+struct Converted(Vec<Result<SecurityGroup, ModelError>>);
+
+impl<'de> Deserialize<'de> for Converted {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Converted;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of security groups")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Converted, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(g) = seq.next_element::<DescribedGroup>()? {
+                    out.push(g.into_model());
+                }
+                Ok(Converted(out))
+            }
+        }
+        d.deserialize_seq(Visitor)
+    }
 }
 
 fn bad(path: &str, field: &str, reason: impl std::fmt::Display) -> InputError {

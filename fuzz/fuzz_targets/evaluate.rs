@@ -13,12 +13,21 @@ fuzz_target!(|data: &[u8]| {
     let checks = [
         vec![("check", "public-ingress")],
         vec![("check", "public-ingress"), ("blockedTcpPorts", "22,3389")],
-        vec![("check", "public-egress"), ("authorizedEgressTcpPorts", "443")],
+        vec![
+            ("check", "public-egress"),
+            ("authorizedEgressTcpPorts", "443"),
+        ],
         vec![("check", "broad-private-ingress")],
-        vec![("tierTagKey", "tier"), ("forbidPublicIngress", "true"), ("loadBalancerSecurityGroupIds", "sg-0abc1234")],
+        vec![
+            ("tierTagKey", "tier"),
+            ("forbidPublicIngress", "true"),
+            ("loadBalancerSecurityGroupIds", "sg-0abc1234"),
+        ],
     ];
     for pairs in checks {
-        let Ok(check) = Check::from_pairs(&pairs) else { continue };
+        let Ok(check) = Check::from_pairs(&pairs) else {
+            continue;
+        };
         let facts = Facts::default();
         let (verdict, fix) = check.judge(&sg, &facts);
         assert!((1..=256).contains(&verdict.annotation().chars().count()));

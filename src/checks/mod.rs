@@ -35,8 +35,8 @@ pub trait Rule: Sized {
     /// The verdict on one group.
     fn evaluate(&self, sg: &SecurityGroup, facts: &Facts) -> Verdict;
     /// The smallest exact change that makes a NON_COMPLIANT group compliant, computed from the
-    /// same analysis as the verdict ([`Fix::Nothing`] for other groups). [`Check::fix`] checks
-    /// every plan by applying it to the model and evaluating again.
+    /// same analysis as the verdict. Called only for groups the check found NON_COMPLIANT;
+    /// [`Check::fix`] checks every plan by applying it to the model and evaluating again.
     fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix;
 }
 
@@ -162,6 +162,11 @@ impl Check {
         if self.evaluate(sg, facts).compliance() != Compliance::NonCompliant {
             return Fix::Nothing;
         }
+        self.verified_fix(sg, facts)
+    }
+
+    /// The fix of a group already found NON_COMPLIANT, verified on the model.
+    fn verified_fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
         match self.raw_fix(sg, facts) {
             Fix::Plan(plan) => match apply(sg, &plan.calls) {
                 Err(e) => Fix::Manual(format!("no exact plan: {e}")),
@@ -187,7 +192,7 @@ impl Check {
         if verdict.compliance() != Compliance::NonCompliant {
             return (verdict, Fix::Nothing);
         }
-        let fix = self.fix(sg, facts);
+        let fix = self.verified_fix(sg, facts);
         let note = match &fix {
             Fix::Plan(plan) => match plan.safety {
                 Safety::Safe => format!("fix: {}", plan.summary()),

@@ -14,7 +14,6 @@ use crate::fix::{narrow_public, plan_of, rules_of, Direction, Fix, Offending, Pe
 use crate::model::{GroupId, Permission, Protocol, SecurityGroup};
 use crate::params::{ParamError, ParamSpec, Params};
 use crate::ports::PortSet;
-use crate::verdict::Compliance;
 use crate::verdict::{elide, Judgement, Verdict};
 
 /// `check=web-tier`.
@@ -143,9 +142,6 @@ impl Rule for WebTier {
     /// VPC; listed, or discovered and already referenced by it), and with `forbidPublicIngress`
     /// revokes wide public sources. Refuses, saying why, when that group is not known exactly.
     fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
-        if self.evaluate(sg, facts).compliance() != Compliance::NonCompliant {
-            return Fix::Nothing;
-        }
         let lb_groups = self
             .load_balancer_groups
             .as_ref()

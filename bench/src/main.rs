@@ -1,0 +1,393 @@
+//! `make bench`: how fast the pure engine decides, how much memory a large sweep needs, and the
+//! offline audit of a 100,000-group snapshot against its parse floor and the Python peer
+//! (`bench/peer.py`), in one table.
+//! Targets: a periodic sweep of a region at EC2's default quota (2,500 security groups), each group
+//! with 20 ingress and 20 egress permissions, evaluated by every check in well under a second and with
+//! a peak RSS under 100 MB (the CDK app gives the function 256 MB). `BENCH_GROUPS=10000` measures a
+//! region at the raised quota (about 210 MB peak on the reference machine).
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sg_compliance::checks::Check;
+use sg_compliance::checks::{evaluate, Facts};
+use sg_compliance::event::ConfigEvent;
+use sg_compliance::model::{from_config_item, SecurityGroup};
+
+const PERMS: usize = 20;
+
+fn group(i: usize) -> SecurityGroup {
+    let perms: Vec<_> = (0..PERMS)
+        .map(|j| {
+            let port = 1000 + (i * 7 + j * 13) % 5000;
+            json!({"ipProtocol": if j % 5 == 0 { "udp" } else { "tcp" }, "fromPort": port, "toPort": port + j,
+                   "ipRanges": [format!("{}.{}.0.0/{}", j % 2 * 128, i % 256, 1 + j % 24)],
+                   "ipv6Ranges": [{"cidrIpv6": format!("{:x}::/{}", 0x2000 + j, 16 + j)}],
+                   "userIdGroupPairs": [{"groupId": format!("sg-{:017x}", j)}]})
+        })
+        .collect();
+    let conf = json!({"groupId": format!("sg-{i:017x}"), "ipPermissions": perms, "ipPermissionsEgress": perms,
+                      "tags": [{"key": "tier", "value": "web"}]});
+    from_config_item(&conf, &BTreeMap::new()).expect("bench group")
+}
+
+/// Resets the peak RSS counter (Linux `clear_refs` 5), so each phase reports its own peak.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let groups_n: usize = std::env::var("BENCH_GROUPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_500);
+    let mut failed = false;
+    let mut report = |name: &str, took: Duration, target: Duration| {
+        let ok = took <= target;
+        failed |= !ok;
+        println!(
+            "{name:<48} {:>9.1} ms  (target {:>6} ms) {}",
+            took.as_secs_f64() * 1e3,
+            target.as_millis(),
+            if ok { "ok" } else { "OVER" }
+        );
+    };
+
+    let event = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/events/public-ingress-unauthorized.json"
+    ))
+    .unwrap();
+    let start = Instant::now();
+    for _ in 0..10_000 {
+        black_box(ConfigEvent::from_json(black_box(&event)).unwrap());
+    }
+    report(
+        "parse 10,000 change events",
+        start.elapsed(),
+        Duration::from_millis(1500),
+    );
+
+    let start = Instant::now();
+    let groups: Vec<SecurityGroup> = (0..groups_n).map(group).collect();
+    report(
+        &format!("build {groups_n} groups x {PERMS} permissions"),
+        start.elapsed(),
+        Duration::from_millis(1000),
+    );
+
+    let p = |pairs: &[(&str, &str)]| Check::from_pairs(pairs).unwrap();
+    let checks = [
+        p(&[
+            ("tierTagKey", "tier"),
+            ("forbidPublicIngress", "true"),
+            ("loadBalancerSecurityGroupIds", "sg-00000000000000001"),
+        ]),
+        p(&[("check", "public-ingress")]),
+        p(&[("check", "public-ingress"), ("blockedTcpPorts", "22,3389")]),
+        p(&[
+            ("check", "public-egress"),
+            ("authorizedEgressTcpPorts", "443"),
+        ]),
+        p(&[("check", "broad-private-ingress")]),
+    ];
+    for check in &checks {
+        let start = Instant::now();
+        let mut non_compliant = 0;
+        for g in &groups {
+            let v = evaluate(check, g, &Facts::default());
+            non_compliant +=
+                usize::from(v.compliance() == sg_compliance::verdict::Compliance::NonCompliant);
+        }
+        black_box(non_compliant);
+        report(
+            &format!("evaluate {groups_n} groups: {}", check.name()),
+            start.elapsed(),
+            Duration::from_millis(500),
+        );
+    }
+    let rss = peak_rss_mb();
+    println!(
+        "{:<48} {rss:>9.1} MB  (target    100 MB) {}",
+        "peak RSS",
+        if rss <= 100.0 { "ok" } else { "OVER" }
+    );
+    drop(groups);
+    failed |= rss > 100.0;
+    failed |= streaming_sweeps();
+    failed |= offline_audit();
+    if failed {
+        std::process::exit(1);
+    }
+}
+
+/// A cloud that makes up its groups page by page (nothing held), and counts deliveries.
+struct Generated {
+    groups: usize,
+    delivered: std::sync::atomic::AtomicUsize,
+}
+
+impl sg_compliance::cloud::Cloud for Generated {
+    async fn fetch_item(
+        &self,
+        _: &sg_compliance::event::ItemSummary,
+    ) -> Result<sg_compliance::event::ConfigItem, sg_compliance::cloud::CloudError> {
+        Err(sg_compliance::cloud::CloudError::Offline("not used"))
+    }
+    async fn list_security_groups(
+        &self,
+    ) -> Result<
+        Vec<Result<SecurityGroup, sg_compliance::model::ModelError>>,
+        sg_compliance::cloud::CloudError,
+    > {
+        Err(sg_compliance::cloud::CloudError::Offline("not used"))
+    }
+    async fn security_group_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<sg_compliance::cloud::GroupPage, sg_compliance::cloud::CloudError> {
+        let start: usize = token.and_then(|t| t.parse().ok()).unwrap_or(0);
+        let end = (start + 1000).min(self.groups);
+        let page = (start..end).map(|i| Ok(group(i))).collect();
+        Ok((page, (end < self.groups).then(|| end.to_string())))
+    }
+    async fn evaluated_resources(
+        &self,
+        _: &str,
+    ) -> Result<Vec<(String, String)>, sg_compliance::cloud::CloudError> {
+        Ok(vec![])
+    }
+    async fn load_balancer_groups(
+        &self,
+        _: &std::collections::BTreeSet<sg_compliance::model::GroupId>,
+    ) -> Result<
+        std::collections::BTreeSet<sg_compliance::model::GroupId>,
+        sg_compliance::cloud::CloudError,
+    > {
+        Ok(Default::default())
+    }
+    async fn prefix_lists(
+        &self,
+        _: &std::collections::BTreeSet<String>,
+    ) -> Result<sg_compliance::exposure::PrefixLists, sg_compliance::cloud::CloudError> {
+        Ok(Default::default())
+    }
+    async fn put_evaluations(
+        &self,
+        evaluations: &[sg_compliance::cloud::Evaluation],
+        _: &sg_compliance::event::ResultToken,
+    ) -> Result<(), sg_compliance::cloud::CloudError> {
+        self.delivered
+            .fetch_add(evaluations.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+    async fn security_group(
+        &self,
+        _: &sg_compliance::model::GroupId,
+    ) -> Result<
+        Option<Result<SecurityGroup, sg_compliance::model::ModelError>>,
+        sg_compliance::cloud::CloudError,
+    > {
+        Ok(None)
+    }
+    async fn modify(
+        &self,
+        _: &sg_compliance::model::GroupId,
+        _: &[sg_compliance::fix::Call],
+        _: bool,
+    ) -> Result<(), sg_compliance::cloud::CloudError> {
+        Ok(())
+    }
+}
+
+/// A periodic sweep evaluated and delivered page by page: peak memory must not grow with the
+/// number of groups (target 64 MB for 10,000 and for 100,000 groups of 20+20 permissions).
+fn streaming_sweeps() -> bool {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let event = ConfigEvent::from_value(json!({
+        "invokingEvent": json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-21T12:00:00.000Z"}).to_string(),
+        "ruleParameters": json!({"check": "public-ingress", "blockedTcpPorts": "22,3389"}).to_string(),
+        "resultToken": "t", "configRuleName": "r",
+    }))
+    .expect("event");
+    let check = Check::from_params(&event.rule_parameters).expect("check");
+    let mut failed = false;
+    for n in [10_000, 100_000] {
+        reset_peak_rss();
+        let cloud = Generated {
+            groups: n,
+            delivered: Default::default(),
+        };
+        let start = Instant::now();
+        let outcome = rt
+            .block_on(sg_compliance::engine::evaluate_and_deliver(
+                &cloud, &event, &check,
+            ))
+            .expect("sweep");
+        let took = start.elapsed();
+        let rss = peak_rss_mb();
+        assert_eq!(cloud.delivered.into_inner(), n);
+        assert_eq!(outcome.total(), n);
+        let ok = rss <= 64.0;
+        failed |= !ok;
+        println!(
+            "{:<48} {:>9.1} ms  {rss:>7.1} MB peak (target 64 MB) {}",
+            format!("sweep + deliver {n} groups (streamed)"),
+            took.as_secs_f64() * 1e3,
+            if ok { "ok" } else { "OVER" }
+        );
+    }
+    failed
+}
+
+/// `describe-security-groups` output of `n` groups: web groups behind one load balancer, public
+/// SSH (some as split halves), ranges, IPv6 and `-1` rules.
+fn snapshot(n: usize) -> serde_json::Value {
+    let lb = "sg-0000000000000000f";
+    let groups: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let mut perms = vec![json!({"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": if i % 3 == 0 { lb } else { "sg-0000000000000000e" }}]})];
+            match i % 5 {
+                0 => perms.push(json!({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/1"}, {"CidrIp": "128.0.0.0/1"}]})),
+                1 => perms.push(json!({"IpProtocol": "tcp", "FromPort": 0, "ToPort": 1024, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]})),
+                2 => perms.push(json!({"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::/0"}]})),
+                3 => perms.push(json!({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]})),
+                _ => perms.push(json!({"IpProtocol": "udp", "FromPort": 53, "ToPort": 53, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]})),
+            }
+            json!({"GroupId": format!("sg-{i:017x}"), "GroupName": format!("group-{i}"), "OwnerId": "111122223333",
+                   "VpcId": "vpc-0123456789abcdef0", "Description": "bench",
+                   "Tags": [{"Key": "tier", "Value": if i % 2 == 0 { "web" } else { "app" }}],
+                   "IpPermissions": perms,
+                   "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]})
+        })
+        .collect();
+    json!({ "SecurityGroups": groups })
+}
+
+/// The offline audit of a 100,000-group snapshot: the parse floor, the audit, and the Python peer.
+fn offline_audit() -> bool {
+    let n = 100_000;
+    let dir = std::env::temp_dir().join(format!("sg-compliance-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("snapshot.json");
+    std::fs::write(&path, serde_json::to_vec(&snapshot(n)).expect("json")).expect("write");
+    let size_mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1048576.0;
+
+    reset_peak_rss();
+    let start = Instant::now();
+    let bytes = std::fs::read(&path).expect("read");
+    let _: serde::de::IgnoredAny = serde_json::from_slice(&bytes).expect("parse");
+    drop(bytes);
+    let floor = start.elapsed();
+
+    reset_peak_rss();
+    let start = Instant::now();
+    let mut inventory = sg_compliance::inventory::Inventory::default();
+    inventory.read_file(&path).expect("inventory");
+    let read = start.elapsed();
+    let checks = vec![
+        Check::from_pairs(&[
+            ("tierTagKey", "tier"),
+            ("tierTagValue", "web"),
+            ("loadBalancerSecurityGroupIds", "sg-0000000000000000f"),
+        ])
+        .expect("web"),
+        Check::from_pairs(&[("check", "public-ingress"), ("blockedTcpPorts", "22")]).expect("ssh"),
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let report = rt.block_on(sg_compliance::audit::audit_inventory(inventory, &checks));
+    let judged = start.elapsed();
+    let json = sg_compliance::report::render(&report, sg_compliance::report::Format::Json)
+        .expect("render");
+    black_box(json.len());
+    let ours = start.elapsed();
+    let ours_rss = peak_rss_mb();
+    let count = |name: &str| {
+        report
+            .rows
+            .iter()
+            .filter(|r| {
+                r.check == name && r.compliance == sg_compliance::verdict::Compliance::NonCompliant
+            })
+            .count()
+    };
+    let (web, ssh) = (count("web-tier"), count("public-ingress"));
+    drop(report);
+
+    let start = Instant::now();
+    let peer = std::process::Command::new("python3")
+        .args([
+            concat!(env!("CARGO_MANIFEST_DIR"), "/peer.py"),
+            &path.display().to_string(),
+            "sg-0000000000000000f",
+        ])
+        .output();
+    let peer_time = start.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut failed = false;
+    println!(
+        "{:<48} {:>9.1} ms  ({size_mb:.0} MB of JSON)",
+        format!("parse floor: {n} groups into IgnoredAny"),
+        floor.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<48} {:>9.1} ms  {ours_rss:>7.1} MB peak ({:.1}x the floor)",
+        format!("audit {n} groups, 2 checks, JSON report"),
+        ours.as_secs_f64() * 1e3,
+        ours.as_secs_f64() / floor.as_secs_f64()
+    );
+    println!(
+        "{:<48} {:>9.1} ms read + model, {:.1} ms judge + fix, {:.1} ms report",
+        "  of which",
+        read.as_secs_f64() * 1e3,
+        (judged - read).as_secs_f64() * 1e3,
+        (ours - judged).as_secs_f64() * 1e3
+    );
+    match peer {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let counts: Vec<usize> = text
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            let agree = counts.get(1) == Some(&web) && counts.get(2) == Some(&ssh);
+            failed |= !agree;
+            println!(
+                "{:<48} {:>9.1} ms  ours is {:.1}x faster; verdicts agree: {}",
+                "python peer (bench/peer.py), same snapshot",
+                peer_time.as_secs_f64() * 1e3,
+                peer_time.as_secs_f64() / ours.as_secs_f64(),
+                if agree {
+                    "yes".to_string()
+                } else {
+                    format!("NO (ours {web} {ssh}, peer {text})")
+                }
+            );
+        }
+        other => println!("python peer: could not run ({other:?})"),
+    }
+    failed
+}
