@@ -432,47 +432,32 @@ impl Cloud for AwsCloud {
         for call in calls {
             let perms = sdk_permissions(call);
             let op = call.operation();
+            // The four operations take the same input; only the builder differs.
+            macro_rules! send {
+                ($builder:expr) => {
+                    $builder
+                        .group_id(group.as_str())
+                        .set_ip_permissions(Some(perms))
+                        .dry_run(dry_run)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(api(op))
+                };
+            }
             let result = match (call.action, call.direction) {
-                (Action::Authorize, Direction::Ingress) => self
-                    .ec2
-                    .authorize_security_group_ingress()
-                    .group_id(group.as_str())
-                    .set_ip_permissions(Some(perms))
-                    .dry_run(dry_run)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(api(op)),
-                (Action::Authorize, Direction::Egress) => self
-                    .ec2
-                    .authorize_security_group_egress()
-                    .group_id(group.as_str())
-                    .set_ip_permissions(Some(perms))
-                    .dry_run(dry_run)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(api(op)),
-                (Action::Revoke, Direction::Ingress) => self
-                    .ec2
-                    .revoke_security_group_ingress()
-                    .group_id(group.as_str())
-                    .set_ip_permissions(Some(perms))
-                    .dry_run(dry_run)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(api(op)),
-                (Action::Revoke, Direction::Egress) => self
-                    .ec2
-                    .revoke_security_group_egress()
-                    .group_id(group.as_str())
-                    .set_ip_permissions(Some(perms))
-                    .dry_run(dry_run)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(api(op)),
+                (Action::Authorize, Direction::Ingress) => {
+                    send!(self.ec2.authorize_security_group_ingress())
+                }
+                (Action::Authorize, Direction::Egress) => {
+                    send!(self.ec2.authorize_security_group_egress())
+                }
+                (Action::Revoke, Direction::Ingress) => {
+                    send!(self.ec2.revoke_security_group_ingress())
+                }
+                (Action::Revoke, Direction::Egress) => {
+                    send!(self.ec2.revoke_security_group_egress())
+                }
             };
             match result {
                 // EC2's answer to a DryRun that would have succeeded.

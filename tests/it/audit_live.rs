@@ -94,20 +94,6 @@ async fn region_world(ec2: &aws_sdk_ec2::Client, ssh: bool) -> (String, String, 
     (alb, web, ssh_group)
 }
 
-fn cli(moto: &Moto, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap()
-}
-
 fn rows(out: &std::process::Output) -> Vec<Value> {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
@@ -128,17 +114,14 @@ async fn live_audit_of_two_regions_against_moto() {
     let (eu_alb, eu_web, eu_ssh) = region_world(&eu, true).await;
     let (_, us_web, _) = region_world(&us, false).await;
     moto.start_recording();
-    let out = cli(
-        &moto,
-        &[
-            "audit",
-            "--live",
-            "--regions",
-            "eu-west-1,us-east-1",
-            "--format",
-            "json",
-        ],
-    );
+    let out = moto.cli(&[
+        "audit",
+        "--live",
+        "--regions",
+        "eu-west-1,us-east-1",
+        "--format",
+        "json",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -205,17 +188,14 @@ async fn organization_audit_assumes_a_role_in_every_active_account() {
         let (_, web, _) = region_world(&aws_sdk_ec2::Client::new(&assumed), true).await;
         webs.push(web);
     }
-    let out = cli(
-        &moto,
-        &[
-            "audit",
-            "--org",
-            "--regions",
-            "us-east-1",
-            "--format",
-            "json",
-        ],
-    );
+    let out = moto.cli(&[
+        "audit",
+        "--org",
+        "--regions",
+        "us-east-1",
+        "--format",
+        "json",
+    ]);
     let rows = rows(&out);
     for (account, web) in members.iter().zip(&webs) {
         let row = verdict(&rows, web, "web-tier");

@@ -9,20 +9,6 @@ use serde_json::Value;
 
 use crate::support::Moto;
 
-fn cli(moto: &Moto, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap()
-}
-
 fn tcp(from: i32, to: i32, cidr: &str) -> IpPermission {
     IpPermission::builder()
         .ip_protocol("tcp")
@@ -127,7 +113,7 @@ async fn remediate_apply_fixes_each_check_and_keeps_unrelated_rules() {
     let before = describe(vec![ssh.clone(), range.clone(), web.clone()]).await;
 
     // Plans only: exit 1 (fixes pending), exact AWS CLI commands.
-    let plan = cli(&moto, &[&args[..], &[lb_param.as_str()]].concat());
+    let plan = moto.cli(&[&args[..], &[lb_param.as_str()]].concat());
     let text = String::from_utf8_lossy(&plan.stdout);
     assert_eq!(
         plan.status.code(),
@@ -138,8 +124,7 @@ async fn remediate_apply_fixes_each_check_and_keeps_unrelated_rules() {
     assert!(text.contains(&format!("aws ec2 revoke-security-group-ingress --region us-east-1 --group-id {ssh} --ip-permissions '[{{\"IpProtocol\":\"tcp\",\"FromPort\":22,\"ToPort\":22,\"IpRanges\":[{{\"CidrIp\":\"0.0.0.0/0\"}}]}}]'")), "{text}");
 
     // A dry run changes nothing.
-    let dry = cli(
-        &moto,
+    let dry = moto.cli(
         &[
             &args[..],
             &[lb_param.as_str(), "--apply", "--yes", "--dry-run"],
@@ -159,8 +144,7 @@ async fn remediate_apply_fixes_each_check_and_keeps_unrelated_rules() {
     );
 
     // Apply: every group compliant, unrelated rules intact.
-    let applied = cli(
-        &moto,
+    let applied = moto.cli(
         &[
             &args[..],
             &[lb_param.as_str(), "--apply", "--yes", "--format", "json"],
@@ -189,7 +173,7 @@ async fn remediate_apply_fixes_each_check_and_keeps_unrelated_rules() {
         ]
     );
     // Nothing left to fix.
-    let again = cli(&moto, &[&args[..], &[lb_param.as_str()]].concat());
+    let again = moto.cli(&[&args[..], &[lb_param.as_str()]].concat());
     assert_eq!(
         again.status.code(),
         Some(0),
