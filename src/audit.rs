@@ -201,6 +201,7 @@ pub async fn audit_inventory(inventory: Inventory, checks: &[Check]) -> AuditRep
         let cloud = InMemory {
             groups: Some(data.groups),
             load_balancer_groups: data.load_balancer_groups,
+            region: scope.region.clone(),
             ..InMemory::default()
         };
         if let Err(e) = audit_scope(&cloud, &scope, checks, &mut report).await {

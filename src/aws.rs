@@ -334,6 +334,10 @@ fn is_load_balancer_interface(eni: &aws_sdk_ec2::types::NetworkInterface) -> boo
 }
 
 impl Cloud for AwsCloud {
+    fn region(&self) -> Option<String> {
+        self.ec2.config().region().map(|r| r.to_string())
+    }
+
     async fn fetch_item(&self, summary: &ItemSummary) -> Result<ConfigItem, CloudError> {
         let out = self
             .config

@@ -77,6 +77,8 @@ pub type GroupPage = (Vec<Result<SecurityGroup, ModelError>>, Option<String>);
 
 /// What the engine asks of a cloud, with crate-owned types.
 pub trait Cloud {
+    /// The region the calls go to, when known (for region-limited rule parameters).
+    fn region(&self) -> Option<String>;
     /// The full item of an oversized notification (`GetResourceConfigHistory`).
     fn fetch_item(
         &self,
@@ -143,6 +145,8 @@ pub struct InMemory {
     pub evaluated: Option<Vec<(String, String)>>,
     /// `Some` to accept deliveries (recorded here); `None` refuses them.
     pub delivered: Option<Mutex<Vec<Evaluation>>>,
+    /// The region the data is from, when known.
+    pub region: Option<String>,
 }
 
 impl InMemory {
@@ -161,6 +165,10 @@ impl InMemory {
 }
 
 impl Cloud for InMemory {
+    fn region(&self) -> Option<String> {
+        self.region.clone()
+    }
+
     async fn fetch_item(&self, summary: &ItemSummary) -> Result<ConfigItem, CloudError> {
         self.items
             .get(&summary.resource_id)

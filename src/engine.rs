@@ -256,6 +256,7 @@ pub async fn gather_facts<C: Cloud>(
         needs.merge(check.needs(groups));
     }
     let mut facts = Facts {
+        region: cloud.region(),
         group_vpcs: groups
             .iter()
             .filter_map(|g| Some((g.group_id.clone(), g.vpc_id.clone()?)))

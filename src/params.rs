@@ -163,25 +163,100 @@ impl<'a> Params<'a> {
             .filter(|n| *n <= max)
             .ok_or_else(|| self.invalid(key, format!("expected a prefix length 0-{max}")))
     }
+}
 
-    /// A comma-separated list of security-group ids; `None` when absent.
-    pub fn group_ids(&self, key: &str) -> Result<Option<BTreeSet<GroupId>>, ParamError> {
+/// Security-group ids that may be limited to a region (`eu-west-1:sg-…`), so one rule set serves
+/// every region: ids are per account and region.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegionalGroups {
+    /// Ids without a region: valid everywhere.
+    pub anywhere: BTreeSet<GroupId>,
+    /// Ids given as `region:sg-…`.
+    pub by_region: BTreeMap<String, BTreeSet<GroupId>>,
+}
+
+impl RegionalGroups {
+    /// The ids that apply in `region` (only the unprefixed ones when the region is unknown).
+    pub fn for_region(&self, region: Option<&str>) -> BTreeSet<GroupId> {
+        let mut out = self.anywhere.clone();
+        if let Some(ids) = region.and_then(|r| self.by_region.get(r)) {
+            out.extend(ids.iter().cloned());
+        }
+        out
+    }
+}
+
+/// `eu-west-1`, `us-gov-west-1`, `cn-north-1`, `eusc-de-east-1`: lowercase words and a number.
+fn is_region(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+impl Params<'_> {
+    /// A comma-separated list of `sg-…` or `region:sg-…`; `None` when absent.
+    pub fn regional_group_ids(&self, key: &str) -> Result<Option<RegionalGroups>, ParamError> {
         let Some(text) = self.text(key) else {
             return Ok(None);
         };
-        let ids = text
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|id| GroupId::parse(id).map_err(|reason| self.invalid(key, reason)))
-            .collect::<Result<BTreeSet<_>, _>>()?;
-        Ok(Some(ids))
+        let mut out = RegionalGroups::default();
+        for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match item.split_once(':') {
+                None => {
+                    let id = GroupId::parse(item).map_err(|reason| self.invalid(key, reason))?;
+                    out.anywhere.insert(id);
+                }
+                Some((region, id)) => {
+                    if !is_region(region) {
+                        return Err(self.invalid(
+                            key,
+                            format!("`{region}` is not a region name (expected e.g. eu-west-1:sg-0123456789abcdef0)"),
+                        ));
+                    }
+                    let id = GroupId::parse(id).map_err(|reason| self.invalid(key, reason))?;
+                    out.by_region
+                        .entry(region.to_string())
+                        .or_default()
+                        .insert(id);
+                }
+            }
+        }
+        Ok(Some(out))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const IDS: &[ParamSpec] = &[ParamSpec::required("key"), ParamSpec::optional("ids", None)];
+
+    #[test]
+    fn group_ids_per_region() {
+        let m = map(&[
+            ("key", "k"),
+            (
+                "ids",
+                "eu-west-1:sg-0123abcd, sg-0abc1234, eusc-de-east-1:sg-0fff0000",
+            ),
+        ]);
+        let p = Params::new(&m, "demo", IDS).unwrap();
+        let ids = p.regional_group_ids("ids").unwrap().unwrap();
+        assert_eq!(ids.for_region(Some("eu-west-1")).len(), 2);
+        assert_eq!(ids.for_region(Some("us-east-1")).len(), 1);
+        assert_eq!(ids.for_region(None).len(), 1);
+        assert_eq!(ids.for_region(Some("eusc-de-east-1")).len(), 2);
+        for bad in ["EU:sg-0123abcd", "eu-west:sg-0123abcd", "eu-west-1:nope"] {
+            let m = map(&[("key", "k"), ("ids", bad)]);
+            let p = Params::new(&m, "demo", IDS).unwrap();
+            let err = p.regional_group_ids("ids").unwrap_err().to_string();
+            assert!(err.contains(&format!("`ids` = `{bad}`")), "{err}");
+        }
+    }
 
     const SPECS: &[ParamSpec] = &[
         ParamSpec::required("key"),

@@ -147,6 +147,9 @@ struct Generated {
 }
 
 impl sg_compliance::cloud::Cloud for Generated {
+    fn region(&self) -> Option<String> {
+        None
+    }
     async fn fetch_item(
         &self,
         _: &sg_compliance::event::ItemSummary,

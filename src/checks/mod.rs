@@ -78,6 +78,8 @@ pub struct Facts {
     pub prefix_lists: PrefixLists,
     /// The VPC of each group in hand (a fix authorizes only load-balancer groups of the same VPC).
     pub group_vpcs: BTreeMap<GroupId, String>,
+    /// The region the groups are in, when known (for region-limited parameters).
+    pub region: Option<String>,
 }
 
 /// Generates [`Check`] (one variant per check module) and its exhaustive dispatch.

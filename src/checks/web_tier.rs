@@ -12,7 +12,7 @@ use super::{public_findings, Facts, Needs, Rule};
 use crate::exposure::{Exposure, PortPolicy};
 use crate::fix::{narrow_public, plan_of, rules_of, Direction, Fix, Offending, Peer, RuleSpec};
 use crate::model::{GroupId, Permission, Protocol, SecurityGroup};
-use crate::params::{ParamError, ParamSpec, Params};
+use crate::params::{ParamError, ParamSpec, Params, RegionalGroups};
 use crate::ports::PortSet;
 use crate::verdict::{elide, Judgement, Verdict};
 
@@ -22,8 +22,9 @@ pub struct WebTier {
     pub tag_key: String,
     pub tag_value: Option<String>,
     pub ports: PortSet,
-    /// Groups that count as the load balancer's; `None` = discover them from ELB network interfaces.
-    pub load_balancer_groups: Option<BTreeSet<GroupId>>,
+    /// Groups that count as the load balancer's (`sg-…` or `region:sg-…`); `None` = discover them
+    /// from ELB network interfaces.
+    pub load_balancer_groups: Option<RegionalGroups>,
     pub forbid_public_ingress: bool,
 }
 
@@ -43,7 +44,7 @@ impl Rule for WebTier {
             tag_key: p.required("tierTagKey")?.to_string(),
             tag_value: p.text("tierTagValue").map(str::to_string),
             ports: p.ports("ports")?,
-            load_balancer_groups: p.group_ids("loadBalancerSecurityGroupIds")?,
+            load_balancer_groups: p.regional_group_ids("loadBalancerSecurityGroupIds")?,
             forbid_public_ingress: p.bool("forbidPublicIngress")?,
         })
     }
@@ -84,7 +85,8 @@ impl Rule for WebTier {
                 "not tagged {tag}: not a web-tier security group"
             ));
         }
-        let (lb_groups, not_lb) = match &self.load_balancer_groups {
+        let listed = self.listed(facts);
+        let (lb_groups, not_lb) = match &listed {
             Some(listed) => (listed, "not in loadBalancerSecurityGroupIds"),
             None => (
                 &facts.load_balancer_groups,
@@ -142,10 +144,8 @@ impl Rule for WebTier {
     /// VPC; listed, or discovered and already referenced by it), and with `forbidPublicIngress`
     /// revokes wide public sources. Refuses, saying why, when that group is not known exactly.
     fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
-        let lb_groups = self
-            .load_balancer_groups
-            .as_ref()
-            .unwrap_or(&facts.load_balancer_groups);
+        let listed = self.listed(facts);
+        let lb_groups = listed.as_ref().unwrap_or(&facts.load_balancer_groups);
         let has_path = self
             .tier_permissions(sg)
             .any(|(_, perm)| perm.groups.iter().any(|g| lb_groups.contains(&g.group_id)));
@@ -156,7 +156,7 @@ impl Rule for WebTier {
                 (Some(theirs), Some(ours)) => theirs == ours,
                 _ => true,
             };
-            let candidates: BTreeSet<&GroupId> = match &self.load_balancer_groups {
+            let candidates: BTreeSet<&GroupId> = match &listed {
                 Some(listed) => listed.iter().filter(|g| same_vpc(g)).collect(),
                 None => sg
                     .ingress
@@ -205,6 +205,13 @@ impl Rule for WebTier {
 }
 
 impl WebTier {
+    /// The listed load-balancer groups that apply in the facts' region.
+    fn listed(&self, facts: &Facts) -> Option<BTreeSet<GroupId>> {
+        self.load_balancer_groups
+            .as_ref()
+            .map(|g| g.for_region(facts.region.as_deref()))
+    }
+
     fn is_tier_group(&self, sg: &SecurityGroup) -> bool {
         match (sg.tags.get(&self.tag_key), &self.tag_value) {
             (Some(_), None) => true,
@@ -394,8 +401,48 @@ mod tests {
         assert_eq!(w.tag_key, "tier");
         assert_eq!(w.tag_value.as_deref(), value);
         assert_eq!(w.ports.to_string(), ports);
-        assert_eq!(w.load_balancer_groups.map(|g| g.len()), listed);
+        assert_eq!(
+            w.load_balancer_groups.map(|g| g.for_region(None).len()),
+            listed
+        );
         assert_eq!(w.forbid_public_ingress, forbid);
+    }
+
+    #[test]
+    fn load_balancer_ids_per_region() {
+        let check = params(&[
+            ("tierTagKey", "tier"),
+            (
+                "loadBalancerSecurityGroupIds",
+                &format!("eu-west-1:{LB}, us-east-1:{OTHER}"),
+            ),
+        ]);
+        let sg = group(
+            &[("tier", "web")],
+            json!([from_group("tcp", Some(443), Some(443), LB)]),
+            json!([]),
+        );
+        let in_region = |region: &str| Facts {
+            region: Some(region.into()),
+            ..Facts::default()
+        };
+        assert_eq!(
+            check.evaluate(&sg, &in_region("eu-west-1")).compliance(),
+            Compliance::Compliant
+        );
+        let other = check.evaluate(&sg, &in_region("us-east-1"));
+        assert_eq!(
+            other.compliance(),
+            Compliance::NonCompliant,
+            "{}",
+            other.annotation()
+        );
+        // In us-east-1 the fix authorizes that region's load balancer group, not eu-west-1's.
+        let (_, fix) = check.judge(&sg, &in_region("us-east-1"));
+        let crate::fix::Fix::Plan(plan) = fix else {
+            panic!("{fix:?}")
+        };
+        assert_eq!(plan.summary(), format!("authorize tcp/80,443 from {OTHER}"));
     }
 
     #[rstest]

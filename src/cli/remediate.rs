@@ -125,6 +125,7 @@ async fn remediate(args: RemediateArgs) -> Result<u8, Failure> {
         let groups = select(data.groups.iter().cloned(), &args.group_ids, &mut bad);
         let cloud = InMemory {
             load_balancer_groups: data.load_balancer_groups,
+            region: scope.region.clone(),
             ..InMemory::default()
         };
         let (found, _) = plan(&cloud, &checks, &groups).await.map_err(cloud_error)?;
