@@ -146,6 +146,16 @@ pub async fn select_aggregate(
         .collect())
 }
 
+/// The account of the credentials (`GetCallerIdentity`).
+pub async fn own_account(base: &SdkConfig) -> Result<String, CloudError> {
+    let out = aws_sdk_sts::Client::new(base)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(api("GetCallerIdentity"))?;
+    Ok(out.account().unwrap_or_default().to_string())
+}
+
 /// The organization's active accounts (`ListAccounts`).
 pub async fn active_accounts(base: &SdkConfig) -> Result<Vec<String>, CloudError> {
     let pages: Vec<_> = aws_sdk_organizations::Client::new(base)

@@ -304,11 +304,18 @@ mod live {
         let accounts = aws::active_accounts(&base)
             .await
             .map_err(|e| e.to_string())?;
+        let own = aws::own_account(&base).await.map_err(|e| e.to_string())?;
+        let own = own.as_str();
         let bar = progress(accounts.len() * regions.len(), "account regions");
         let parts: Vec<AuditReport> = stream::iter(accounts)
             .map(|account| {
                 let (base, regions, bar) = (&base, &regions, &bar);
                 async move {
+                    // The credentials' own account (the management or delegated-administrator
+                    // account) is audited as it is: the member role is not deployed there.
+                    if account == own {
+                        return audit_regions(base, Some(&account), regions, checks, bar).await;
+                    }
                     let role = format!("arn:aws:iam::{account}:role/{role_name}");
                     match aws::assume_role(base, &role).await {
                         Ok(assumed) => {

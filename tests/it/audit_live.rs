@@ -188,6 +188,7 @@ async fn organization_audit_assumes_a_role_in_every_active_account() {
         let (_, web, _) = region_world(&aws_sdk_ec2::Client::new(&assumed), true).await;
         webs.push(web);
     }
+    moto.start_recording();
     let out = moto.cli(&[
         "audit",
         "--org",
@@ -196,6 +197,14 @@ async fn organization_audit_assumes_a_role_in_every_active_account() {
         "--format",
         "json",
     ]);
+    // Roles are assumed in the member accounts only: the caller's own (management) account is
+    // audited with its own credentials.
+    let ops: Vec<String> = moto.recording().iter().map(operation).collect();
+    assert_eq!(
+        ops.iter().filter(|o| o.as_str() == "AssumeRole").count(),
+        members.len(),
+        "{ops:?}"
+    );
     let rows = rows(&out);
     for (account, web) in members.iter().zip(&webs) {
         let row = verdict(&rows, web, "web-tier");
@@ -288,4 +297,33 @@ fn unreachable_aws_is_exit_3_with_one_line_per_region() {
         err.starts_with("sg-compliance: error: -/eu-west-1: DescribeSecurityGroups failed"),
         "{err}"
     );
+    assert!(err.contains("cannot reach the AWS endpoint"), "{err}");
+}
+
+#[test]
+fn missing_credentials_say_so_and_how_to_provide_them() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args(["audit", "--live", "--regions", "eu-west-1"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("no AWS credentials found: run `aws configure`"),
+        "{err}"
+    );
+    assert!(!err.contains("DispatchFailure"), "no Debug dump: {err}");
 }
