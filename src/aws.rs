@@ -550,6 +550,14 @@ impl Cloud for AwsCloud {
                         .set_values(Some(chunk.to_vec()))
                         .build(),
                 )
+                // Only Elastic Load Balancing's interfaces ("ELB app/…", "ELB net/…", "ELB <name>"):
+                // the instances' interfaces of the same groups are not needed and can be many.
+                .filters(
+                    Filter::builder()
+                        .name("description")
+                        .values("ELB *")
+                        .build(),
+                )
                 .into_paginator()
                 .items()
                 .send()

@@ -267,3 +267,87 @@ async fn an_oversized_item_whose_history_call_fails_is_an_error() {
         "{err}"
     );
 }
+
+/// The calls a periodic sweep makes: per 1,000-group page one `DescribeSecurityGroups` and at most
+/// one batched `DescribeNetworkInterfaces`; `PutEvaluations` per 100; one stale-result read; no
+/// call per group. (moto ignores `MaxResults`, so the pages are mocked here.)
+#[tokio::test]
+async fn a_sweep_of_2500_groups_makes_the_minimal_calls() {
+    use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
+    let web = |i: usize| {
+        aws_sdk_ec2::types::SecurityGroup::builder()
+            .group_id(sg_id(i))
+            .tags(Tag::builder().key("tier").value("web").build())
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(443)
+                    .to_port(443)
+                    .user_id_group_pairs(
+                        UserIdGroupPair::builder()
+                            .group_id(sg_id(100_000 + i % 10))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    };
+    let page = |from: usize, to: usize, next: Option<&'static str>| {
+        let token = match from {
+            0 => None,
+            1000 => Some("p2"),
+            _ => Some("p3"),
+        };
+        mock!(aws_sdk_ec2::Client::describe_security_groups)
+            .match_requests(move |r| r.next_token() == token && r.max_results() == Some(1000))
+            .then_output(move || {
+                DescribeSecurityGroupsOutput::builder()
+                    .set_security_groups(Some((from..to).map(web).collect()))
+                    .set_next_token(next.map(str::to_string))
+                    .build()
+            })
+    };
+    let (p1, p2, p3) = (
+        page(0, 1000, Some("p2")),
+        page(1000, 2000, Some("p3")),
+        page(2000, 2500, None),
+    );
+    let enis = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+        .then_output(|| DescribeNetworkInterfacesOutput::builder().build());
+    let put = mock!(aws_sdk_config::Client::put_evaluations)
+        .then_output(|| PutEvaluationsOutput::builder().build());
+    let previous = no_previous();
+    let cloud = cloud(&[&previous, &put], &[&p1, &p2, &p3, &enis]);
+    let (ev, check) = scheduled(json!({"tierTagKey": "tier"}));
+    let outcome = evaluate_and_deliver(&cloud, &ev, &check).await.unwrap();
+    assert_eq!(outcome.total(), 2_500);
+    assert_eq!((p1.num_calls(), p2.num_calls(), p3.num_calls()), (1, 1, 1));
+    // 1,010 candidate ids a page at most (1,000 groups + 10 load balancers): 200 filter values a call.
+    assert!(
+        enis.num_calls() <= 3 * 6,
+        "{} DescribeNetworkInterfaces calls",
+        enis.num_calls()
+    );
+    assert_eq!(put.num_calls(), 25);
+    assert_eq!(previous.num_calls(), 1);
+}
+
+/// A change event with `loadBalancerSecurityGroupIds` needs no EC2 call at all: one
+/// `PutEvaluations` (the EC2 client here has no rules, so any EC2 call would fail the test).
+#[tokio::test]
+async fn a_change_event_with_listed_load_balancers_makes_one_call() {
+    let put = mock!(aws_sdk_config::Client::put_evaluations)
+        .then_output(|| PutEvaluationsOutput::builder().build());
+    let cloud = cloud(&[&put], &[]);
+    let ev = ConfigEvent::from_json(include_str!(
+        "../../fixtures/events/web-tier-compliant.json"
+    ))
+    .unwrap();
+    let check = Check::from_params(&ev.rule_parameters).unwrap();
+    assert!(ev
+        .rule_parameters
+        .contains_key("loadBalancerSecurityGroupIds"));
+    let outcome = evaluate_and_deliver(&cloud, &ev, &check).await.unwrap();
+    assert_eq!((outcome.total(), outcome.delivered), (1, 1));
+    assert_eq!(put.num_calls(), 1);
+}
