@@ -249,6 +249,32 @@ impl PublicReach<'_> {
     }
 }
 
+/// Public sources broader than allowed reach these ports of one protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WidePublic<'a> {
+    pub family: Family,
+    pub min: u8,
+    pub protocol: Protocol,
+    pub ports: Vec<PortRange>,
+    pub sources: Vec<&'a Source>,
+}
+
+/// The ports of `seg` that `policy` asks about (all of it for `-1` except in deny-list mode,
+/// which asks only about the tcp/udp segments `-1` also opens).
+fn policy_ports(seg: &Segment, policy: PortPolicy<'_>) -> Vec<PortRange> {
+    match (seg.protocol, policy) {
+        (Protocol::All, PortPolicy::Deny { .. }) => vec![],
+        (Protocol::All, _) => vec![PortRange::ALL],
+        (Protocol::Tcp, PortPolicy::Allow { tcp, .. }) => tcp.subtract_from(&seg.ports),
+        (Protocol::Udp, PortPolicy::Allow { udp, .. }) => udp.subtract_from(&seg.ports),
+        (Protocol::Tcp, PortPolicy::Deny { tcp, .. }) => tcp.intersect(&seg.ports),
+        (Protocol::Udp, PortPolicy::Deny { udp, .. }) => udp.intersect(&seg.ports),
+        (_, PortPolicy::Any) => vec![seg.ports],
+        // Other protocols (icmp, esp, ...) are outside the port lists' reach.
+        _ => vec![],
+    }
+}
+
 /// A private block broader than allowed reaches one segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BroadPrivate<'a> {
@@ -303,24 +329,61 @@ impl Exposure {
                 .iter()
                 .any(|s| s.protocol == Protocol::All && s.is_public(family));
             for seg in self.segments.iter().filter(|s| s.is_public(family)) {
-                let ports: Vec<PortRange> = match (seg.protocol, policy) {
-                    (Protocol::All, PortPolicy::Deny { .. }) => continue,
-                    (Protocol::All, _) => vec![PortRange::ALL],
-                    (_, PortPolicy::Allow { .. } | PortPolicy::Any) if all_public => continue,
-                    (Protocol::Tcp, PortPolicy::Allow { tcp, .. }) => tcp.subtract_from(&seg.ports),
-                    (Protocol::Udp, PortPolicy::Allow { udp, .. }) => udp.subtract_from(&seg.ports),
-                    (Protocol::Tcp, PortPolicy::Deny { tcp, .. }) => tcp.intersect(&seg.ports),
-                    (Protocol::Udp, PortPolicy::Deny { udp, .. }) => udp.intersect(&seg.ports),
-                    (_, PortPolicy::Any) => vec![seg.ports],
-                    // Other protocols (icmp, esp, ...) are outside the port lists' reach.
-                    _ => continue,
-                };
+                let skip = seg.protocol != Protocol::All
+                    && all_public
+                    && matches!(policy, PortPolicy::Allow { .. } | PortPolicy::Any);
+                if skip {
+                    // Everything is already reported as "all traffic".
+                    continue;
+                }
+                let ports = policy_ports(seg, policy);
                 if !ports.is_empty() {
                     out.push(PublicReach {
                         family,
                         protocol: seg.protocol,
                         ports,
                         segment: seg,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Public sources (outside private space) broader than `min_prefix(family)` that reach ports
+    /// `policy` cares about, even when their union is not the whole internet.
+    pub fn wide_public(
+        &self,
+        policy: PortPolicy<'_>,
+        min_prefix: impl Fn(Family) -> u8,
+    ) -> Vec<WidePublic<'_>> {
+        let mut out = Vec::new();
+        for family in Family::BOTH {
+            let min = min_prefix(family);
+            for seg in &self.segments {
+                let reach = seg.reach(family);
+                let mut idx: Vec<usize> = reach
+                    .nets
+                    .iter()
+                    .filter(|(n, _)| {
+                        n.prefix_len() < min
+                            && !family.private_blocks().iter().any(|b| b.contains(n))
+                    })
+                    .map(|(_, i)| *i)
+                    .collect();
+                idx.sort_unstable();
+                idx.dedup();
+                if idx.is_empty() {
+                    continue;
+                }
+                let ports = policy_ports(seg, policy);
+                if !ports.is_empty() {
+                    out.push(WidePublic {
+                        family,
+                        min,
+                        protocol: seg.protocol,
+                        ports,
+                        sources: idx.into_iter().map(|i| &reach.sources[i]).collect(),
                     });
                 }
             }

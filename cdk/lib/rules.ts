@@ -96,6 +96,10 @@ export interface PublicIngressRuleOptions extends RuleOptions {
   readonly blockedTcpPorts?: number[];
   /** Deny-list mode: UDP ports that must not be open to the internet (`blockedUdpPorts`). Rust default: none. */
   readonly blockedUdpPorts?: number[];
+  /** Also flag public IPv4 sources broader than this prefix on a checked port, 0-24 (`minPublicPrefixLength`). Rust default: 0. */
+  readonly minPublicPrefixLength?: number;
+  /** The same for IPv6, 0-48 (`minPublicPrefixLengthIpv6`). Rust default: 0. */
+  readonly minPublicPrefixLengthIpv6?: number;
 }
 
 export type PublicIngressSshRdpRuleOptions = PublicIngressRuleOptions;
@@ -391,6 +395,8 @@ export function resolveRules(
       check: 'public-ingress',
       blockedTcpPorts: ports('publicIngressSshRdp.blockedTcpPorts', blockedTcp),
       blockedUdpPorts: ports('publicIngressSshRdp.blockedUdpPorts', o.blockedUdpPorts),
+      minPublicPrefixLength: prefixLength('publicIngressSshRdp.minPublicPrefixLength', o.minPublicPrefixLength, 24),
+      minPublicPrefixLengthIpv6: prefixLength('publicIngressSshRdp.minPublicPrefixLengthIpv6', o.minPublicPrefixLengthIpv6, 48),
     });
     if (params.blockedTcpPorts === undefined && params.blockedUdpPorts === undefined) {
       throw new RuleConfigError('publicIngressSshRdp needs at least one blocked port');
@@ -411,6 +417,8 @@ export function resolveRules(
       authorizedUdpPorts: ports('publicIngress.authorizedUdpPorts', o.authorizedUdpPorts),
       blockedTcpPorts: ports('publicIngress.blockedTcpPorts', o.blockedTcpPorts),
       blockedUdpPorts: ports('publicIngress.blockedUdpPorts', o.blockedUdpPorts),
+      minPublicPrefixLength: prefixLength('publicIngress.minPublicPrefixLength', o.minPublicPrefixLength, 24),
+      minPublicPrefixLengthIpv6: prefixLength('publicIngress.minPublicPrefixLengthIpv6', o.minPublicPrefixLengthIpv6, 48),
     });
     out.push({
       ...common('publicIngress', o, 'Security groups may open only the authorized ports to the internet.'),

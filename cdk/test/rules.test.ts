@@ -28,7 +28,7 @@ describe('resolveRules', () => {
           forbidPublicIngress: true,
           maximumExecutionFrequency: 'One_Hour',
         },
-        publicIngressSshRdp: { blockedTcpPorts: [22], blockedUdpPorts: [3389] },
+        publicIngressSshRdp: { blockedTcpPorts: [22], blockedUdpPorts: [3389], minPublicPrefixLength: 24, minPublicPrefixLengthIpv6: 48 },
         publicIngress: { authorizedTcpPorts: [443], authorizedUdpPorts: [53, 123] },
         publicEgress: { enabled: true, authorizedEgressTcpPorts: [80, 443], authorizedEgressUdpPorts: [123] },
         broadPrivateIngress: { enabled: true, minPrefixLengthIpv4: 20, minPrefixLengthIpv6: 56 },
@@ -49,6 +49,8 @@ describe('resolveRules', () => {
       check: 'public-ingress',
       blockedTcpPorts: '22',
       blockedUdpPorts: '3389',
+      minPublicPrefixLength: '24',
+      minPublicPrefixLengthIpv6: '48',
     });
     expect(r['public-ingress'].inputParameters).toEqual({
       check: 'public-ingress',
@@ -156,6 +158,7 @@ describe('resolveRules', () => {
     ['allow and deny lists mixed', { publicIngress: { authorizedTcpPorts: [443], blockedTcpPorts: [22] } }, /not both/],
     ['allow list on the SSH/RDP rule', { publicIngressSshRdp: { authorizedTcpPorts: [443] } }, /deny-list/],
     ['prefix length out of range', { broadPrivateIngress: { enabled: true, minPrefixLengthIpv4: 33 } }, /between 0 and 32/],
+    ['public prefix length out of range', { publicIngress: { minPublicPrefixLength: 25 } }, /between 0 and 24/],
     ['unknown rule', { webtier: {} }, /unknown rule "webtier"/],
     ['duplicate names', { publicIngress: { ruleName: 'public-ingress-ssh-rdp' } }, /duplicate rule name/],
     ['bad rule name', { publicIngress: { ruleName: 'has space' } }, /ruleName/],

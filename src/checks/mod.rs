@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::exposure::{PrefixLists, PublicReach};
+use crate::exposure::{PrefixLists, PublicReach, WidePublic};
 use crate::fix::{apply, Fix, Safety};
 use crate::model::{GroupId, SecurityGroup};
 use crate::params::{ParamError, ParamSpec, Params};
@@ -240,6 +240,26 @@ pub fn public_findings(reach: Vec<PublicReach<'_>>, verb: &str) -> Vec<Finding> 
                 protocol: r.protocol,
                 detail: format!("{verb} {}", r.sources()),
                 ports: r.ports,
+            })
+            .collect(),
+    )
+}
+
+/// `tcp/22 open to 198.51.0.0/16 (public, broader than /24)`, grouped like [`public_findings`].
+pub fn wide_public_findings(hits: Vec<WidePublic<'_>>, verb: &str) -> Vec<Finding> {
+    group_findings(
+        hits.into_iter()
+            .map(|h| {
+                let names: Vec<String> = h.sources.iter().map(ToString::to_string).collect();
+                Finding {
+                    protocol: h.protocol,
+                    detail: format!(
+                        "{verb} {} (public, broader than /{})",
+                        names.join(" + "),
+                        h.min
+                    ),
+                    ports: h.ports,
+                }
             })
             .collect(),
     )

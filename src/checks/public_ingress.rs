@@ -5,8 +5,8 @@
 //! most common way into an instance. Allow-list mode has the parameter names of AWS's managed rule
 //! `vpc-sg-open-only-to-authorized-ports`; deny-list mode (`blockedTcpPorts=22,3389`) is the SSH/RDP rule.
 
-use super::{describe_ports, public_findings, Facts, Needs, Rule};
-use crate::exposure::{Exposure, PortPolicy};
+use super::{describe_ports, public_findings, wide_public_findings, Facts, Needs, Rule};
+use crate::exposure::{Exposure, Family, PortPolicy};
 use crate::fix::{narrow_public, plan_of, Direction, Fix, Offending};
 use crate::model::SecurityGroup;
 use crate::params::{ParamError, ParamSpec, Params};
@@ -15,7 +15,18 @@ use crate::verdict::{Judgement, Verdict};
 
 /// `check=public-ingress`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PublicIngress {
+pub struct PublicIngress {
+    pub ports: PortMode,
+    /// Public sources broader than this (IPv4, `minPublicPrefixLength`, 0-24) on a checked port are
+    /// findings too, not only the whole internet; 0 = only the whole internet.
+    pub min_public_v4: u8,
+    /// The same for IPv6 (`minPublicPrefixLengthIpv6`, 0-48).
+    pub min_public_v6: u8,
+}
+
+/// Which ports the check is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortMode {
     /// Only these ports may be reachable from the internet (`authorizedTcpPorts`, `authorizedUdpPorts`).
     AllowList { tcp: PortSet, udp: PortSet },
     /// These ports must not be reachable from the internet (`blockedTcpPorts`, `blockedUdpPorts`).
@@ -30,25 +41,17 @@ impl Rule for PublicIngress {
         ParamSpec::optional("authorizedUdpPorts", None),
         ParamSpec::optional("blockedTcpPorts", None),
         ParamSpec::optional("blockedUdpPorts", None),
+        ParamSpec::optional("minPublicPrefixLength", Some("0")),
+        ParamSpec::optional("minPublicPrefixLengthIpv6", Some("0")),
     ];
 
     fn parse(p: &Params<'_>) -> Result<Self, ParamError> {
-        let blocked = ["blockedTcpPorts", "blockedUdpPorts"];
-        if blocked.iter().all(|k| p.given(k).is_none()) {
-            return Ok(PublicIngress::AllowList {
-                tcp: p.ports("authorizedTcpPorts")?,
-                udp: p.ports("authorizedUdpPorts")?,
-            });
-        }
-        if let Some(k) = ["authorizedTcpPorts", "authorizedUdpPorts"]
-            .into_iter()
-            .find(|k| p.given(k).is_some())
-        {
-            return Err(p.invalid(k, "cannot be combined with blockedTcpPorts/blockedUdpPorts: use either the allow-list or the deny-list mode"));
-        }
-        Ok(PublicIngress::DenyList {
-            tcp: p.ports("blockedTcpPorts")?,
-            udp: p.ports("blockedUdpPorts")?,
+        Ok(PublicIngress {
+            ports: Self::port_mode(p)?,
+            // Up to /24 (/48): a fix revokes public sources broader than that, so it always ends
+            // such a finding.
+            min_public_v4: p.prefix("minPublicPrefixLength", 24)?,
+            min_public_v6: p.prefix("minPublicPrefixLengthIpv6", 48)?,
         })
     }
 
@@ -58,8 +61,8 @@ impl Rule for PublicIngress {
 
     fn evaluate(&self, sg: &SecurityGroup, facts: &Facts) -> Verdict {
         let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
-        let (policy, headline, compliant) = match self {
-            PublicIngress::AllowList { tcp, udp } => (
+        let (policy, headline, compliant) = match &self.ports {
+            PortMode::AllowList { tcp, udp } => (
                 PortPolicy::Allow { tcp, udp },
                 "open to the internet on unauthorized ports",
                 format!(
@@ -67,7 +70,7 @@ impl Rule for PublicIngress {
                     describe_ports(tcp, udp)
                 ),
             ),
-            PublicIngress::DenyList { tcp, udp } => (
+            PortMode::DenyList { tcp, udp } => (
                 PortPolicy::Deny { tcp, udp },
                 "blocked ports open to the internet",
                 format!(
@@ -76,8 +79,18 @@ impl Rule for PublicIngress {
                 ),
             ),
         };
+        let mut findings = public_findings(exposure.public(policy), "open to");
+        if self.min_public_v4 > 0 || self.min_public_v6 > 0 {
+            findings.extend(wide_public_findings(
+                exposure.wide_public(policy, |f| match f {
+                    Family::V4 => self.min_public_v4,
+                    Family::V6 => self.min_public_v6,
+                }),
+                "open to",
+            ));
+        }
         Verdict::judge(Judgement {
-            findings: public_findings(exposure.public(policy), "open to"),
+            findings,
             headline: headline.to_string(),
             compliant,
             unresolved: exposure.unresolved().to_vec(),
@@ -87,14 +100,14 @@ impl Rule for PublicIngress {
     /// Revokes the wide public sources on the offending ports and re-authorizes the rest of each
     /// touched rule (`tcp 0-65535 0.0.0.0/0` with 80,443 authorized becomes `tcp 80` and `tcp 443`).
     fn fix(&self, sg: &SecurityGroup, _: &Facts) -> Fix {
-        let offending = match self {
-            PublicIngress::AllowList { tcp, udp } => Offending {
+        let offending = match &self.ports {
+            PortMode::AllowList { tcp, udp } => Offending {
                 tcp: PortSet::from_ranges(tcp.subtract_from(&crate::ports::PortRange::ALL)),
                 udp: PortSet::from_ranges(udp.subtract_from(&crate::ports::PortRange::ALL)),
                 other: false,
                 all_traffic: true,
             },
-            PublicIngress::DenyList { tcp, udp } => Offending {
+            PortMode::DenyList { tcp, udp } => Offending {
                 tcp: tcp.clone(),
                 udp: udp.clone(),
                 other: false,
@@ -108,6 +121,28 @@ impl Rule for PublicIngress {
         }
     }
 }
+impl PublicIngress {
+    fn port_mode(p: &Params<'_>) -> Result<PortMode, ParamError> {
+        let blocked = ["blockedTcpPorts", "blockedUdpPorts"];
+        if blocked.iter().all(|k| p.given(k).is_none()) {
+            return Ok(PortMode::AllowList {
+                tcp: p.ports("authorizedTcpPorts")?,
+                udp: p.ports("authorizedUdpPorts")?,
+            });
+        }
+        if let Some(k) = ["authorizedTcpPorts", "authorizedUdpPorts"]
+            .into_iter()
+            .find(|k| p.given(k).is_some())
+        {
+            return Err(p.invalid(k, "cannot be combined with blockedTcpPorts/blockedUdpPorts: use either the allow-list or the deny-list mode"));
+        }
+        Ok(PortMode::DenyList {
+            tcp: p.ports("blockedTcpPorts")?,
+            udp: p.ports("blockedUdpPorts")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{assert_verdict, group, params, snapshot_name};
@@ -144,6 +179,10 @@ mod tests {
     #[case::c_1_half_tcp_half("-1 half + tcp half", SSH_RDP, json!([{"ipProtocol": "-1", "ipRanges": ["0.0.0.0/1"]}, tcp(22, 22, &["128.0.0.0/1"])]), Compliance::NonCompliant, "tcp/22 open to 0.0.0.0/1 + 128.0.0.0/1")]
     #[case::c_443_public_allowed_by_deny_list("443 public allowed by deny-list", SSH_RDP, json!([tcp(443, 443, &["0.0.0.0/0"])]), Compliance::Compliant, "tcp 22,3389, udp none")]
     #[case::unresolved_prefix_list("unresolved prefix list", SSH_RDP, json!([{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "prefixListIds": [{"prefixListId": "pl-0123"}]}]), Compliance::Compliant, "prefix lists pl-0123 not resolved")]
+    #[case::wide_public_source_with_min_24("wide public source with min /24", &[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("minPublicPrefixLength", "24")], json!([tcp(22, 22, &["198.51.0.0/16", "203.0.113.0/24", "10.0.0.0/8"])]), Compliance::NonCompliant, "blocked ports open to the internet: tcp/22 open to 198.51.0.0/16 (public, broader than /24)")]
+    #[case::internet_but_one_address_with_min_24("internet but one address with min /24", &[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("minPublicPrefixLength", "24")], json!([tcp(22, 22, &["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5"])]), Compliance::NonCompliant, "(public, broader than /24)")]
+    #[case::internet_but_one_address_by_default("internet but one address by default", SSH_RDP, json!([tcp(22, 22, &["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5"])]), Compliance::Compliant, "not reachable")]
+    #[case::narrow_public_source_with_min_24("narrow public source with min /24", &[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("minPublicPrefixLength", "24"), ("minPublicPrefixLengthIpv6", "48")], json!([tcp(22, 22, &["203.0.113.0/24"]), {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipv6Ranges": [{"cidrIpv6": "2001:db8::/48"}]}]), Compliance::Compliant, "not reachable")]
     fn table(
         #[case] name: &str,
         #[case] p: &[(&str, &str)],
@@ -189,6 +228,7 @@ mod tests {
     #[rstest]
     #[case::combined(&[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("authorizedTcpPorts", "443")], "rule parameter `authorizedTcpPorts` = `443`: cannot be combined")]
     #[case::bad_port(&[("check", "public-ingress"), ("blockedUdpPorts", "5x")], "rule parameter `blockedUdpPorts` = `5x`: `5x` is not a port")]
+    #[case::min_public_too_long(&[("check", "public-ingress"), ("minPublicPrefixLength", "25")], "rule parameter `minPublicPrefixLength` = `25`: expected a prefix length 0-24")]
     fn parameter_errors(#[case] pairs: &[(&str, &str)], #[case] needle: &str) {
         let err = crate::checks::Check::from_pairs(pairs)
             .unwrap_err()
