@@ -78,14 +78,7 @@ impl RuleSpec {
 
     /// The EC2 `IpProtocol` value.
     pub fn ip_protocol(&self) -> String {
-        match self.protocol {
-            Protocol::All => "-1".into(),
-            Protocol::Tcp => "tcp".into(),
-            Protocol::Udp => "udp".into(),
-            Protocol::Icmp => "icmp".into(),
-            Protocol::Icmpv6 => "icmpv6".into(),
-            Protocol::Other(n) => n.to_string(),
-        }
+        ip_protocol(self.protocol)
     }
 }
 
@@ -99,18 +92,35 @@ impl fmt::Display for RuleSpec {
     }
 }
 
+/// The EC2 `IpProtocol` value of a protocol.
+pub fn ip_protocol(protocol: Protocol) -> String {
+    match protocol {
+        Protocol::All => "-1".into(),
+        Protocol::Tcp => "tcp".into(),
+        Protocol::Udp => "udp".into(),
+        Protocol::Icmp => "icmp".into(),
+        Protocol::Icmpv6 => "icmpv6".into(),
+        Protocol::Other(n) => n.to_string(),
+    }
+}
+
+/// `FromPort`/`ToPort` of a permission as the API spells them.
+fn wire_range(p: &Permission) -> (Option<i64>, Option<i64>) {
+    match (p.protocol, p.wire_ports) {
+        (Protocol::Tcp | Protocol::Udp, _) => {
+            (Some(i64::from(p.ports.from)), Some(i64::from(p.ports.to)))
+        }
+        (Protocol::All, _) => (None, None),
+        (_, Some((a, b))) => (Some(a), Some(b)),
+        (_, None) => (Some(-1), Some(-1)),
+    }
+}
+
 /// Every rule of a permission list, one per peer.
 pub fn rules_of(perms: &[Permission]) -> Vec<RuleSpec> {
     let mut out = Vec::new();
     for p in perms {
-        let (from, to) = match (p.protocol, p.wire_ports) {
-            (Protocol::Tcp | Protocol::Udp, _) => {
-                (Some(i64::from(p.ports.from)), Some(i64::from(p.ports.to)))
-            }
-            (Protocol::All, _) => (None, None),
-            (_, Some((a, b))) => (Some(a), Some(b)),
-            (_, None) => (Some(-1), Some(-1)),
-        };
+        let (from, to) = wire_range(p);
         let peers = p
             .ipv4
             .iter()
@@ -214,22 +224,9 @@ impl Call {
         permissions_of(&self.rules)
             .iter()
             .map(|p| {
-                let (from, to) = match (p.protocol, p.wire_ports) {
-                    (Protocol::Tcp | Protocol::Udp, _) => {
-                        (Some(i64::from(p.ports.from)), Some(i64::from(p.ports.to)))
-                    }
-                    (Protocol::All, _) => (None, None),
-                    (_, Some((a, b))) => (Some(a), Some(b)),
-                    (_, None) => (Some(-1), Some(-1)),
-                };
+                let (from, to) = wire_range(p);
                 ApiPermission {
-                    ip_protocol: RuleSpec {
-                        protocol: p.protocol,
-                        from,
-                        to,
-                        peer: Peer::PrefixList(String::new()),
-                    }
-                    .ip_protocol(),
+                    ip_protocol: ip_protocol(p.protocol),
                     from_port: from,
                     to_port: to,
                     ip_ranges: p
