@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::checks::Check;
+use crate::checks::{Check, Facts};
 use crate::cloud::{Cloud, CloudError, InMemory};
 use crate::engine::gather_facts;
 use crate::inventory::{Inventory, Scope};
@@ -176,22 +176,55 @@ pub async fn audit_scope<C: Cloud>(
     let refs: Vec<&SecurityGroup> = groups.iter().collect();
     let check_refs: Vec<&Check> = checks.iter().collect();
     let facts = gather_facts(cloud, &check_refs, &refs).await?;
-    for sg in &groups {
-        for check in checks {
-            let (compliance, annotation) = check.judge(sg, &facts).0.into_parts();
-            report.rows.push(Row {
-                account_id: scope.account_id.clone().or_else(|| sg.owner_id.clone()),
-                region: scope.region.clone(),
-                group_id: sg.group_id.to_string(),
-                group_name: sg.group_name.clone(),
-                vpc_id: sg.vpc_id.clone(),
-                check: check.name(),
-                compliance,
-                annotation,
-            });
-        }
+    for rows in judge_all(scope, &groups, checks, &facts) {
+        report.rows.extend(rows);
     }
     Ok(())
+}
+
+/// One row per group and check, in chunks. The verdicts are pure, so large scopes are judged on
+/// every core.
+fn judge_all(
+    scope: &Scope,
+    groups: &[SecurityGroup],
+    checks: &[Check],
+    facts: &Facts,
+) -> Vec<Vec<Row>> {
+    let judge = |chunk: &[SecurityGroup]| -> Vec<Row> {
+        let mut rows = Vec::with_capacity(chunk.len() * checks.len());
+        for sg in chunk {
+            for check in checks {
+                let (compliance, annotation) = check.judge(sg, facts).0.into_parts();
+                rows.push(Row {
+                    account_id: scope.account_id.clone().or_else(|| sg.owner_id.clone()),
+                    region: scope.region.clone(),
+                    group_id: sg.group_id.to_string(),
+                    group_name: sg.group_name.clone(),
+                    vpc_id: sg.vpc_id.clone(),
+                    check: check.name(),
+                    compliance,
+                    annotation,
+                });
+            }
+        }
+        rows
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || groups.len() < 2_000 {
+        return vec![judge(groups)];
+    }
+    let chunk = groups.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = groups
+            .chunks(chunk)
+            .map(|c| s.spawn(move || judge(c)))
+            .collect();
+        // A panicking verdict is a bug (the fuzzer looks for them): pass it on as it was.
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// Audits groups read from files: each scope through an in-memory cloud.
