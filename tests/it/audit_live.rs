@@ -4,9 +4,7 @@
 //! an unreachable endpoint is exit 3.
 
 use aws_sdk_config::operation::select_aggregate_resource_config::SelectAggregateResourceConfigOutput;
-use aws_sdk_ec2::types::{
-    IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair,
-};
+use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use serde_json::{json, Value};
 use sg_compliance::audit::audit_inventory;
@@ -14,18 +12,12 @@ use sg_compliance::checks::Check;
 use sg_compliance::inventory::{Inventory, SELECT_QUERY};
 use sg_compliance::verdict::Compliance;
 
-use crate::support::{operation, Moto};
+use crate::support::{operation, security_group, vpc, Moto};
 
 /// In one region: an ALB group (tier-tagged, on an `ELB app/…` interface), a web group fed by it,
 /// and, where `ssh` is set, a group with SSH open to the world. Returns (alb, web, ssh).
 async fn region_world(ec2: &aws_sdk_ec2::Client, ssh: bool) -> (String, String, Option<String>) {
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let vpc = vpc(ec2).await;
     let subnet = ec2
         .create_subnet()
         .vpc_id(&vpc)
@@ -34,24 +26,8 @@ async fn region_world(ec2: &aws_sdk_ec2::Client, ssh: bool) -> (String, String, 
         .await
         .unwrap();
     let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
-    let group = |name: &'static str, tier: bool| {
-        let mut req = ec2
-            .create_security_group()
-            .group_name(name)
-            .description(name)
-            .vpc_id(&vpc);
-        if tier {
-            req = req.tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::SecurityGroup)
-                    .tags(Tag::builder().key("tier").value("web").build())
-                    .build(),
-            );
-        }
-        async move { req.send().await.unwrap().group_id().unwrap().to_string() }
-    };
-    let alb = group("alb", true).await;
-    let web = group("web", true).await;
+    let alb = security_group(ec2, &vpc, "alb", true).await;
+    let web = security_group(ec2, &vpc, "web", true).await;
     let tcp = |port: i32| {
         IpPermission::builder()
             .ip_protocol("tcp")
@@ -76,7 +52,7 @@ async fn region_world(ec2: &aws_sdk_ec2::Client, ssh: bool) -> (String, String, 
         .await
         .unwrap();
     let ssh_group = if ssh {
-        let id = group("bastion", false).await;
+        let id = security_group(ec2, &vpc, "bastion", false).await;
         ec2.authorize_security_group_ingress()
             .group_id(&id)
             .ip_permissions(

@@ -2,21 +2,10 @@
 //! moto, the real binary plans and applies the fixes through the SDK, then the groups are described
 //! again: compliant, and every unrelated rule intact. `--dry-run` changes nothing.
 
-use aws_sdk_ec2::types::{
-    IpPermission, IpRange, ResourceType, SecurityGroup, Tag, TagSpecification,
-};
+use aws_sdk_ec2::types::{IpPermission, SecurityGroup};
 use serde_json::Value;
 
-use crate::support::Moto;
-
-fn tcp(from: i32, to: i32, cidr: &str) -> IpPermission {
-    IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(from)
-        .to_port(to)
-        .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
-        .build()
-}
+use crate::support::{allow, security_group, tcp_from as tcp, vpc, Moto};
 
 /// Every (protocol, from, to, source) rule of a described group, sorted.
 fn rules(g: &SecurityGroup) -> Vec<String> {
@@ -43,36 +32,13 @@ fn rules(g: &SecurityGroup) -> Vec<String> {
 async fn remediate_apply_fixes_each_check_and_keeps_unrelated_rules() {
     let moto = Moto::start();
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    let group = |name: &'static str, tier: bool| {
-        let mut req = ec2
-            .create_security_group()
-            .group_name(name)
-            .description(name)
-            .vpc_id(&vpc);
-        if tier {
-            req = req.tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::SecurityGroup)
-                    .tags(Tag::builder().key("tier").value("web").build())
-                    .build(),
-            );
-        }
-        async move { req.send().await.unwrap().group_id().unwrap().to_string() }
-    };
+    let vpc = vpc(&ec2).await;
+    let group = |name: &'static str, web: bool| security_group(&ec2, &vpc, name, web);
     let allow = |id: String, perms: Vec<IpPermission>| {
-        let req = ec2
-            .authorize_security_group_ingress()
-            .group_id(id)
-            .set_ip_permissions(Some(perms));
-        async move { req.send().await.unwrap() }
+        let ec2 = &ec2;
+        async move { allow(ec2, &id, perms).await }
     };
+
     // SSH from the world next to rules that must survive.
     let ssh = group("ssh", false).await;
     allow(
@@ -235,24 +201,8 @@ async fn remediation_function_fixes_the_group_it_is_given() {
     use serde_json::json;
     let moto = Moto::start();
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    let ssh = ec2
-        .create_security_group()
-        .group_name("ssh")
-        .description("ssh")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
+    let vpc = vpc(&ec2).await;
+    let ssh = security_group(&ec2, &vpc, "ssh", false).await;
     ec2.authorize_security_group_ingress()
         .group_id(&ssh)
         .set_ip_permissions(Some(vec![

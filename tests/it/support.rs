@@ -450,3 +450,57 @@ impl Drop for Function {
         let _ = std::fs::remove_file(&self.log);
     }
 }
+
+/// A VPC (10.0.0.0/16) in moto; returns its id.
+pub async fn vpc(ec2: &aws_sdk_ec2::Client) -> String {
+    let out = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    out.vpc().unwrap().vpc_id().unwrap().to_string()
+}
+
+/// A security group in `vpc`, tagged `tier=web` when `web` is set; returns its id.
+pub async fn security_group(ec2: &aws_sdk_ec2::Client, vpc: &str, name: &str, web: bool) -> String {
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    let mut req = ec2
+        .create_security_group()
+        .group_name(name)
+        .description(name)
+        .vpc_id(vpc);
+    if web {
+        req = req.tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::SecurityGroup)
+                .tags(Tag::builder().key("tier").value("web").build())
+                .build(),
+        );
+    }
+    req.send().await.unwrap().group_id().unwrap().to_string()
+}
+
+/// Authorizes `perms` on `group`.
+pub async fn allow(
+    ec2: &aws_sdk_ec2::Client,
+    group: &str,
+    perms: Vec<aws_sdk_ec2::types::IpPermission>,
+) {
+    ec2.authorize_security_group_ingress()
+        .group_id(group)
+        .set_ip_permissions(Some(perms))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `tcp from-to` from `cidr`.
+pub fn tcp_from(from: i32, to: i32, cidr: &str) -> aws_sdk_ec2::types::IpPermission {
+    aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(from)
+        .to_port(to)
+        .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
+        .build()
+}
