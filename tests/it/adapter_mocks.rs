@@ -45,7 +45,7 @@ fn cloud(config_rules: &[&Rule], ec2_rules: &[&Rule]) -> AwsCloud {
     AwsCloud::from_clients(config, ec2)
 }
 
-fn scheduled(params: serde_json::Value) -> (ConfigEvent, Check) {
+pub(crate) fn scheduled(params: serde_json::Value) -> (ConfigEvent, Check) {
     let ev = ConfigEvent::from_value(json!({
         "invokingEvent": json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-21T12:00:00.000Z"}).to_string(),
         "ruleParameters": params.to_string(),
@@ -58,7 +58,7 @@ fn scheduled(params: serde_json::Value) -> (ConfigEvent, Check) {
     (ev, check)
 }
 
-fn sg_id(i: usize) -> String {
+pub(crate) fn sg_id(i: usize) -> String {
     format!("sg-{i:017x}")
 }
 
@@ -77,7 +77,7 @@ fn ssh_group(i: usize) -> aws_sdk_ec2::types::SecurityGroup {
 }
 
 /// `GetComplianceDetailsByConfigRule` with no earlier results.
-fn no_previous_results() -> Rule {
+pub(crate) fn no_previous_results() -> Rule {
     mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
         .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build())
 }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_config::error::ErrorMetadata;
-use aws_sdk_config::operation::get_compliance_details_by_config_rule::GetComplianceDetailsByConfigRuleOutput;
 use aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHistoryError;
 use aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput;
 use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesError;
@@ -16,13 +15,11 @@ use aws_sdk_ec2::types::{IpPermission, IpRange, Tag, UserIdGroupPair};
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use serde_json::json;
 use sg_compliance::aws::AwsCloud;
+
+use crate::adapter_mocks::{no_previous_results, scheduled, sg_id};
 use sg_compliance::checks::Check;
 use sg_compliance::engine::{evaluate_and_deliver, evaluate_event, EngineError};
 use sg_compliance::event::ConfigEvent;
-
-fn sg_id(i: usize) -> String {
-    format!("sg-{i:017x}")
-}
 
 fn group(i: usize) -> aws_sdk_ec2::types::SecurityGroup {
     aws_sdk_ec2::types::SecurityGroup::builder()
@@ -67,23 +64,6 @@ fn cloud_with(attempts: u32, config_rules: &[&Rule], ec2_rules: &[&Rule]) -> Aws
     AwsCloud::from_clients(config, ec2)
 }
 
-fn scheduled(params: serde_json::Value) -> (ConfigEvent, Check) {
-    let ev = ConfigEvent::from_value(json!({
-        "invokingEvent": json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-21T12:00:00.000Z"}).to_string(),
-        "ruleParameters": params.to_string(),
-        "resultToken": "real-token",
-        "configRuleName": "my-rule",
-    }))
-    .unwrap();
-    let check = Check::from_params(&ev.rule_parameters).unwrap();
-    (ev, check)
-}
-
-fn no_previous() -> Rule {
-    mock!(aws_sdk_config::Client::get_compliance_details_by_config_rule)
-        .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build())
-}
-
 fn one_page(n: usize) -> Rule {
     mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(move || {
         DescribeSecurityGroupsOutput::builder()
@@ -125,7 +105,7 @@ async fn one_rejected_evaluation_does_not_keep_the_other_batches_from_config() {
             .set_failed_evaluations(Some(failed))
             .build()
     });
-    let previous = no_previous();
+    let previous = no_previous_results();
     let page = one_page(250);
     let err = sweep(&[&previous, &put], &[&page]).await.unwrap_err();
     assert_eq!(err.kind(), "FailedEvaluations");
@@ -154,7 +134,7 @@ async fn throttling_and_5xx_are_retried_by_the_sdk_and_every_batch_arrives() {
         .output(|| PutEvaluationsOutput::builder().build())
         .repeatedly()
         .build();
-    let previous = no_previous();
+    let previous = no_previous_results();
     let page = one_page(250);
     sweep_with(3, &[&previous, &put], &[&page]).await.unwrap();
     assert_eq!(put.num_calls(), 5, "2 retried attempts + 3 batches");
@@ -192,7 +172,7 @@ async fn access_denied_on_the_load_balancer_lookup_fails_the_invocation() {
     });
     let put = mock!(aws_sdk_config::Client::put_evaluations)
         .then_output(|| PutEvaluationsOutput::builder().build());
-    let previous = no_previous();
+    let previous = no_previous_results();
     let cloud = cloud(&[&previous, &put], &[&page, &enis]);
     let (ev, check) = scheduled(json!({"tierTagKey": "tier"}));
     let err = evaluate_event(&cloud, &ev, &check).await.unwrap_err();
@@ -236,7 +216,7 @@ async fn a_failing_second_page_fails_the_sweep_so_config_retries_it() {
         });
     let put = mock!(aws_sdk_config::Client::put_evaluations)
         .then_output(|| PutEvaluationsOutput::builder().build());
-    let previous = no_previous();
+    let previous = no_previous_results();
     let err = sweep(&[&previous, &put], &[&page1, &page2])
         .await
         .unwrap_err();
@@ -316,7 +296,7 @@ async fn a_sweep_of_2500_groups_makes_the_minimal_calls() {
         .then_output(|| DescribeNetworkInterfacesOutput::builder().build());
     let put = mock!(aws_sdk_config::Client::put_evaluations)
         .then_output(|| PutEvaluationsOutput::builder().build());
-    let previous = no_previous();
+    let previous = no_previous_results();
     let cloud = cloud(&[&previous, &put], &[&p1, &p2, &p3, &enis]);
     let (ev, check) = scheduled(json!({"tierTagKey": "tier"}));
     let outcome = evaluate_and_deliver(&cloud, &ev, &check).await.unwrap();
