@@ -401,22 +401,6 @@ impl Cloud for AwsCloud {
         })
     }
 
-    async fn list_security_groups(
-        &self,
-    ) -> Result<Vec<Result<SecurityGroup, ModelError>>, CloudError> {
-        let groups: Vec<_> = self
-            .ec2
-            .describe_security_groups()
-            .max_results(1000)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(api("DescribeSecurityGroups"))?;
-        Ok(groups.iter().map(|g| described(g).into_model()).collect())
-    }
-
     async fn security_group(
         &self,
         id: &GroupId,

@@ -76,7 +76,7 @@ pub enum CloudError {
 pub type GroupPage = (Vec<Result<SecurityGroup, ModelError>>, Option<String>);
 
 /// What the engine asks of a cloud, with crate-owned types.
-pub trait Cloud {
+pub trait Cloud: Sync {
     /// The region the calls go to, when known (for region-limited rule parameters).
     fn region(&self) -> Option<String>;
     /// The full item of an oversized notification (`GetResourceConfigHistory`).
@@ -84,10 +84,25 @@ pub trait Cloud {
         &self,
         summary: &ItemSummary,
     ) -> impl Future<Output = Result<ConfigItem, CloudError>> + Send;
-    /// Every security group in the region (`DescribeSecurityGroups`); bad ones come back as errors.
+    /// Every security group in the region, page by page through [`Cloud::security_group_page`];
+    /// bad ones come back as errors.
     fn list_security_groups(
         &self,
-    ) -> impl Future<Output = Result<Vec<Result<SecurityGroup, ModelError>>, CloudError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Result<SecurityGroup, ModelError>>, CloudError>> + Send
+    {
+        async move {
+            let mut groups = Vec::new();
+            let mut token = None;
+            loop {
+                let (page, next) = self.security_group_page(token).await?;
+                groups.extend(page);
+                match next {
+                    Some(t) => token = Some(t),
+                    None => return Ok(groups),
+                }
+            }
+        }
+    }
     /// One page of the region's security groups (`DescribeSecurityGroups`, 1000 a page) and the
     /// token of the next page, if any.
     fn security_group_page(
@@ -176,14 +191,6 @@ impl Cloud for InMemory {
             .ok_or(CloudError::Offline(
                 "an oversized configuration item must be fetched with GetResourceConfigHistory",
             ))
-    }
-
-    async fn list_security_groups(
-        &self,
-    ) -> Result<Vec<Result<SecurityGroup, ModelError>>, CloudError> {
-        self.groups.clone().ok_or(CloudError::Offline(
-            "a scheduled evaluation lists the region's security groups with DescribeSecurityGroups",
-        ))
     }
 
     async fn security_group_page(&self, token: Option<String>) -> Result<GroupPage, CloudError> {

@@ -156,14 +156,6 @@ impl sg_compliance::cloud::Cloud for Generated {
     ) -> Result<sg_compliance::event::ConfigItem, sg_compliance::cloud::CloudError> {
         Err(sg_compliance::cloud::CloudError::Offline("not used"))
     }
-    async fn list_security_groups(
-        &self,
-    ) -> Result<
-        Vec<Result<SecurityGroup, sg_compliance::model::ModelError>>,
-        sg_compliance::cloud::CloudError,
-    > {
-        Err(sg_compliance::cloud::CloudError::Offline("not used"))
-    }
     async fn security_group_page(
         &self,
         token: Option<String>,
