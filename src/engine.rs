@@ -11,7 +11,8 @@ use crate::event::{
     ConfigEvent, ConfigItem, EventError, ItemSummary, Message, ResultToken, Timestamp,
     SECURITY_GROUP_TYPE,
 };
-use crate::model::{self, ModelError, SecurityGroup};
+use crate::exposure::PrefixLists;
+use crate::model::{self, GroupId, ModelError, SecurityGroup};
 use crate::params::ParamError;
 use crate::verdict::{Compliance, Verdict};
 
@@ -251,27 +252,68 @@ pub async fn gather_facts<C: Cloud>(
     checks: &[&Check],
     groups: &[&SecurityGroup],
 ) -> Result<Facts, CloudError> {
+    gather_facts_cached(cloud, checks, groups, &mut FactCache::default()).await
+}
+
+/// What a sweep already learned on earlier pages, so each load-balancer candidate and prefix list
+/// is looked up once per invocation, not once per page.
+#[derive(Default)]
+struct FactCache {
+    checked: BTreeSet<GroupId>,
+    load_balancers: BTreeSet<GroupId>,
+    asked: BTreeSet<String>,
+    prefix_lists: PrefixLists,
+}
+
+async fn gather_facts_cached<C: Cloud>(
+    cloud: &C,
+    checks: &[&Check],
+    groups: &[&SecurityGroup],
+    cache: &mut FactCache,
+) -> Result<Facts, CloudError> {
     let mut needs = Needs::default();
     for check in checks {
         needs.merge(check.needs(groups));
     }
-    let mut facts = Facts {
+    let new_candidates: BTreeSet<GroupId> = needs
+        .load_balancer_candidates
+        .difference(&cache.checked)
+        .cloned()
+        .collect();
+    if !new_candidates.is_empty() {
+        let found = cloud.load_balancer_groups(&new_candidates).await?;
+        cache.load_balancers.extend(found);
+        cache.checked.extend(new_candidates);
+    }
+    let new_lists: BTreeSet<String> = needs
+        .prefix_lists
+        .difference(&cache.asked)
+        .cloned()
+        .collect();
+    if !new_lists.is_empty() {
+        cache
+            .prefix_lists
+            .extend(cloud.prefix_lists(&new_lists).await?);
+        cache.asked.extend(new_lists);
+    }
+    Ok(Facts {
         region: cloud.region(),
         group_vpcs: groups
             .iter()
             .filter_map(|g| Some((g.group_id.clone(), g.vpc_id.clone()?)))
             .collect(),
-        ..Facts::default()
-    };
-    if !needs.load_balancer_candidates.is_empty() {
-        facts.load_balancer_groups = cloud
-            .load_balancer_groups(&needs.load_balancer_candidates)
-            .await?;
-    }
-    if !needs.prefix_lists.is_empty() {
-        facts.prefix_lists = cloud.prefix_lists(&needs.prefix_lists).await?;
-    }
-    Ok(facts)
+        load_balancer_groups: needs
+            .load_balancer_candidates
+            .intersection(&cache.load_balancers)
+            .cloned()
+            .collect(),
+        prefix_lists: cache
+            .prefix_lists
+            .iter()
+            .filter(|(id, _)| needs.prefix_lists.contains(*id))
+            .map(|(id, e)| (id.clone(), e.clone()))
+            .collect(),
+    })
 }
 
 /// A periodic run: every group of the region, page by page (one batched fact look-up per page),
@@ -286,6 +328,7 @@ async fn sweep<C: Cloud>(
 ) -> Result<(), EngineError> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut page_token: Option<String> = None;
+    let mut cache = FactCache::default();
     loop {
         let (page, next) = cloud.security_group_page(page_token.take()).await?;
         let mut groups = Vec::with_capacity(page.len());
@@ -304,7 +347,7 @@ async fn sweep<C: Cloud>(
             }
         }
         let refs: Vec<&SecurityGroup> = groups.iter().collect();
-        let facts = gather_facts(cloud, &[check], &refs).await?;
+        let facts = gather_facts_cached(cloud, &[check], &refs, &mut cache).await?;
         let evaluations = groups
             .iter()
             .map(|sg| {
