@@ -163,6 +163,18 @@ pub async fn audit_scope<C: Cloud>(
     report: &mut AuditReport,
 ) -> Result<(), CloudError> {
     let listed = cloud.list_security_groups().await?;
+    audit_groups(cloud, scope, listed, checks, report).await
+}
+
+/// Audits groups already read (listed, or parsed from files): facts through `cloud`, then one row
+/// per group and check.
+async fn audit_groups<C: Cloud>(
+    cloud: &C,
+    scope: &Scope,
+    listed: Vec<Result<SecurityGroup, crate::model::ModelError>>,
+    checks: &[Check],
+    report: &mut AuditReport,
+) -> Result<(), CloudError> {
     let mut groups: Vec<SecurityGroup> = Vec::with_capacity(listed.len());
     for g in listed {
         match g {
@@ -176,6 +188,7 @@ pub async fn audit_scope<C: Cloud>(
     let refs: Vec<&SecurityGroup> = groups.iter().collect();
     let check_refs: Vec<&Check> = checks.iter().collect();
     let facts = gather_facts(cloud, &check_refs, &refs).await?;
+    drop(refs);
     for rows in judge_all(scope, &groups, checks, &facts) {
         report.rows.extend(rows);
     }
@@ -213,12 +226,9 @@ fn judge_all(
     if threads < 2 || groups.len() < 2_000 {
         return vec![judge(groups)];
     }
-    let chunk = groups.len().div_ceil(threads);
+    let size = groups.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = groups
-            .chunks(chunk)
-            .map(|c| s.spawn(move || judge(c)))
-            .collect();
+        let handles: Vec<_> = groups.chunks(size).map(|c| s.spawn(|| judge(c))).collect();
         // A panicking verdict is a bug (the fuzzer looks for them): pass it on as it was.
         handles
             .into_iter()
@@ -231,13 +241,13 @@ fn judge_all(
 pub async fn audit_inventory(inventory: Inventory, checks: &[Check]) -> AuditReport {
     let mut report = AuditReport::new(checks);
     for (scope, data) in inventory.scopes {
+        // The groups are judged where they are; the in-memory cloud only answers the fact look-ups.
         let cloud = InMemory {
-            groups: Some(data.groups),
             load_balancer_groups: data.load_balancer_groups,
             region: scope.region.clone(),
             ..InMemory::default()
         };
-        if let Err(e) = audit_scope(&cloud, &scope, checks, &mut report).await {
+        if let Err(e) = audit_groups(&cloud, &scope, data.groups, checks, &mut report).await {
             report.errors.push(scope_error(&scope, &e));
         }
     }

@@ -2,6 +2,7 @@
 //! for organization mode). It implements the [`Cloud`] port and maps SDK types onto crate-owned
 //! ones; it imports nothing from the engine. Behind the `aws` cargo feature (on by default).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -282,56 +283,56 @@ impl AwsCloud {
 }
 
 /// SDK security group to the PascalCase shape the model parses (one validation path for both).
-fn described(g: &aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup {
-    let perms = |list: &[aws_sdk_ec2::types::IpPermission]| -> Vec<DescribedPermission> {
+fn described<'a>(g: &'a aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup<'a> {
+    let perms = |list: &'a [aws_sdk_ec2::types::IpPermission]| -> Vec<DescribedPermission<'a>> {
         list.iter()
             .map(|p| DescribedPermission {
-                ip_protocol: p.ip_protocol().map(str::to_string),
+                ip_protocol: p.ip_protocol().map(Cow::Borrowed),
                 from_port: p.from_port().map(i64::from),
                 to_port: p.to_port().map(i64::from),
                 ip_ranges: p
                     .ip_ranges()
                     .iter()
                     .map(|r| DescribedIpRange {
-                        cidr_ip: r.cidr_ip().map(str::to_string),
+                        cidr_ip: r.cidr_ip().map(Cow::Borrowed),
                     })
                     .collect(),
                 ipv6_ranges: p
                     .ipv6_ranges()
                     .iter()
                     .map(|r| DescribedIpv6Range {
-                        cidr_ipv6: r.cidr_ipv6().map(str::to_string),
+                        cidr_ipv6: r.cidr_ipv6().map(Cow::Borrowed),
                     })
                     .collect(),
                 prefix_list_ids: p
                     .prefix_list_ids()
                     .iter()
                     .map(|r| DescribedPrefixList {
-                        prefix_list_id: r.prefix_list_id().map(str::to_string),
+                        prefix_list_id: r.prefix_list_id().map(Cow::Borrowed),
                     })
                     .collect(),
                 user_id_group_pairs: p
                     .user_id_group_pairs()
                     .iter()
                     .map(|r| DescribedGroupPair {
-                        group_id: r.group_id().map(str::to_string),
-                        user_id: r.user_id().map(str::to_string),
+                        group_id: r.group_id().map(Cow::Borrowed),
+                        user_id: r.user_id().map(Cow::Borrowed),
                     })
                     .collect(),
             })
             .collect()
     };
     DescribedGroup {
-        group_id: g.group_id().map(str::to_string),
-        group_name: g.group_name().map(str::to_string),
-        vpc_id: g.vpc_id().map(str::to_string),
-        owner_id: g.owner_id().map(str::to_string),
+        group_id: g.group_id().map(Cow::Borrowed),
+        group_name: g.group_name().map(Cow::Borrowed),
+        vpc_id: g.vpc_id().map(Cow::Borrowed),
+        owner_id: g.owner_id().map(Cow::Borrowed),
         tags: g
             .tags()
             .iter()
             .map(|t| DescribedTag {
-                key: t.key().map(str::to_string),
-                value: t.value().map(str::to_string),
+                key: t.key().map(Cow::Borrowed),
+                value: t.value().map(Cow::Borrowed),
             })
             .collect(),
         ip_permissions: perms(g.ip_permissions()),

@@ -300,6 +300,7 @@ async fn gather_facts_cached<C: Cloud>(
         region: cloud.region(),
         group_vpcs: groups
             .iter()
+            .filter(|g| needs.vpcs_of.contains(&g.group_id))
             .filter_map(|g| Some((g.group_id.clone(), g.vpc_id.clone()?)))
             .collect(),
         load_balancer_groups: needs
@@ -425,6 +426,51 @@ mod tests {
     use crate::model::from_config_item;
     use serde_json::json;
     use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn facts_hold_the_vpcs_of_load_balancer_groups_only() {
+        let group = |id: &str, vpc: &str, tier: bool| {
+            from_config_item(
+                &json!({"groupId": id, "vpcId": vpc, "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "userIdGroupPairs": [{"groupId": "sg-0000000f"}]}],
+                        "tags": if tier { json!([{"key": "tier", "value": "web"}]) } else { json!([]) }}),
+                &Default::default(),
+            )
+            .unwrap()
+        };
+        let groups = [
+            group("sg-0000000a", "vpc-1", true),
+            group("sg-0000000b", "vpc-1", false),
+            group("sg-0000000f", "vpc-2", false),
+        ];
+        let refs: Vec<&SecurityGroup> = groups.iter().collect();
+        let listed = Check::from_pairs(&[
+            ("tierTagKey", "tier"),
+            ("loadBalancerSecurityGroupIds", "sg-0000000f"),
+        ])
+        .unwrap();
+        let facts = gather_facts(&InMemory::default(), &[&listed], &refs)
+            .await
+            .unwrap();
+        assert_eq!(
+            facts.group_vpcs,
+            [(GroupId::parse("sg-0000000f").unwrap(), "vpc-2".to_string())].into()
+        );
+        let discovered = Check::from_pairs(&[("tierTagKey", "tier")]).unwrap();
+        let cloud = InMemory {
+            load_balancer_groups: Some([GroupId::parse("sg-0000000f").unwrap()].into()),
+            ..InMemory::default()
+        };
+        let facts = gather_facts(&cloud, &[&discovered], &refs).await.unwrap();
+        // The candidates: what the tier group references, and the tier group itself.
+        assert_eq!(
+            facts
+                .group_vpcs
+                .keys()
+                .map(GroupId::as_str)
+                .collect::<Vec<_>>(),
+            ["sg-0000000a", "sg-0000000f"]
+        );
+    }
 
     #[tokio::test]
     async fn a_sweep_delivers_page_by_page_without_collecting() {

@@ -113,11 +113,11 @@ impl Inventory {
     pub fn add_json(&mut self, name: &str, value: Value) -> Result<(), InputError> {
         match &value {
             Value::Object(o) if o.contains_key("SecurityGroups") => {
-                let out: DescribeOutput =
-                    serde_json::from_value(value).map_err(|e| bad(name, "SecurityGroups", e))?;
+                let out =
+                    DescribeOutput::deserialize(&value).map_err(|e| bad(name, "SecurityGroups", e))?;
                 for g in out.security_groups {
                     let scope = Scope {
-                        account_id: g.owner_id.clone(),
+                        account_id: g.owner_id.as_deref().map(str::to_string),
                         region: None,
                     };
                     self.scope(scope).groups.push(g.into_model());
@@ -323,10 +323,18 @@ fn describe_groups(
         #[serde(rename = "SecurityGroups")]
         security_groups: Converted,
     }
-    let out: Describe =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
-            .map_err(|e| bad(name, &e.path().to_string(), e.inner()))?;
-    Ok(Some(out.security_groups.0))
+    // Fast path without path tracking; only a file that fails is read again to name the field.
+    match serde_json::from_slice::<Describe>(bytes) {
+        Ok(out) => Ok(Some(out.security_groups.0)),
+        Err(first) => {
+            let located: Result<Describe, _> =
+                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes));
+            Err(match located {
+                Err(e) => bad(name, &e.path().to_string(), e.inner()),
+                Ok(_) => bad(name, "SecurityGroups", first),
+            })
+        }
+    }
 }
 
 /// A `SecurityGroups` list, each entry turned into the model while the list is read.

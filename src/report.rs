@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use comfy_table::{presets, ContentArrangement, Table};
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::audit::{AuditReport, Row, Tally};
@@ -42,14 +44,28 @@ pub const TABLE_WIDTH: u16 = 120;
 
 /// Renders `report` as `format`.
 pub fn render(report: &AuditReport, format: Format) -> Result<String, ReportError> {
-    match format {
-        Format::Table => Ok(table(report, presets::UTF8_HORIZONTAL_ONLY, true)),
-        Format::Markdown => Ok(table(report, presets::ASCII_MARKDOWN, false)),
-        Format::Json => json(report),
-        Format::Csv => csv(report),
-        Format::Sarif => sarif(report),
-        Format::Html => html(report),
-    }
+    let mut out = Vec::new();
+    write(report, format, &mut out)?;
+    String::from_utf8(out).map_err(|e| render_error("text")(e.to_string()))
+}
+
+/// Writes `report` as `format` to `out`. JSON and CSV, the formats of large audits, are written
+/// row by row (never the whole document in memory); the others are rendered, then written.
+pub fn write(
+    report: &AuditReport,
+    format: Format,
+    out: &mut dyn std::io::Write,
+) -> Result<(), ReportError> {
+    let text = match format {
+        Format::Table => table(report, presets::UTF8_HORIZONTAL_ONLY, true),
+        Format::Markdown => table(report, presets::ASCII_MARKDOWN, false),
+        Format::Json => return json(report, out),
+        Format::Csv => return csv(report, out),
+        Format::Sarif => sarif(report)?,
+        Format::Html => html(report)?,
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|e| render_error("the report")(e.to_string()))
 }
 
 fn verdict_text(c: Compliance) -> &'static str {
@@ -156,17 +172,25 @@ impl<'a> From<&'a Row> for JsonRow<'a> {
     }
 }
 
-fn json(report: &AuditReport) -> Result<String, ReportError> {
-    let rows: Vec<JsonRow> = report.rows.iter().map(JsonRow::from).collect();
-    let mut out =
-        serde_json::to_string_pretty(&rows).map_err(|e| render_error("json")(e.to_string()))?;
-    out.push('\n');
-    Ok(out)
+fn json(report: &AuditReport, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
+    /// The rows as a JSON list, serialized one by one.
+    struct Rows<'a>(&'a [Row]);
+    impl Serialize for Rows<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.iter().map(JsonRow::from))
+        }
+    }
+    let err = |e: &dyn std::fmt::Display| render_error("json")(e.to_string());
+    // The serializer's many small writes go to a concrete buffer, not through `dyn Write`.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, &Rows(&report.rows)).map_err(|e| err(&e))?;
+    out.write_all(b"\n").map_err(|e| err(&e))?;
+    out.flush().map_err(|e| err(&e))
 }
 
-fn csv(report: &AuditReport) -> Result<String, ReportError> {
+fn csv(report: &AuditReport, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
     let err = render_error("csv");
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 16, out));
     w.write_record([
         "accountId",
         "region",
@@ -191,8 +215,7 @@ fn csv(report: &AuditReport) -> Result<String, ReportError> {
         ])
         .map_err(|e| err(e.to_string()))?;
     }
-    let bytes = w.into_inner().map_err(|e| err(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| err(e.to_string()))
+    w.flush().map_err(|e| err(e.to_string()))
 }
 
 fn sarif(report: &AuditReport) -> Result<String, ReportError> {

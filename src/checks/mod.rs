@@ -47,6 +47,8 @@ pub struct Needs {
     pub load_balancer_candidates: BTreeSet<GroupId>,
     /// Managed prefix lists to resolve (`GetManagedPrefixListEntries`).
     pub prefix_lists: BTreeSet<String>,
+    /// Groups whose VPC a verdict compares with the judged group's ([`Facts::group_vpcs`]).
+    pub vpcs_of: BTreeSet<GroupId>,
 }
 
 impl Needs {
@@ -66,6 +68,7 @@ impl Needs {
         self.load_balancer_candidates
             .extend(other.load_balancer_candidates);
         self.prefix_lists.extend(other.prefix_lists);
+        self.vpcs_of.extend(other.vpcs_of);
     }
 }
 

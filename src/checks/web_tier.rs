@@ -55,7 +55,14 @@ impl Rule for WebTier {
         } else {
             Needs::default()
         };
-        if self.load_balancer_groups.is_none() {
+        if let Some(listed) = &self.load_balancer_groups {
+            needs.vpcs_of = listed
+                .anywhere
+                .iter()
+                .chain(listed.by_region.values().flatten())
+                .cloned()
+                .collect();
+        } else {
             // Every group a tier group references (on any port: a load balancer allowed on the
             // wrong port is still the one to authorize), and the tier groups themselves: a load
             // balancer's own group carries the tier tag too and is not judged as a backend group.
@@ -70,6 +77,7 @@ impl Rule for WebTier {
                         .collect::<Vec<_>>()
                 })
                 .collect();
+            needs.vpcs_of = needs.load_balancer_candidates.clone();
         }
         needs
     }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use crate::audit::{audit_inventory, AuditReport};
 use crate::checks::Check;
 use crate::inventory::Inventory;
-use crate::report::{render, Format};
+use crate::report::{self, Format};
 
 use super::build_checks;
 
@@ -145,17 +145,21 @@ fn write(report: &AuditReport, args: &AuditArgs) -> Result<(), String> {
             Format::Json
         }
     });
-    let text = render(report, format).map_err(|e| e.to_string())?;
     match &args.output {
-        Some(path) => std::fs::write(path, text)
+        Some(path) => std::fs::File::create(path)
+            .map_err(|e| e.to_string())
+            .and_then(|file| emit(report, format, file))
             .map_err(|e| format!("cannot write --output {}: {e}", path.display())),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| format!("cannot write the report: {e}"))
-        }
+        None => emit(report, format, std::io::stdout().lock())
+            .map_err(|e| format!("cannot write the report: {e}")),
     }
+}
+
+/// Streams the report through a buffer.
+fn emit(report: &AuditReport, format: Format, out: impl Write) -> Result<(), String> {
+    let mut out = std::io::BufWriter::new(out);
+    report::write(report, format, &mut out).map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())
 }
 
 /// Without the `aws` feature, the live sources say how to get them.

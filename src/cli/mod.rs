@@ -65,7 +65,16 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 /// Runs the CLI. `evaluate`: exit 0 on success, 2 on bad input, 1 when AWS fails; `audit`: see
 /// [`audit::AuditArgs`]. Every error is one line on stderr.
 pub async fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    main_with(std::env::args_os()).await
+}
+
+/// [`main`] with the given command line (the program name first): for benchmarks and embedding.
+pub async fn main_with<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };

@@ -120,12 +120,13 @@ pub fn from_config_item(
             }
         })
     };
-    let mut tags: BTreeMap<String, String> = conf
+    // The item's own tags map comes last, so it wins over the configuration's list.
+    let tags = conf
         .tags
         .into_iter()
         .map(|t| (t.key, t.value.unwrap_or_default()))
+        .chain(item_tags.iter().map(|(k, v)| (k.clone(), v.clone())))
         .collect();
-    tags.extend(item_tags.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(SecurityGroup {
         ingress: perms(&conf.ip_permissions, "ipPermissions")?,
         egress: perms(&conf.ip_permissions_egress, "ipPermissionsEgress")?,

@@ -1,82 +1,104 @@
 //! Source 2: `aws ec2 describe-security-groups` output (PascalCase JSON), into the one model. The SDK
 //! adapter maps its types onto these structs too, so both share one validation path.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use super::{build_all, own_group_id, ModelError, RawPermission, SecurityGroup};
 /// `aws ec2 describe-security-groups` output.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribeOutput {
+pub struct DescribeOutput<'a> {
     #[serde(default)]
-    pub security_groups: Vec<DescribedGroup>,
+    #[serde(borrow)]
+    pub security_groups: Vec<DescribedGroup<'a>>,
 }
 
 /// One `SecurityGroups[]` entry.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribedGroup {
-    pub group_id: Option<String>,
-    pub group_name: Option<String>,
-    pub vpc_id: Option<String>,
-    pub owner_id: Option<String>,
+pub struct DescribedGroup<'a> {
+    #[serde(borrow)]
+    pub group_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub group_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub vpc_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub owner_id: Option<Cow<'a, str>>,
     #[serde(default)]
-    pub tags: Vec<DescribedTag>,
+    #[serde(borrow)]
+    pub tags: Vec<DescribedTag<'a>>,
     #[serde(default)]
-    pub ip_permissions: Vec<DescribedPermission>,
+    #[serde(borrow)]
+    pub ip_permissions: Vec<DescribedPermission<'a>>,
     #[serde(default)]
-    pub ip_permissions_egress: Vec<DescribedPermission>,
+    #[serde(borrow)]
+    pub ip_permissions_egress: Vec<DescribedPermission<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribedTag {
-    pub key: Option<String>,
-    pub value: Option<String>,
+pub struct DescribedTag<'a> {
+    #[serde(borrow)]
+    pub key: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub value: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribedPermission {
-    pub ip_protocol: Option<String>,
+pub struct DescribedPermission<'a> {
+    #[serde(borrow)]
+    pub ip_protocol: Option<Cow<'a, str>>,
     pub from_port: Option<i64>,
     pub to_port: Option<i64>,
     #[serde(default)]
-    pub ip_ranges: Vec<DescribedIpRange>,
+    #[serde(borrow)]
+    pub ip_ranges: Vec<DescribedIpRange<'a>>,
     #[serde(default)]
-    pub ipv6_ranges: Vec<DescribedIpv6Range>,
+    #[serde(borrow)]
+    pub ipv6_ranges: Vec<DescribedIpv6Range<'a>>,
     #[serde(default)]
-    pub prefix_list_ids: Vec<DescribedPrefixList>,
+    #[serde(borrow)]
+    pub prefix_list_ids: Vec<DescribedPrefixList<'a>>,
     #[serde(default)]
-    pub user_id_group_pairs: Vec<DescribedGroupPair>,
+    #[serde(borrow)]
+    pub user_id_group_pairs: Vec<DescribedGroupPair<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribedIpRange {
-    pub cidr_ip: Option<String>,
+pub struct DescribedIpRange<'a> {
+    #[serde(borrow)]
+    pub cidr_ip: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribedIpv6Range {
-    pub cidr_ipv6: Option<String>,
+pub struct DescribedIpv6Range<'a> {
+    #[serde(borrow)]
+    pub cidr_ipv6: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribedPrefixList {
-    pub prefix_list_id: Option<String>,
+pub struct DescribedPrefixList<'a> {
+    #[serde(borrow)]
+    pub prefix_list_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribedGroupPair {
-    pub group_id: Option<String>,
-    pub user_id: Option<String>,
+pub struct DescribedGroupPair<'a> {
+    #[serde(borrow)]
+    pub group_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user_id: Option<Cow<'a, str>>,
 }
 
-impl DescribedGroup {
+impl DescribedGroup<'_> {
     /// Validates and normalises into the model.
     pub fn into_model(self) -> Result<SecurityGroup, ModelError> {
         let id = self.group_id.ok_or(ModelError::Missing("GroupId"))?;
@@ -112,13 +134,16 @@ impl DescribedGroup {
             ingress: perms(&self.ip_permissions, "IpPermissions")?,
             egress: perms(&self.ip_permissions_egress, "IpPermissionsEgress")?,
             group_id,
-            group_name: self.group_name,
-            vpc_id: self.vpc_id,
-            owner_id: self.owner_id,
+            group_name: self.group_name.map(Cow::into_owned),
+            vpc_id: self.vpc_id.map(Cow::into_owned),
+            owner_id: self.owner_id.map(Cow::into_owned),
             tags: self
                 .tags
                 .into_iter()
-                .filter_map(|t| t.key.map(|k| (k, t.value.unwrap_or_default())))
+                .filter_map(|t| {
+                    let value = t.value.map(Cow::into_owned).unwrap_or_default();
+                    t.key.map(|k| (k.into_owned(), value))
+                })
                 .collect(),
         })
     }

@@ -12,7 +12,6 @@ pub use describe::{
     DescribedPermission, DescribedPrefixList, DescribedTag,
 };
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -122,6 +121,47 @@ impl Permission {
     }
 }
 
+/// A group's tags: key to value, each key once (the last value given wins). A sorted list: most
+/// groups have a handful of tags, and a large audit holds every group's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tags(Vec<(String, String)>);
+
+impl Tags {
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<const N: usize> From<[(String, String); N]> for Tags {
+    fn from(tags: [(String, String); N]) -> Self {
+        tags.into_iter().collect()
+    }
+}
+
+impl FromIterator<(String, String)> for Tags {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        let mut tags: Vec<(String, String)> = iter.into_iter().collect();
+        // Stable sort keeps the order given among equal keys; keep the last of each.
+        tags.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(String, String)> = Vec::with_capacity(tags.len());
+        for (k, v) in tags {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 = v,
+                _ => out.push((k, v)),
+            }
+        }
+        out.shrink_to_fit();
+        Tags(out)
+    }
+}
+
 /// A security group as the checks see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecurityGroup {
@@ -129,7 +169,7 @@ pub struct SecurityGroup {
     pub group_name: Option<String>,
     pub vpc_id: Option<String>,
     pub owner_id: Option<String>,
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     pub ingress: Vec<Permission>,
     pub egress: Vec<Permission>,
 }
@@ -286,7 +326,9 @@ pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
     use serde_json::json;
+    use std::collections::BTreeMap;
 
     #[test]
     fn group_ids() {
@@ -361,7 +403,7 @@ mod tests {
             "ipPermissionsEgress": [{"ipProtocol": "-1", "ipRanges": ["0.0.0.0/0"]}],
             "tags": [{"key": "tier", "value": "web"}]
         });
-        let described: DescribedGroup = serde_json::from_value(json!({
+        let value = json!({
             "GroupId": "sg-0123abcd", "GroupName": "web", "VpcId": "vpc-1", "OwnerId": "1",
             "IpPermissions": [
                 {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
@@ -371,8 +413,8 @@ mod tests {
             ],
             "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
             "Tags": [{"Key": "tier", "Value": "web"}]
-        }))
-        .unwrap();
+        });
+        let described = DescribedGroup::deserialize(&value).unwrap();
         let a = from_config_item(&item, &BTreeMap::new()).unwrap();
         let b = described.into_model().unwrap();
         assert_eq!(a, b);

@@ -81,7 +81,8 @@ fn both_item_shapes_and_the_seed_describe_output_agree() {
         "legacy ipRanges and ipv4Ranges give the same model"
     );
 
-    let seed: DescribeOutput = serde_json::from_str(&read(&files("describe")[0])).unwrap();
+    let text = read(&files("describe")[0]);
+    let seed: DescribeOutput = serde_json::from_str(&text).unwrap();
     let groups: Vec<_> = seed
         .security_groups
         .into_iter()

@@ -2,8 +2,6 @@
 //! adding a permission never turns NON_COMPLIANT into COMPLIANT for the public checks, and the
 //! public verdict agrees with an independent interval oracle over prefixes of every length.
 
-use std::collections::BTreeMap;
-
 use ipnet::{Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 use sg_compliance::checks::Check;
@@ -69,7 +67,7 @@ fn group(perms: Vec<Permission>) -> SecurityGroup {
         group_name: None,
         vpc_id: None,
         owner_id: None,
-        tags: BTreeMap::new(),
+        tags: Default::default(),
         egress: perms.clone(),
         ingress: perms,
     }
