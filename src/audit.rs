@@ -2,15 +2,17 @@
 //! once, through the same port and verdicts as the Config rule. One batched fact look-up per
 //! scope serves every check. The result is an [`AuditReport`] that `report` renders.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::checks::{Check, Facts};
 use crate::cloud::{Cloud, CloudError, InMemory};
-use crate::engine::gather_facts;
-use crate::inventory::{Inventory, Scope};
-use crate::model::SecurityGroup;
+use crate::engine::{gather_facts, gather_page_facts};
+use crate::inventory::{self, InputError, Inventory, Scope};
+use crate::model::{GroupId, SecurityGroup};
 use crate::verdict::Compliance;
 
 /// One group judged by one check.
@@ -203,23 +205,9 @@ fn judge_all(
     checks: &[Check],
     facts: &Facts,
 ) -> Vec<Vec<Row>> {
-    let judge = |chunk: &[SecurityGroup]| -> Vec<Row> {
+    let judge = |chunk: &[SecurityGroup]| {
         let mut rows = Vec::with_capacity(chunk.len() * checks.len());
-        for sg in chunk {
-            for check in checks {
-                let (compliance, annotation) = check.judge(sg, facts).0.into_parts();
-                rows.push(Row {
-                    account_id: scope.account_id.clone().or_else(|| sg.owner_id.clone()),
-                    region: scope.region.clone(),
-                    group_id: sg.group_id.to_string(),
-                    group_name: sg.group_name.clone(),
-                    vpc_id: sg.vpc_id.clone(),
-                    check: check.name(),
-                    compliance,
-                    annotation,
-                });
-            }
-        }
+        judge_rows(scope, chunk, checks, facts, &mut rows);
         rows
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -235,6 +223,162 @@ fn judge_all(
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+fn judge_rows(
+    scope: &Scope,
+    groups: &[SecurityGroup],
+    checks: &[Check],
+    facts: &Facts,
+    rows: &mut Vec<Row>,
+) {
+    for sg in groups {
+        for check in checks {
+            let (compliance, annotation) = check.judge(sg, facts).0.into_parts();
+            rows.push(Row {
+                account_id: scope.account_id.clone().or_else(|| sg.owner_id.clone()),
+                region: scope.region.clone(),
+                group_id: sg.group_id.to_string(),
+                group_name: sg.group_name.clone(),
+                vpc_id: sg.vpc_id.clone(),
+                check: check.name(),
+                compliance,
+                annotation,
+            });
+        }
+    }
+}
+
+/// Audits input files: `describe-security-groups` output is judged while it is parsed (see
+/// [`audit_described`]); Config query results and configuration items are read, then audited per
+/// account and region. `interfaces` (`describe-network-interfaces` output) tell which groups
+/// belong to load balancers, in every scope.
+pub async fn audit_files(
+    inputs: &[PathBuf],
+    interfaces: &[PathBuf],
+    checks: &[Check],
+) -> Result<AuditReport, InputError> {
+    let mut load_balancers: Option<BTreeSet<GroupId>> = None;
+    for path in interfaces {
+        load_balancers
+            .get_or_insert_with(BTreeSet::new)
+            .extend(inventory::read_interface_groups(path)?);
+    }
+    let mut report = AuditReport::new(checks);
+    let mut inventory = Inventory::default();
+    for path in inputs {
+        let name = path.display().to_string();
+        let bytes = inventory::read_bytes(path)?;
+        if !audit_described(&name, &bytes, checks, load_balancers.as_ref(), &mut report)? {
+            inventory.add_bytes(&name, &bytes)?;
+        }
+    }
+    if load_balancers.is_some() {
+        for data in inventory.scopes.values_mut() {
+            data.load_balancer_groups = load_balancers.clone();
+        }
+    }
+    let rest = audit_inventory(inventory, checks).await;
+    report.rows.extend(rest.rows);
+    report.errors.extend(rest.errors);
+    report.sort();
+    Ok(report)
+}
+
+/// Audits `describe-security-groups` output while it is parsed: pages of 1,000 groups go to a
+/// worker per core as soon as they are read, and only the rows are kept, so memory holds the file,
+/// the rows and a few pages, never every group's model. `Ok(false)` when the bytes are some
+/// other input. Facts come from `load_balancers` and the file itself (every group's VPC, read in a
+/// quick pass by the first worker while the parse goes on).
+pub fn audit_described(
+    name: &str,
+    bytes: &[u8],
+    checks: &[Check],
+    load_balancers: Option<&BTreeSet<GroupId>>,
+    report: &mut AuditReport,
+) -> Result<bool, InputError> {
+    const PAGE: usize = 1_000;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let vpcs = std::sync::OnceLock::new();
+    let check_refs: Vec<&Check> = checks.iter().collect();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<inventory::Page>(workers);
+    let rx = std::sync::Mutex::new(rx);
+    let work = || {
+        let cloud = InMemory {
+            load_balancer_groups: load_balancers.cloned(),
+            ..InMemory::default()
+        };
+        let (mut rows, mut errors, mut failed) = (Vec::new(), Vec::new(), None);
+        loop {
+            let next = rx.lock().map(|rx| rx.recv());
+            let Ok(Ok(page)) = next else { break };
+            if failed.is_some() {
+                continue; // keep draining, so the parser never waits on a worker that stopped
+            }
+            let mut groups = Vec::with_capacity(page.len());
+            for g in page {
+                match g {
+                    Ok(g) => groups.push(g),
+                    Err(e) => errors.push(AuditError {
+                        kind: ErrorKind::Input,
+                        message: format!("{}: {e}", Scope::default()),
+                    }),
+                }
+            }
+            let refs: Vec<&SecurityGroup> = groups.iter().collect();
+            let vpcs = vpcs.get_or_init(|| inventory::describe_vpcs(bytes));
+            match immediate(gather_page_facts(&cloud, &check_refs, &refs, vpcs)) {
+                Ok(facts) => judge_rows(&Scope::default(), &groups, checks, &facts, &mut rows),
+                Err(e) => {
+                    let scope = Scope {
+                        account_id: groups.first().and_then(|g| g.owner_id.clone()),
+                        region: None,
+                    };
+                    failed = Some(scope_error(&scope, &e));
+                }
+            }
+        }
+        (rows, errors, failed)
+    };
+    let (found, results) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
+        let found = inventory::describe_pages(name, bytes, PAGE, &mut |page| {
+            let _ = tx.send(page);
+        });
+        drop(tx);
+        let results: Vec<_> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
+        (found, results)
+    });
+    if !found? {
+        return Ok(false);
+    }
+    // One error for a file whose facts are missing, and then no rows from it (as for a scope).
+    let failed = results.iter().find_map(|(_, _, f)| f.clone());
+    for (rows, errors, _) in results {
+        if failed.is_none() {
+            report.rows.extend(rows);
+        }
+        report.errors.extend(errors);
+    }
+    report.errors.extend(failed);
+    Ok(true)
+}
+
+/// Runs a future that completes without waiting: the in-memory cloud's answers.
+fn immediate<T>(f: impl Future<Output = Result<T, CloudError>>) -> Result<T, CloudError> {
+    let mut f = std::pin::pin!(f);
+    match f
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => Err(CloudError::Offline(
+            "an in-memory fact look-up did not answer at once",
+        )),
+    }
 }
 
 /// Audits groups read from files: each scope through an in-memory cloud.

@@ -70,6 +70,8 @@ pub enum CloudError {
     AssumeRole { role_arn: String, message: String },
     #[error("{0}: pass --live to call AWS")]
     Offline(&'static str),
+    #[error("cannot write the evaluations: {0}")]
+    Output(String),
 }
 
 /// One page of groups (each validated on its own) and the token of the next page.

@@ -3,7 +3,7 @@
 //! (`aws::AwsCloud` calls AWS, [`crate::cloud::InMemory`] answers from data in hand); verdicts come
 //! from the pure [`checks`](crate::checks).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::checks::{Check, Facts, Needs};
 use crate::cloud::{Cloud, CloudError, Evaluation};
@@ -252,7 +252,18 @@ pub async fn gather_facts<C: Cloud>(
     checks: &[&Check],
     groups: &[&SecurityGroup],
 ) -> Result<Facts, CloudError> {
-    gather_facts_cached(cloud, checks, groups, &mut FactCache::default()).await
+    gather_facts_cached(cloud, checks, groups, &mut FactCache::default(), None).await
+}
+
+/// [`gather_facts`] for one page of a larger set whose VPCs are all known (group id to VPC id), so
+/// a load balancer's group on another page is still placed in its VPC.
+pub async fn gather_page_facts<C: Cloud>(
+    cloud: &C,
+    checks: &[&Check],
+    groups: &[&SecurityGroup],
+    vpcs: &BTreeMap<GroupId, String>,
+) -> Result<Facts, CloudError> {
+    gather_facts_cached(cloud, checks, groups, &mut FactCache::default(), Some(vpcs)).await
 }
 
 /// What a sweep already learned on earlier pages, so each load-balancer candidate and prefix list
@@ -270,6 +281,7 @@ async fn gather_facts_cached<C: Cloud>(
     checks: &[&Check],
     groups: &[&SecurityGroup],
     cache: &mut FactCache,
+    vpcs: Option<&BTreeMap<GroupId, String>>,
 ) -> Result<Facts, CloudError> {
     let mut needs = Needs::default();
     for check in checks {
@@ -298,11 +310,18 @@ async fn gather_facts_cached<C: Cloud>(
     }
     Ok(Facts {
         region: cloud.region(),
-        group_vpcs: groups
-            .iter()
-            .filter(|g| needs.vpcs_of.contains(&g.group_id))
-            .filter_map(|g| Some((g.group_id.clone(), g.vpc_id.clone()?)))
-            .collect(),
+        group_vpcs: match vpcs {
+            Some(vpcs) => needs
+                .vpcs_of
+                .iter()
+                .filter_map(|id| Some((id.clone(), vpcs.get(id)?.clone())))
+                .collect(),
+            None => groups
+                .iter()
+                .filter(|g| needs.vpcs_of.contains(&g.group_id))
+                .filter_map(|g| Some((g.group_id.clone(), g.vpc_id.clone()?)))
+                .collect(),
+        },
         load_balancer_groups: needs
             .load_balancer_candidates
             .intersection(&cache.load_balancers)
@@ -348,7 +367,7 @@ async fn sweep<C: Cloud>(
             }
         }
         let refs: Vec<&SecurityGroup> = groups.iter().collect();
-        let facts = gather_facts_cached(cloud, &[check], &refs, &mut cache).await?;
+        let facts = gather_facts_cached(cloud, &[check], &refs, &mut cache, None).await?;
         let evaluations = groups
             .iter()
             .map(|sg| {

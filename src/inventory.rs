@@ -102,11 +102,7 @@ impl Inventory {
             }
             return Ok(());
         }
-        let value = serde_json::from_slice(&bytes).map_err(|e| InputError::NotJson {
-            path: name.clone(),
-            reason: e.to_string(),
-        })?;
-        self.add_json(&name, value)
+        self.add_bytes(&name, &bytes)
     }
 
     /// Adds parsed input; `name` is used in error messages.
@@ -236,27 +232,7 @@ impl Inventory {
 
     /// Reads a `--network-interfaces` file: the load-balancer groups apply to every scope.
     pub fn read_interfaces(&mut self, path: &Path) -> Result<(), InputError> {
-        let name = path.display().to_string();
-        let value = read_json(path)?;
-        let Some(list) = value.get("NetworkInterfaces") else {
-            return Err(InputError::NotInterfaces {
-                path: name,
-                found: describe_keys(&value),
-            });
-        };
-        let enis: Vec<DescribedInterface> = serde_path_to_error::deserialize(list)
-            .map_err(|e| bad(&name, &format!("NetworkInterfaces{}", e.path()), e.inner()))?;
-        let lb: BTreeSet<GroupId> = enis
-            .iter()
-            .filter(|e| {
-                crate::model::is_load_balancer_interface(
-                    e.requester_id.as_deref(),
-                    e.description.as_deref(),
-                )
-            })
-            .flat_map(|e| e.groups.iter().filter_map(|g| g.group_id.as_deref()))
-            .filter_map(|id| GroupId::parse(id).ok())
-            .collect();
+        let lb = read_interface_groups(path)?;
         if self.scopes.is_empty() {
             self.scope(Scope::default());
         }
@@ -266,6 +242,16 @@ impl Inventory {
                 .extend(lb.iter().cloned());
         }
         Ok(())
+    }
+
+    /// Adds the contents of an input file already read (any supported shape but
+    /// `describe-security-groups` output, which [`Inventory::read_file`] reads).
+    pub fn add_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), InputError> {
+        let value = serde_json::from_slice(bytes).map_err(|e| InputError::NotJson {
+            path: name.to_string(),
+            reason: e.to_string(),
+        })?;
+        self.add_json(name, value)
     }
 
     fn scope(&mut self, scope: Scope) -> &mut ScopeData {
@@ -278,7 +264,34 @@ impl Inventory {
     }
 }
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
+/// The groups attached to load-balancer interfaces in a `describe-network-interfaces` file.
+pub fn read_interface_groups(path: &Path) -> Result<BTreeSet<GroupId>, InputError> {
+    let name = path.display().to_string();
+    let value = read_json(path)?;
+    let Some(list) = value.get("NetworkInterfaces") else {
+        return Err(InputError::NotInterfaces {
+            path: name,
+            found: describe_keys(&value),
+        });
+    };
+    let enis: Vec<DescribedInterface> = serde_path_to_error::deserialize(list)
+        .map_err(|e| bad(&name, &format!("NetworkInterfaces{}", e.path()), e.inner()))?;
+    let lb: BTreeSet<GroupId> = enis
+        .iter()
+        .filter(|e| {
+            crate::model::is_load_balancer_interface(
+                e.requester_id.as_deref(),
+                e.description.as_deref(),
+            )
+        })
+        .flat_map(|e| e.groups.iter().filter_map(|g| g.group_id.as_deref()))
+        .filter_map(|id| GroupId::parse(id).ok())
+        .collect();
+    Ok(lb)
+}
+
+/// A file's bytes; the error names the file.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
     let name = path.display().to_string();
     std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => InputError::NoSuchFile { path: name },
@@ -298,69 +311,158 @@ fn read_json(path: &Path) -> Result<Value, InputError> {
 }
 
 /// The groups of `describe-security-groups` output, each converted as it is parsed; `None` when
-/// the bytes are some other shape (a cheap check of the top-level keys first).
+/// the bytes are some other shape.
 fn describe_groups(
     name: &str,
     bytes: &[u8],
 ) -> Result<Option<Vec<Result<SecurityGroup, ModelError>>>, InputError> {
-    #[derive(Deserialize)]
-    struct Keys {
-        #[serde(rename = "SecurityGroups")]
-        security_groups: Option<serde::de::IgnoredAny>,
-    }
+    let mut groups = Vec::new();
+    let found = describe_pages(name, bytes, usize::MAX, &mut |page| groups.extend(page))?;
+    Ok(found.then_some(groups))
+}
+
+/// A page of groups as parsed, each validated on its own.
+pub type Page = Vec<Result<SecurityGroup, ModelError>>;
+
+/// Reads `describe-security-groups` output (`{"SecurityGroups": [...]}`) in one pass, handing each
+/// `page_size` groups to `on_page` as soon as they are parsed, so a large file is never held as
+/// models. `Ok(false)` when the bytes are some other shape (nothing was handed over then). A
+/// file that is not valid is read again to name the field that broke it.
+pub fn describe_pages(
+    name: &str,
+    bytes: &[u8],
+    page_size: usize,
+    on_page: &mut dyn FnMut(Page),
+) -> Result<bool, InputError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
-        return Ok(None);
+        return Ok(false);
     }
-    match serde_json::from_slice::<Keys>(bytes) {
-        Ok(Keys {
-            security_groups: Some(_),
-        }) => {}
-        _ => return Ok(None),
-    }
-    #[derive(Deserialize)]
-    struct Describe {
-        #[serde(rename = "SecurityGroups")]
-        security_groups: Converted,
-    }
-    // Fast path without path tracking; only a file that fails is read again to name the field.
-    match serde_json::from_slice::<Describe>(bytes) {
-        Ok(out) => Ok(Some(out.security_groups.0)),
+    let seen = std::cell::Cell::new(false);
+    use serde::de::DeserializeSeed;
+    let seed = DescribeSeed {
+        page_size: page_size.max(1),
+        on_page,
+        seen: &seen,
+    };
+    match seed.deserialize(&mut serde_json::Deserializer::from_slice(bytes)) {
+        Ok(found) => Ok(found),
+        // Broken before any `SecurityGroups`: not this format; the caller's reader says why.
+        Err(_) if !seen.get() => Ok(false),
         Err(first) => {
-            let located: Result<Describe, _> =
-                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes));
+            let mut ignore = |_: Page| {};
+            let mut track = serde_path_to_error::Track::new();
+            let seed = DescribeSeed {
+                page_size: usize::MAX,
+                on_page: &mut ignore,
+                seen: &seen,
+            };
+            let located = seed.deserialize(serde_path_to_error::Deserializer::new(
+                &mut serde_json::Deserializer::from_slice(bytes),
+                &mut track,
+            ));
             Err(match located {
-                Err(e) => bad(name, &e.path().to_string(), e.inner()),
+                Err(e) => bad(name, &track.path().to_string(), e),
                 Ok(_) => bad(name, "SecurityGroups", first),
             })
         }
     }
 }
 
-/// A `SecurityGroups` list, each entry turned into the model while the list is read.
-struct Converted(Vec<Result<SecurityGroup, ModelError>>);
+/// The top-level object: `SecurityGroups` is read page by page, anything else skipped.
+struct DescribeSeed<'a> {
+    page_size: usize,
+    on_page: &'a mut dyn FnMut(Page),
+    /// Set once the `SecurityGroups` key is read.
+    seen: &'a std::cell::Cell<bool>,
+}
 
-impl<'de> Deserialize<'de> for Converted {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Converted;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of security groups")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Converted, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(g) = seq.next_element::<DescribedGroup>()? {
-                    out.push(g.into_model());
-                }
-                Ok(Converted(out))
+impl<'de> serde::de::DeserializeSeed<'de> for DescribeSeed<'_> {
+    type Value = bool;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DescribeSeed<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "SecurityGroups" && !found {
+                found = true;
+                self.seen.set(true);
+                map.next_value_seed(GroupsSeed {
+                    page_size: self.page_size,
+                    on_page: &mut *self.on_page,
+                })?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
-        d.deserialize_seq(Visitor)
+        Ok(found)
     }
+}
+
+/// The `SecurityGroups` list, each entry turned into the model as it is read.
+struct GroupsSeed<'a> {
+    page_size: usize,
+    on_page: &'a mut dyn FnMut(Page),
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for GroupsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for GroupsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of security groups")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut page = Vec::new();
+        while let Some(g) = seq.next_element::<DescribedGroup>()? {
+            page.push(g.into_model());
+            if page.len() >= self.page_size {
+                (self.on_page)(std::mem::take(&mut page));
+            }
+        }
+        if !page.is_empty() {
+            (self.on_page)(page);
+        }
+        Ok(())
+    }
+}
+
+/// The VPC of every group in `describe-security-groups` output (a quick pass that reads nothing
+/// else), so groups judged page by page still know where a load balancer's group lives.
+pub fn describe_vpcs(bytes: &[u8]) -> BTreeMap<GroupId, String> {
+    #[derive(Deserialize)]
+    struct Ids<'a> {
+        #[serde(rename = "SecurityGroups", borrow, default)]
+        security_groups: Vec<Id<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct Id<'a> {
+        #[serde(rename = "GroupId", borrow)]
+        group_id: Option<std::borrow::Cow<'a, str>>,
+        #[serde(rename = "VpcId", borrow)]
+        vpc_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Ids>(bytes)
+        .map(|ids| {
+            ids.security_groups
+                .into_iter()
+                .filter_map(|g| Some((GroupId::parse(&g.group_id?).ok()?, g.vpc_id?.into_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn bad(path: &str, field: &str, reason: impl std::fmt::Display) -> InputError {

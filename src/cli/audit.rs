@@ -5,9 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::audit::{audit_inventory, AuditReport};
+use crate::audit::{audit_files, AuditReport};
 use crate::checks::Check;
-use crate::inventory::Inventory;
 use crate::report::{self, Format};
 
 use super::build_checks;
@@ -77,16 +76,9 @@ async fn audit(args: AuditArgs) -> Result<u8, String> {
     let source = source(&args)?;
     let checks = build_checks(&args.checks, &args.params).map_err(|e| e.to_string())?;
     let report = match source {
-        Source::Files => {
-            let mut inventory = Inventory::default();
-            for path in &args.input {
-                inventory.read_file(path).map_err(|e| e.to_string())?;
-            }
-            for path in &args.network_interfaces {
-                inventory.read_interfaces(path).map_err(|e| e.to_string())?;
-            }
-            audit_inventory(inventory, &checks).await
-        }
+        Source::Files => audit_files(&args.input, &args.network_interfaces, &checks)
+            .await
+            .map_err(|e| e.to_string())?,
         Source::Live => live::regions(&checks, args.regions.as_deref()).await?,
         Source::Aggregator(name) => live::aggregator(&checks, &name).await?,
         Source::Org => {
@@ -288,14 +280,14 @@ mod live {
         let results = aws::select_aggregate(&client, name, crate::inventory::SELECT_QUERY)
             .await
             .map_err(|e| e.to_string())?;
-        let mut inventory = Inventory::default();
+        let mut inventory = crate::inventory::Inventory::default();
         inventory
             .add_json(
                 &format!("aggregator {name}"),
                 serde_json::json!({ "Results": results }),
             )
             .map_err(|e| e.to_string())?;
-        Ok(audit_inventory(inventory, checks).await)
+        Ok(crate::audit::audit_inventory(inventory, checks).await)
     }
 
     pub async fn organization(

@@ -3,6 +3,7 @@
 //! fixes (`remediate`).
 
 mod audit;
+mod printing;
 mod remediate;
 
 use std::io::Read;
@@ -16,7 +17,9 @@ use crate::checks::Check;
 use crate::params::ParamError;
 
 use crate::cloud::InMemory;
-use crate::engine::{evaluate_event, prepare, EngineError, Outcome};
+use crate::cloud::{Cloud, CloudError};
+use crate::engine::{evaluate_and_deliver, prepare, EngineError};
+use crate::event::ConfigEvent;
 
 #[derive(Parser)]
 #[command(
@@ -134,38 +137,36 @@ async fn run(command: Command) -> Result<(), EngineError> {
     };
     let text = read_input(&event)?;
     let (event, check) = prepare(&text, &params)?;
-    let print = |outcome: &Outcome| {
-        for f in &outcome.failures {
-            eprintln!("sg-compliance: warning: {f}");
-        }
-        match serde_json::to_string_pretty(&outcome.evaluations) {
-            Ok(json) => println!("{json}"),
-            Err(e) => eprintln!("sg-compliance: error: cannot print evaluations: {e}"),
-        }
-    };
     if live || send {
         #[cfg(feature = "aws")]
         {
             use crate::aws::{load_sdk_config, AwsCloud};
             let cloud = AwsCloud::new(&load_sdk_config().await);
-            let outcome = evaluate_event(&cloud, &event, &check).await?;
-            print(&outcome);
-            if send {
-                crate::engine::deliver(&cloud, &outcome, &event.result_token).await?;
-            } else if !outcome.failures.is_empty() {
-                return Err(EngineError::Partial {
-                    delivered: 0,
-                    failures: outcome.failures,
-                });
-            }
+            streamed(&cloud, send, &event, &check).await?;
         }
         #[cfg(not(feature = "aws"))]
         return Err(EngineError::NoAws);
     } else {
-        let outcome = evaluate_event(&InMemory::offline(), &event, &check).await?;
-        print(&outcome);
+        streamed(&InMemory::offline(), false, &event, &check).await?;
     }
     Ok(())
+}
+
+/// Prints the evaluations as they are made (a sweep page by page), delivering them too with
+/// `deliver`; the JSON list is closed whatever happens.
+async fn streamed<C: Cloud>(
+    cloud: &C,
+    deliver: bool,
+    event: &ConfigEvent,
+    check: &Check,
+) -> Result<(), EngineError> {
+    let out = std::io::BufWriter::new(std::io::stdout());
+    let printing = printing::Printing::new(cloud, deliver, out);
+    let outcome = evaluate_and_deliver(&printing, event, check).await;
+    printing
+        .finish(outcome.is_ok())
+        .map_err(|e| CloudError::Output(e.to_string()))?;
+    outcome.map(|_| ())
 }
 
 fn read_input(path: &str) -> Result<String, EngineError> {

@@ -503,3 +503,78 @@ async fn cli_live_and_deliver_against_moto() {
         "--deliver sent what it printed"
     );
 }
+
+/// A periodic sweep of a region with 10,000 groups (half of them web-tier) and 10 load balancers'
+/// groups, through the real binary and SDK: every group gets exactly one evaluation, with the
+/// verdict the seeder expects, and the calls stay batched. moto ignores `MaxResults`, so the
+/// groups come in one DescribeSecurityGroups page here (against EC2: one call per 1,000).
+#[tokio::test(flavor = "multi_thread")]
+async fn periodic_sweep_of_10000_groups_evaluates_each_once_with_batched_calls() {
+    let (moto, seeded) = Moto::start_seeded(10_000, 10);
+    let expected: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(seeded["expected"].clone()).unwrap();
+    let function = Function::start(&moto, &[]);
+    let (kind, _) = function.invoke(&json!({"invokingEvent": "{}"}));
+    assert_eq!(kind, "error", "the warm-up invocation is rejected");
+    moto.start_recording();
+
+    let (kind, summary) = function.invoke(&scheduled(
+        json!({"tierTagKey": "tier", "tierTagValue": "web"}),
+        "web-tier-security-group",
+    ));
+    assert_eq!(kind, "response", "{summary}");
+    let count = |c: &str| expected.values().filter(|v| *v == c).count();
+    assert_eq!(
+        (
+            &summary["compliant"],
+            &summary["nonCompliant"],
+            &summary["notApplicable"]
+        ),
+        (
+            &json!(count("COMPLIANT")),
+            &json!(count("NON_COMPLIANT")),
+            &json!(count("NOT_APPLICABLE"))
+        ),
+        "{summary}"
+    );
+
+    let recording = moto.recording();
+    let (evals, calls) = put_evaluations(&recording);
+    let mut got: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for e in &evals {
+        got.entry(e["ComplianceResourceId"].as_str().unwrap().to_string())
+            .or_default()
+            .push(e["ComplianceType"].as_str().unwrap().to_string());
+    }
+    assert_eq!(got.len(), expected.len(), "every group of the region");
+    for (id, want) in &expected {
+        assert_eq!(
+            got[id],
+            std::slice::from_ref(want),
+            "{id}: exactly one evaluation"
+        );
+    }
+    // The calls: batches of 100, one describe, ENI look-ups of up to 200 candidate groups (the
+    // 5,000 web groups and the 11 groups they reference), the stale-result read, nothing per group.
+    assert_eq!(calls.len(), expected.len().div_ceil(100));
+    assert!(calls
+        .iter()
+        .all(|c| c["Evaluations"].as_array().unwrap().len() <= 100));
+    let mut operations: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in &recording {
+        *operations.entry(operation(r)).or_default() += 1;
+    }
+    assert_eq!(
+        operations,
+        [
+            ("DescribeSecurityGroups".to_string(), 1),
+            (
+                "DescribeNetworkInterfaces".to_string(),
+                5_011usize.div_ceil(200)
+            ),
+            ("GetComplianceDetailsByConfigRule".to_string(), 1),
+            ("PutEvaluations".to_string(), calls.len()),
+        ]
+        .into(),
+    );
+}

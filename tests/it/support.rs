@@ -46,6 +46,21 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The `moto_server` of the project's virtualenv (or `SG_COMPLIANCE_MOTO_SERVER`).
+fn moto_server() -> PathBuf {
+    let exe = std::env::var("SG_COMPLIANCE_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+        });
+    assert!(
+        exe.exists(),
+        "moto_server not found at {}: run `make venv` (make test does), or set SG_COMPLIANCE_MOTO_SERVER",
+        exe.display()
+    );
+    exe
+}
+
 /// A moto server process.
 pub struct Moto {
     child: Child,
@@ -55,29 +70,53 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let exe = std::env::var("SG_COMPLIANCE_MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
-            });
-        assert!(
-            exe.exists(),
-            "moto_server not found at {}: run `make venv` (make test does), or set SG_COMPLIANCE_MOTO_SERVER",
-            exe.display()
-        );
+        let exe = moto_server();
+        Moto::spawn(|port| {
+            let mut cmd = Command::new(&exe);
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null());
+            cmd
+        })
+        .0
+    }
+
+    /// A moto server whose region already holds `groups` security groups (half tagged
+    /// `tier=web`) and `lbs` load-balancer groups with ELB interfaces, seeded in moto's process by
+    /// `seed_moto.py`. Returns the server and the seeder's answer: `{"expected": {id:
+    /// compliance}, "lbs": [...]}` for web-tier with `tierTagKey=tier`, `tierTagValue=web`.
+    pub fn start_seeded(groups: usize, lbs: usize) -> (Moto, Value) {
+        let python = moto_server().with_file_name("python");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/seed_moto.py");
+        let (moto, stdout) = Moto::spawn(|port| {
+            let mut cmd = Command::new(&python);
+            cmd.arg(&script)
+                .args([port.to_string(), groups.to_string(), lbs.to_string()])
+                .stdout(Stdio::piped());
+            cmd
+        });
+        let mut line = String::new();
+        BufReader::new(stdout.expect("seeder stdout"))
+            .read_line(&mut line)
+            .unwrap();
+        let answer = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("seed_moto.py said {line:?}: {e}"));
+        (moto, answer)
+    }
+
+    /// Starts the server `command(port)` builds and waits until it answers.
+    fn spawn(command: impl Fn(u16) -> Command) -> (Moto, Option<std::process::ChildStdout>) {
         let port = free_port();
         // Each server records to its own file: the default path is shared by parallel tests.
         let recording = std::env::temp_dir().join(format!(
             "sg-compliance-moto-{}-{port}.rec",
             std::process::id()
         ));
-        let child = Command::new(&exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = command(port)
             .env("MOTO_RECORDER_FILEPATH", &recording)
-            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
+            .unwrap_or_else(|e| panic!("cannot start moto: {e}"));
+        let stdout = child.stdout.take();
         let moto = Moto {
             child,
             port,
@@ -89,12 +128,12 @@ impl Moto {
             .unwrap_or(true)
         {
             assert!(
-                start.elapsed() < Duration::from_secs(60),
+                start.elapsed() < Duration::from_secs(300),
                 "moto did not start on port {port}"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        moto
+        (moto, stdout)
     }
 
     pub fn endpoint(&self) -> String {
@@ -127,9 +166,10 @@ impl Moto {
         )
         .unwrap();
         assert_eq!(status, 200, "{body}");
-        body.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap())
+        // One JSON object per request; requests served at the same time can share a line.
+        serde_json::Deserializer::from_str(&body)
+            .into_iter::<Value>()
+            .map(|r| r.unwrap_or_else(|e| panic!("moto's recording is not JSON: {e}")))
             .collect()
     }
 
