@@ -460,6 +460,95 @@ mod tests {
         assert_eq!(report.rows[0].account_id.as_deref(), Some("1"));
     }
 
+    /// 2,500 web-tier groups in vpc-1 with nothing allowed, one malformed group, and two listed
+    /// load balancers' groups at the end of the file (on the last page): one in vpc-1, one in vpc-2.
+    fn large_describe() -> Vec<u8> {
+        let mut groups: Vec<serde_json::Value> = (0..2_500)
+            .map(|i| {
+                json!({"GroupId": format!("sg-{i:017x}"), "OwnerId": "1", "VpcId": "vpc-1",
+                             "Tags": [{"Key": "tier", "Value": "web"}]})
+            })
+            .collect();
+        groups.push(
+            json!({"GroupId": "sg-0000000e", "IpPermissions": [{"FromPort": 1, "ToPort": 2}]}),
+        );
+        groups.push(json!({"GroupId": "sg-0000000a", "OwnerId": "1", "VpcId": "vpc-1"}));
+        groups.push(json!({"GroupId": "sg-0000000b", "OwnerId": "1", "VpcId": "vpc-2"}));
+        serde_json::to_vec(&json!({"SecurityGroups": groups})).unwrap()
+    }
+
+    #[test]
+    fn describe_output_is_judged_page_by_page_with_every_groups_vpc_known() {
+        let listed = checks(&[&[
+            ("tierTagKey", "tier"),
+            ("loadBalancerSecurityGroupIds", "sg-0000000a,sg-0000000b"),
+        ]]);
+        let mut report = AuditReport::new(&listed);
+        let found =
+            audit_described("big.json", &large_describe(), &listed, None, &mut report).unwrap();
+        assert!(found);
+        assert_eq!(report.rows.len(), 2_502, "every valid group, once");
+        assert_eq!(report.group_count(), 2_502);
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert!(report.errors[0].message.contains("ipProtocol"));
+        // A group on the first page knows the load balancers on the last one, and their VPCs:
+        // the fix authorizes the one in its own VPC only.
+        let first = &report.rows[0];
+        assert_eq!(first.compliance, Compliance::NonCompliant);
+        assert!(
+            first.annotation.contains("sg-0000000a"),
+            "{}",
+            first.annotation
+        );
+        assert!(
+            !first.annotation.contains("sg-0000000b"),
+            "{}",
+            first.annotation
+        );
+        assert_eq!(first.account_id.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn missing_facts_fail_the_file_once_and_other_inputs_are_not_judged_here() {
+        let discover = checks(&[&[("tierTagKey", "tier")]]);
+        let mut report = AuditReport::new(&discover);
+        assert!(
+            audit_described("big.json", &large_describe(), &discover, None, &mut report).unwrap()
+        );
+        assert!(report.rows.is_empty());
+        let offline: Vec<_> = report
+            .errors
+            .iter()
+            .filter(|e| e.message.contains("--network-interfaces"))
+            .collect();
+        assert_eq!(offline.len(), 1, "{:?}", report.errors);
+        assert!(
+            offline[0].message.starts_with("1/-: "),
+            "{}",
+            offline[0].message
+        );
+        // Config query output is not describe output: left to the inventory.
+        let results = serde_json::to_vec(&json!({"Results": []})).unwrap();
+        assert!(!audit_described("r.json", &results, &discover, None, &mut report).unwrap());
+        assert!(
+            !audit_described("bad.json", b"{\"Results\": [", &discover, None, &mut report).unwrap()
+        );
+        // Broken inside `SecurityGroups`: the error names the field.
+        let err = audit_described(
+            "bad.json",
+            br#"{"SecurityGroups": [{"GroupId": "sg-0000000a", "IpPermissions": [{"FromPort": "22"}]}]}"#,
+            &discover,
+            None,
+            &mut report,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("SecurityGroups[0].IpPermissions[0].FromPort"),
+            "{err}"
+        );
+    }
+
     #[tokio::test]
     async fn web_tier_needs_load_balancer_facts_offline() {
         let inv = inventory(json!({"SecurityGroups": [
