@@ -40,14 +40,15 @@ lint:
 # the small dependencies only), run with the Python peer (bench/peer.py) on the same data. Then the
 # Lambda function's cold start against the Python peer under awslambdaric, and the size of its
 # deployment zip, built for this machine's architecture as `make package ARCH=x86_64` does (about
-# 15 minutes from a cold target dir). Every part runs; the bench fails at the end if any figure
-# missed its target.
+# 15 minutes from a cold target dir), and that binary's periodic sweep against a stub endpoint
+# (bench/sweep_stub.py). Every part runs; the bench fails at the end if any figure missed its target.
 BENCH_TOOLS = awslambdaric==4.2.2
 bench: venv package-tools $(VENV)/.bench-stamp
 	@fail=0; \
 	(cd bench && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/bench cargo run --release --quiet) || fail=1; \
 	cargo lambda build --release --quiet --bin sg-compliance-lambda --compiler cargo --output-format zip --lambda-dir dist && \
 	$(VENV)/bin/python bench/coldstart.py dist/sg-compliance-lambda/bootstrap.zip $(VENV)/bin/moto_server || fail=1; \
+	$(VENV)/bin/python bench/sweep_stub.py dist/sg-compliance-lambda/bootstrap.zip || fail=1; \
 	exit $$fail
 $(VENV)/.bench-stamp: $(VENV)/.stamp
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: $(BENCH_TOOLS)

@@ -135,6 +135,17 @@ def spawn_and_time(cmd, env, cwd=None):
     return (api.answered_at - start) * 1000, (api.asked_at - start) * 1000
 
 
+def unpack(package):
+    """The `bootstrap` of a deployment zip, extracted to a temporary directory, and the zip's size."""
+    import tempfile
+    unpacked = tempfile.mkdtemp(prefix="sg-compliance-bench-")
+    with zipfile.ZipFile(package) as z:
+        z.extract("bootstrap", unpacked)
+    binary = os.path.join(unpacked, "bootstrap")
+    os.chmod(binary, 0o755)
+    return binary, os.path.getsize(package)
+
+
 def zipped_size(binary):
     """The size of `bootstrap.zip` holding the binary as `bootstrap`."""
     import io
@@ -147,13 +158,7 @@ def zipped_size(binary):
 def main():
     rust, moto_server = sys.argv[1], sys.argv[2]
     if rust.endswith(".zip"):  # the deployment package itself: run the bootstrap inside it
-        import tempfile
-        packed = os.path.getsize(rust)
-        unpacked = tempfile.mkdtemp(prefix="sg-compliance-coldstart-")
-        with zipfile.ZipFile(rust) as z:
-            z.extract("bootstrap", unpacked)
-        rust = os.path.join(unpacked, "bootstrap")
-        os.chmod(rust, 0o755)
+        rust, packed = unpack(rust)
     else:
         packed = zipped_size(rust)
     size = os.path.getsize(rust)

@@ -60,10 +60,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_500);
+    // The audit first, so its peak RSS is not the other phases' leftovers.
+    let mut failed = offline_audit();
     if std::env::var("BENCH_ONLY").as_deref() == Ok("audit") {
-        std::process::exit(i32::from(offline_audit()));
+        std::process::exit(i32::from(failed));
     }
-    let mut failed = false;
     let mut report = |name: &str, took: Duration, target: Duration| {
         let ok = took <= target;
         failed |= !ok;
@@ -137,7 +138,6 @@ fn main() {
     drop(groups);
     failed |= rss > 100.0;
     failed |= streaming_sweeps();
-    failed |= offline_audit();
     if failed {
         std::process::exit(1);
     }
@@ -289,7 +289,8 @@ fn offline_audit() -> bool {
     let dir = std::env::temp_dir().join(format!("sg-compliance-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     // BENCH_SNAPSHOT=FILE keeps the snapshot between runs (for profiling the audit alone).
-    let path = std::env::var_os("BENCH_SNAPSHOT").map_or_else(|| dir.join("snapshot.json"), Into::into);
+    let path =
+        std::env::var_os("BENCH_SNAPSHOT").map_or_else(|| dir.join("snapshot.json"), Into::into);
     if !path.exists() {
         std::fs::write(&path, serde_json::to_vec(&snapshot(n)).expect("json")).expect("write");
     }
@@ -326,7 +327,8 @@ fn offline_audit() -> bool {
         "json".as_ref(),
         "--output".as_ref(),
         out.as_os_str(),
-    ] as [&std::ffi::OsStr; 16]));
+    ]
+        as [&std::ffi::OsStr; 16]));
     let cli = start.elapsed();
     let cli_rss = peak_rss_mb();
     black_box(code);
