@@ -166,7 +166,16 @@ async fn streamed<C: Cloud>(
     printing
         .finish(outcome.is_ok())
         .map_err(|e| CloudError::Output(e.to_string()))?;
-    outcome.map(|_| ())
+    let outcome = outcome?;
+    // A sweep could not clear results of deleted groups: they stay until the next run.
+    if let Some(why) = outcome
+        .stale_cleanup
+        .as_deref()
+        .and_then(|s| s.strip_prefix("skipped: "))
+    {
+        eprintln!("sg-compliance: warning: stale-result clean-up skipped: {why}");
+    }
+    Ok(())
 }
 
 fn read_input(path: &str) -> Result<String, EngineError> {
