@@ -156,7 +156,7 @@ def zipped_size(binary):
 
 
 def main():
-    rust, moto_server = sys.argv[1], sys.argv[2]
+    rust, moto_server = (os.path.abspath(a) for a in sys.argv[1:3])
     if rust.endswith(".zip"):  # the deployment package itself: run the bootstrap inside it
         rust, packed = unpack(rust)
     else:

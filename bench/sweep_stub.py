@@ -3,8 +3,8 @@
 periodic evaluation (public-ingress, blocked tcp/22) under a local Lambda Runtime API against a
 stub AWS endpoint that serves pre-rendered `DescribeSecurityGroups` pages (1,000 groups, 3.5
 permissions per group on average) and accepts every `PutEvaluations`. The stub answers from memory,
-so the figures are the binary's own: wall time, CPU time and peak RSS (from `wait4`), and the
-requests it made.
+so the figures are the binary's own: wall time, CPU time (from `wait4`), peak RSS (`VmHWM`) and
+the requests it made.
 
 Usage: sweep_stub.py RUST_BINARY|bootstrap.zip [N ...]  -> one line per N; exit 1 when the peak RSS
 of a sweep is not under 64 MB, a group was not delivered exactly once, or the calls were not
@@ -134,9 +134,29 @@ def sweep(binary, n):
     })
     import subprocess
     start = time.perf_counter()
-    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # SWEEP_WRAPPER="heaptrack -o /tmp/sweep" runs the binary under a profiler.
+    wrapper = os.environ.get("SWEEP_WRAPPER", "").split()
+    proc = subprocess.Popen(wrapper + [binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    trace = []
+    if os.environ.get("SWEEP_TRACE"):  # RSS every 200 ms, to see how it grows
+        def sample():
+            while proc.poll() is None and not api.done.is_set():
+                try:
+                    with open(f"/proc/{proc.pid}/status") as f:
+                        rss = next(l for l in f if l.startswith("VmRSS")).split()[1]
+                    trace.append(int(rss) // 1024)
+                except (OSError, StopIteration):
+                    pass
+                time.sleep(0.2)
+        threading.Thread(target=sample, daemon=True).start()
     answered = api.done.wait(600)
+    if trace:
+        print("RSS MB every 200 ms:", trace)
     wall = time.perf_counter() - start
+    # The binary's own peak: VmHWM starts at exec. (wait4's ru_maxrss would also count the forked
+    # harness before exec, which holds every pre-rendered page.)
+    with open(f"/proc/{proc.pid}/status") as f:
+        hwm_kb = int(next(l for l in f if l.startswith("VmHWM")).split()[1])
     proc.kill()
     _, _, usage = os.wait4(proc.pid, 0)
     proc.returncode = 0
@@ -144,7 +164,7 @@ def sweep(binary, n):
     stub.shutdown()
     kind, body = api.answer if answered else ("timeout", b"")
     ok_delivery = kind == "response" and len(stub.delivered) == n and set(stub.delivered.values()) == {1}
-    rss = usage.ru_maxrss / 1024
+    rss = hwm_kb / 1024
     # The API calls of a sweep: a describe per 1,000 groups, a PutEvaluations per 100, one
     # stale-result read, nothing per group.
     expected_calls = {"DescribeSecurityGroups": -(-n // PAGE), "PutEvaluations": -(-n // 100),
