@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -15,17 +16,52 @@ use crate::inventory::{self, InputError, Inventory, Scope};
 use crate::model::{GroupId, SecurityGroup};
 use crate::verdict::Compliance;
 
+/// Text that many rows share (an account, a region, a VPC, or a group judged by several checks):
+/// one allocation, counted references. A large audit holds every row.
+pub type Shared = Arc<str>;
+
 /// One group judged by one check.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Row {
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub group_id: String,
-    pub group_name: Option<String>,
-    pub vpc_id: Option<String>,
+    #[serde(serialize_with = "optional_text")]
+    pub account_id: Option<Shared>,
+    #[serde(serialize_with = "optional_text")]
+    pub region: Option<Shared>,
+    #[serde(serialize_with = "text")]
+    pub group_id: Shared,
+    #[serde(serialize_with = "optional_text")]
+    pub group_name: Option<Shared>,
+    #[serde(serialize_with = "optional_text")]
+    pub vpc_id: Option<Shared>,
     pub check: &'static str,
     pub compliance: Compliance,
     pub annotation: String,
+}
+
+fn text<S: serde::Serializer>(v: &Shared, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v)
+}
+
+fn optional_text<S: serde::Serializer>(v: &Option<Shared>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_some(&**v),
+        None => s.serialize_none(),
+    }
+}
+
+/// One shared copy of each distinct text.
+#[derive(Default)]
+struct Interner(BTreeSet<Shared>);
+
+impl Interner {
+    fn get(&mut self, text: &str) -> Shared {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared: Shared = Arc::from(text);
+        self.0.insert(shared.clone());
+        shared
+    }
 }
 
 /// Whose fault an audit error is: the input's (exit 2) or AWS's (exit 3).
@@ -115,10 +151,10 @@ impl AuditReport {
 
     /// The number of distinct groups judged.
     pub fn group_count(&self) -> usize {
-        let mut ids: Vec<(&Option<String>, &str)> = self
+        let mut ids: Vec<(&Option<Shared>, &str)> = self
             .rows
             .iter()
-            .map(|r| (&r.account_id, r.group_id.as_str()))
+            .map(|r| (&r.account_id, &*r.group_id))
             .collect();
         ids.sort();
         ids.dedup();
@@ -232,15 +268,22 @@ fn judge_rows(
     facts: &Facts,
     rows: &mut Vec<Row>,
 ) {
+    let mut shared = Interner::default();
+    let region = scope.region.as_deref().map(|r| shared.get(r));
     for sg in groups {
+        let account = scope.account_id.as_ref().or(sg.owner_id.as_ref());
+        let account = account.map(|a| shared.get(a));
+        let vpc = sg.vpc_id.as_deref().map(|v| shared.get(v));
+        let id: Shared = Arc::from(sg.group_id.as_str());
+        let name: Option<Shared> = sg.group_name.as_deref().map(Arc::from);
         for check in checks {
             let (compliance, annotation) = check.judge(sg, facts).0.into_parts();
             rows.push(Row {
-                account_id: scope.account_id.clone().or_else(|| sg.owner_id.clone()),
-                region: scope.region.clone(),
-                group_id: sg.group_id.to_string(),
-                group_name: sg.group_name.clone(),
-                vpc_id: sg.vpc_id.clone(),
+                account_id: account.clone(),
+                region: region.clone(),
+                group_id: id.clone(),
+                group_name: name.clone(),
+                vpc_id: vpc.clone(),
                 check: check.name(),
                 compliance,
                 annotation,
@@ -326,8 +369,9 @@ pub fn audit_described(
                 }
             }
             let refs: Vec<&SecurityGroup> = groups.iter().collect();
-            let vpcs = vpcs.get_or_init(|| inventory::describe_vpcs(bytes));
-            match immediate(gather_page_facts(&cloud, &check_refs, &refs, vpcs)) {
+            let vpcs = vpcs.get_or_init(|| inventory::VpcIndex::of_describe_output(bytes));
+            let vpc_of = |id: &GroupId| vpcs.get(id);
+            match immediate(gather_page_facts(&cloud, &check_refs, &refs, &vpc_of)) {
                 Ok(facts) => judge_rows(&Scope::default(), &groups, checks, &facts, &mut rows),
                 Err(e) => {
                     let scope = Scope {
@@ -359,7 +403,11 @@ pub fn audit_described(
     let failed = results.iter().find_map(|(_, _, f)| f.clone());
     for (rows, errors, _) in results {
         if failed.is_none() {
-            report.rows.extend(rows);
+            if report.rows.is_empty() {
+                report.rows = rows; // moved, not copied: the rows are most of the memory
+            } else {
+                report.rows.extend(rows);
+            }
         }
         report.errors.extend(errors);
     }

@@ -3,7 +3,7 @@
 //! (`aws::AwsCloud` calls AWS, [`crate::cloud::InMemory`] answers from data in hand); verdicts come
 //! from the pure [`checks`](crate::checks).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::checks::{Check, Facts, Needs};
 use crate::cloud::{Cloud, CloudError, Evaluation};
@@ -255,15 +255,25 @@ pub async fn gather_facts<C: Cloud>(
     gather_facts_cached(cloud, checks, groups, &mut FactCache::default(), None).await
 }
 
-/// [`gather_facts`] for one page of a larger set whose VPCs are all known (group id to VPC id), so
-/// a load balancer's group on another page is still placed in its VPC.
+/// The VPC of any group of a larger set, by id.
+pub type VpcOf<'a> = dyn Fn(&GroupId) -> Option<String> + Sync + 'a;
+
+/// [`gather_facts`] for one page of a larger set whose VPCs are all known (`vpc_of` a group id),
+/// so a load balancer's group on another page is still placed in its VPC.
 pub async fn gather_page_facts<C: Cloud>(
     cloud: &C,
     checks: &[&Check],
     groups: &[&SecurityGroup],
-    vpcs: &BTreeMap<GroupId, String>,
+    vpc_of: &VpcOf<'_>,
 ) -> Result<Facts, CloudError> {
-    gather_facts_cached(cloud, checks, groups, &mut FactCache::default(), Some(vpcs)).await
+    gather_facts_cached(
+        cloud,
+        checks,
+        groups,
+        &mut FactCache::default(),
+        Some(vpc_of),
+    )
+    .await
 }
 
 /// What a sweep already learned on earlier pages, so each load-balancer candidate and prefix list
@@ -281,7 +291,7 @@ async fn gather_facts_cached<C: Cloud>(
     checks: &[&Check],
     groups: &[&SecurityGroup],
     cache: &mut FactCache,
-    vpcs: Option<&BTreeMap<GroupId, String>>,
+    vpc_of: Option<&VpcOf<'_>>,
 ) -> Result<Facts, CloudError> {
     let mut needs = Needs::default();
     for check in checks {
@@ -310,11 +320,11 @@ async fn gather_facts_cached<C: Cloud>(
     }
     Ok(Facts {
         region: cloud.region(),
-        group_vpcs: match vpcs {
-            Some(vpcs) => needs
+        group_vpcs: match vpc_of {
+            Some(vpc_of) => needs
                 .vpcs_of
                 .iter()
-                .filter_map(|id| Some((id.clone(), vpcs.get(id)?.clone())))
+                .filter_map(|id| Some((id.clone(), vpc_of(id)?)))
                 .collect(),
             None => groups
                 .iter()

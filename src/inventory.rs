@@ -440,29 +440,57 @@ impl<'de> serde::de::Visitor<'de> for GroupsSeed<'_> {
     }
 }
 
-/// The VPC of every group in `describe-security-groups` output (a quick pass that reads nothing
-/// else), so groups judged page by page still know where a load balancer's group lives.
-pub fn describe_vpcs(bytes: &[u8]) -> BTreeMap<GroupId, String> {
-    #[derive(Deserialize)]
-    struct Ids<'a> {
-        #[serde(rename = "SecurityGroups", borrow, default)]
-        security_groups: Vec<Id<'a>>,
+/// The VPC of every group in `describe-security-groups` output, read in a quick pass that reads
+/// nothing else, so groups judged page by page still know where a load balancer's group lives.
+/// Compact: a group id is a number and each VPC id is stored once.
+#[derive(Debug, Default)]
+pub struct VpcIndex {
+    by_group: std::collections::HashMap<u128, std::sync::Arc<str>>,
+}
+
+impl VpcIndex {
+    pub fn of_describe_output(bytes: &[u8]) -> VpcIndex {
+        #[derive(Deserialize)]
+        struct Ids<'a> {
+            #[serde(rename = "SecurityGroups", borrow, default)]
+            security_groups: Vec<Id<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct Id<'a> {
+            #[serde(rename = "GroupId", borrow)]
+            group_id: Option<std::borrow::Cow<'a, str>>,
+            #[serde(rename = "VpcId", borrow)]
+            vpc_id: Option<std::borrow::Cow<'a, str>>,
+        }
+        let mut index = VpcIndex::default();
+        let mut vpcs: BTreeSet<std::sync::Arc<str>> = BTreeSet::new();
+        // A file that does not parse has no groups to place (its errors are reported elsewhere).
+        let Ok(ids) = serde_json::from_slice::<Ids>(bytes) else {
+            return index;
+        };
+        for g in ids.security_groups {
+            let (Some(id), Some(vpc)) = (g.group_id, g.vpc_id) else {
+                continue;
+            };
+            let Some(key) = GroupId::parse(&id).ok().map(|id| id.number()) else {
+                continue;
+            };
+            let vpc = match vpcs.get(vpc.as_ref()) {
+                Some(shared) => shared.clone(),
+                None => {
+                    let shared: std::sync::Arc<str> = std::sync::Arc::from(vpc.as_ref());
+                    vpcs.insert(shared.clone());
+                    shared
+                }
+            };
+            index.by_group.insert(key, vpc);
+        }
+        index
     }
-    #[derive(Deserialize)]
-    struct Id<'a> {
-        #[serde(rename = "GroupId", borrow)]
-        group_id: Option<std::borrow::Cow<'a, str>>,
-        #[serde(rename = "VpcId", borrow)]
-        vpc_id: Option<std::borrow::Cow<'a, str>>,
+
+    pub fn get(&self, group: &GroupId) -> Option<String> {
+        self.by_group.get(&group.number()).map(|v| v.to_string())
     }
-    serde_json::from_slice::<Ids>(bytes)
-        .map(|ids| {
-            ids.security_groups
-                .into_iter()
-                .filter_map(|g| Some((GroupId::parse(&g.group_id?).ok()?, g.vpc_id?.into_owned())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn bad(path: &str, field: &str, reason: impl std::fmt::Display) -> InputError {

@@ -72,7 +72,7 @@ fn verdict_text(c: Compliance) -> &'static str {
     c.as_str()
 }
 
-fn or_dash(v: &Option<String>) -> &str {
+fn or_dash(v: &Option<crate::audit::Shared>) -> &str {
     v.as_deref().unwrap_or("-")
 }
 
@@ -131,7 +131,7 @@ fn table(report: &AuditReport, preset: &str, wrap: bool) -> String {
         t.add_row([
             or_dash(&r.account_id),
             or_dash(&r.region),
-            r.group_id.as_str(),
+            &*r.group_id,
             or_dash(&r.group_name),
             r.check,
             verdict_text(r.compliance),
@@ -265,7 +265,7 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
                 .message(s::Message::builder().text(&r.annotation).build())
                 .locations(vec![s::Location::builder()
                     .logical_locations(vec![s::LogicalLocation::builder()
-                        .name(&r.group_id)
+                        .name(&*r.group_id)
                         .fully_qualified_name(fqn)
                         .kind("resource")
                         .build()])

@@ -278,25 +278,56 @@ fn streaming_sweeps() -> bool {
     failed
 }
 
-/// `describe-security-groups` output of `n` groups: web groups behind one load balancer, public
-/// SSH (some as split halves), ranges, IPv6 and `-1` rules.
+/// `describe-security-groups` output of `n` groups as AWS writes it (every list present, even
+/// empty; user ids on group pairs; descriptions on some sources; the group ARN): web groups behind
+/// one load balancer, public SSH (some as split halves), ranges, IPv6 and `-1` rules, 3.5 ingress
+/// permissions a group on average.
 fn snapshot(n: usize) -> serde_json::Value {
     let lb = "sg-0000000000000000f";
+    let owner = "111122223333";
+    let perm = |protocol: &str,
+                ports: Option<(u16, u16)>,
+                pairs: Vec<serde_json::Value>,
+                v4: Vec<serde_json::Value>,
+                v6: Vec<serde_json::Value>| {
+        let mut p = json!({"IpProtocol": protocol, "UserIdGroupPairs": pairs, "IpRanges": v4, "Ipv6Ranges": v6, "PrefixListIds": []});
+        if let Some((from, to)) = ports {
+            p["FromPort"] = json!(from);
+            p["ToPort"] = json!(to);
+        }
+        p
+    };
+    let cidr = |c: &str, d: Option<&str>| match d {
+        Some(d) => json!({"CidrIp": c, "Description": d}),
+        None => json!({"CidrIp": c}),
+    };
     let groups: Vec<serde_json::Value> = (0..n)
         .map(|i| {
-            let mut perms = vec![json!({"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": if i % 3 == 0 { lb } else { "sg-0000000000000000e" }}]})];
-            match i % 5 {
-                0 => perms.push(json!({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/1"}, {"CidrIp": "128.0.0.0/1"}]})),
-                1 => perms.push(json!({"IpProtocol": "tcp", "FromPort": 0, "ToPort": 1024, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]})),
-                2 => perms.push(json!({"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::/0"}]})),
-                3 => perms.push(json!({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]})),
-                _ => perms.push(json!({"IpProtocol": "udp", "FromPort": 53, "ToPort": 53, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]})),
+            let source = if i % 3 == 0 { lb } else { "sg-0000000000000000e" };
+            let mut perms = vec![perm(
+                "tcp",
+                Some((443, 443)),
+                vec![json!({"GroupId": source, "UserId": owner, "Description": "from the load balancer"})],
+                vec![],
+                vec![],
+            )];
+            perms.push(match i % 5 {
+                0 => perm("tcp", Some((22, 22)), vec![], vec![cidr("0.0.0.0/1", Some("ops")), cidr("128.0.0.0/1", Some("ops"))], vec![]),
+                1 => perm("tcp", Some((0, 1024)), vec![], vec![cidr("0.0.0.0/0", None)], vec![]),
+                2 => perm("-1", None, vec![], vec![], vec![json!({"CidrIpv6": "::/0"})]),
+                3 => perm("tcp", Some((22, 22)), vec![], vec![cidr("10.0.0.0/8", Some("office VPN"))], vec![]),
+                _ => perm("udp", Some((53, 53)), vec![], vec![cidr("0.0.0.0/0", None)], vec![]),
+            });
+            perms.push(perm("tcp", Some((8080, 8090)), vec![], vec![cidr(&format!("10.{}.0.0/16", i % 256), Some("app subnets"))], vec![]));
+            if i % 2 == 1 {
+                perms.push(perm("icmp", Some((8, 0)), vec![], vec![cidr("192.168.0.0/16", None)], vec![]));
             }
-            json!({"GroupId": format!("sg-{i:017x}"), "GroupName": format!("group-{i}"), "OwnerId": "111122223333",
-                   "VpcId": "vpc-0123456789abcdef0", "Description": "bench",
-                   "Tags": [{"Key": "tier", "Value": if i % 2 == 0 { "web" } else { "app" }}],
+            json!({"GroupId": format!("sg-{i:017x}"), "GroupName": format!("group-{i}"), "OwnerId": owner,
+                   "VpcId": "vpc-0123456789abcdef0", "Description": format!("bench group {i}"),
+                   "SecurityGroupArn": format!("arn:aws:ec2:eu-west-1:{owner}:security-group/sg-{i:017x}"),
+                   "Tags": [{"Key": "tier", "Value": if i % 2 == 0 { "web" } else { "app" }}, {"Key": "Name", "Value": format!("group-{i}")}],
                    "IpPermissions": perms,
-                   "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]})
+                   "IpPermissionsEgress": [perm("-1", None, vec![], vec![cidr("0.0.0.0/0", None)], vec![])]})
         })
         .collect();
     json!({ "SecurityGroups": groups })

@@ -37,6 +37,15 @@ impl GroupId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id as a number, for compact indexes: its hex digits, with their count (8 or 17) in the
+    /// top bits, so `sg-0000000a` and `sg-0000000000000000a` stay apart.
+    pub fn number(&self) -> u128 {
+        let hex = self.0.get(3..).unwrap_or_default();
+        // `parse` checked the digits: 17 hex digits fit in 68 bits.
+        let digits = u128::from_str_radix(hex, 16).unwrap_or_default();
+        digits | (hex.len() as u128) << 120
+    }
 }
 
 impl fmt::Display for GroupId {
@@ -329,6 +338,15 @@ mod tests {
     use serde::Deserialize;
     use serde_json::json;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn group_ids_as_numbers_keep_their_length() {
+        let n = |t: &str| GroupId::parse(t).unwrap().number();
+        assert_eq!(n("sg-0000000a"), n("sg-0000000A"));
+        assert_ne!(n("sg-0000000a"), n("sg-0000000000000000a"));
+        assert_ne!(n("sg-0000000a"), n("sg-0000000b"));
+        assert_ne!(n("sg-0000000000000000f"), n("sg-1000000000000000f"));
+    }
 
     #[test]
     fn group_ids() {
