@@ -520,12 +520,9 @@ mod tests {
             delivered: Some(Mutex::new(Vec::new())),
             ..InMemory::default()
         };
-        let event = ConfigEvent::from_value(json!({
-            "invokingEvent": json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-21T12:00:00.000Z"}).to_string(),
-            "ruleParameters": json!({"check": "public-ingress", "blockedTcpPorts": "22"}).to_string(),
-            "resultToken": "t", "configRuleName": "r",
-        }))
-        .unwrap();
+        let event = crate::event::scheduled_event(
+            json!({"check": "public-ingress", "blockedTcpPorts": "22"}),
+        );
         let check = Check::from_params(&event.rule_parameters).unwrap();
         let outcome = evaluate_and_deliver(&cloud, &event, &check).await.unwrap();
         assert!(

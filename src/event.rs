@@ -341,6 +341,17 @@ fn parse_item(v: &Value, path: &str) -> Result<ConfigItem, EventError> {
     })
 }
 
+/// A periodic notification for rule `r` with these rule parameters (tests across modules).
+#[cfg(test)]
+pub(crate) fn scheduled_event(rule_parameters: serde_json::Value) -> ConfigEvent {
+    ConfigEvent::from_value(serde_json::json!({
+        "invokingEvent": serde_json::json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-21T12:00:00.000Z"}).to_string(),
+        "ruleParameters": rule_parameters.to_string(),
+        "resultToken": "t", "configRuleName": "r",
+    }))
+    .expect("a valid scheduled event")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

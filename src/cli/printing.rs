@@ -118,7 +118,6 @@ mod tests {
     use crate::checks::Check;
     use crate::cloud::InMemory;
     use crate::engine::evaluate_and_deliver;
-    use crate::event::ConfigEvent;
     use crate::model::from_config_item;
     use serde_json::json;
 
@@ -137,12 +136,9 @@ mod tests {
             evaluated: Some(vec![]),
             ..InMemory::default()
         };
-        let event = ConfigEvent::from_value(json!({
-            "invokingEvent": json!({"messageType": "ScheduledNotification", "notificationCreationTime": "2026-11-21T12:00:00.000Z"}).to_string(),
-            "ruleParameters": json!({"check": "public-ingress", "blockedTcpPorts": "22"}).to_string(),
-            "resultToken": "t", "configRuleName": "r",
-        }))
-        .unwrap();
+        let event = crate::event::scheduled_event(
+            json!({"check": "public-ingress", "blockedTcpPorts": "22"}),
+        );
         let check = Check::from_params(&event.rule_parameters).unwrap();
         let printing = Printing::new(&cloud, false, Vec::new());
         let outcome = evaluate_and_deliver(&printing, &event, &check)
