@@ -1,4 +1,5 @@
-//! The audit's live sources, end to end: `--live` over two regions and `--org` over the
+//! The audit's live sources, end to end: `--live` over two regions and over every enabled region
+//! (`--regions all`), and `--org` over the
 //! organization's accounts run the real binary and SDK against moto; `--aggregator`'s
 //! `SelectAggregateResourceConfig` paging against aws-smithy-mocks (moto has no aggregator queries);
 //! an unreachable endpoint is exit 3.
@@ -131,6 +132,66 @@ async fn live_audit_of_two_regions_against_moto() {
     assert_eq!(count("DescribeSecurityGroups"), 2, "{ops:?}");
     assert_eq!(count("DescribeNetworkInterfaces"), 2, "{ops:?}");
     assert_eq!(ops.len(), 4, "{ops:?}");
+}
+
+/// `--regions all`: the regions `DescribeRegions` lists (the enabled ones), each audited once.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_audit_of_all_enabled_regions_against_moto() {
+    let moto = Moto::start();
+    let base = moto.sdk_config().await;
+    let mut open = Vec::new();
+    for region in ["eu-west-1", "ap-southeast-2"] {
+        let ec2 = aws_sdk_ec2::Client::new(&sg_compliance::aws::in_region(&base, region));
+        let (_, _, ssh) = region_world(&ec2, true).await;
+        open.push((region, ssh.unwrap()));
+    }
+    let listed = aws_sdk_ec2::Client::new(&base)
+        .describe_regions()
+        .send()
+        .await
+        .unwrap();
+    let enabled: std::collections::BTreeSet<String> = listed
+        .regions()
+        .iter()
+        .filter_map(|r| r.region_name().map(str::to_string))
+        .collect();
+    assert!(enabled.len() > 10, "{enabled:?}");
+    moto.start_recording();
+    let out = moto.cli(&[
+        "audit",
+        "--live",
+        "--regions",
+        "all",
+        "--check",
+        "public-ingress",
+        "--param",
+        "blockedTcpPorts=22",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = rows(&out);
+    for (region, id) in &open {
+        let ssh = verdict(&rows, id, "public-ingress");
+        assert_eq!(ssh["complianceType"], "NON_COMPLIANT");
+        assert_eq!(ssh["region"], *region);
+    }
+    // Every enabled region has at least its default VPC's default group.
+    let audited: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| r["region"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(audited, enabled);
+    let ops: Vec<String> = moto.recording().iter().map(operation).collect();
+    let count = |op: &str| ops.iter().filter(|o| o.as_str() == op).count();
+    assert_eq!(count("DescribeRegions"), 1, "{ops:?}");
+    assert_eq!(count("DescribeSecurityGroups"), enabled.len(), "{ops:?}");
+    assert_eq!(ops.len(), 1 + enabled.len(), "{ops:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
