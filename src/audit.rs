@@ -277,7 +277,9 @@ fn judge_rows(
         let id: Shared = Arc::from(sg.group_id.as_str());
         let name: Option<Shared> = sg.group_name.as_deref().map(Arc::from);
         for check in checks {
-            let (compliance, annotation) = check.judge(sg, facts).0.into_parts();
+            let (compliance, mut annotation) = check.judge(sg, facts).0.into_parts();
+            // Built by formatting, with room to spare; every row is kept until the report.
+            annotation.shrink_to_fit();
             rows.push(Row {
                 account_id: account.clone(),
                 region: region.clone(),
