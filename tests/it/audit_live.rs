@@ -71,9 +71,11 @@ async fn region_world(ec2: &aws_sdk_ec2::Client, ssh: bool) -> (String, String, 
     (alb, web, ssh_group)
 }
 
-fn rows(out: &std::process::Output) -> Vec<Value> {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+/// The JSON rows of an audit that found something non-compliant (exit status 1).
+fn non_compliant_rows(out: &std::process::Output) -> Vec<Value> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
 }
 
 fn verdict<'a>(rows: &'a [Value], id: &str, check: &str) -> &'a Value {
@@ -99,13 +101,7 @@ async fn live_audit_of_two_regions_against_moto() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows = rows(&out);
+    let rows = non_compliant_rows(&out);
     assert_eq!(
         verdict(&rows, &eu_web, "web-tier")["complianceType"],
         "COMPLIANT"
@@ -169,13 +165,7 @@ async fn live_audit_of_all_enabled_regions_against_moto() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows = rows(&out);
+    let rows = non_compliant_rows(&out);
     for (region, id) in &open {
         let ssh = verdict(&rows, id, "public-ingress");
         assert_eq!(ssh["complianceType"], "NON_COMPLIANT");
@@ -242,7 +232,7 @@ async fn organization_audit_assumes_a_role_in_every_active_account() {
         members.len(),
         "{ops:?}"
     );
-    let rows = rows(&out);
+    let rows = non_compliant_rows(&out);
     for (account, web) in members.iter().zip(&webs) {
         let row = verdict(&rows, web, "web-tier");
         assert_eq!(row["accountId"], account.as_str());
@@ -253,12 +243,6 @@ async fn organization_audit_assumes_a_role_in_every_active_account() {
         .filter_map(|r| r["accountId"].as_str())
         .collect();
     assert!(audited.len() >= 2, "{audited:?}");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test]
