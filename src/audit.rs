@@ -16,8 +16,9 @@ use crate::inventory::{self, InputError, Inventory, Scope};
 use crate::model::{GroupId, SecurityGroup};
 use crate::verdict::Compliance;
 
-/// Text that many rows share (an account, a region, a VPC, or a group judged by several checks):
-/// one allocation, counted references. A large audit holds every row.
+/// Text that many rows share (an account, a region, a VPC, a group judged by several checks, or an
+/// annotation that many groups get): one allocation, counted references. A large audit holds every
+/// row.
 pub type Shared = Arc<str>;
 
 /// One group judged by one check.
@@ -35,7 +36,8 @@ pub struct Row {
     pub vpc_id: Option<Shared>,
     pub check: &'static str,
     pub compliance: Compliance,
-    pub annotation: String,
+    #[serde(serialize_with = "text")]
+    pub annotation: Shared,
 }
 
 fn text<S: serde::Serializer>(v: &Shared, s: S) -> Result<S::Ok, S::Error> {
@@ -49,14 +51,20 @@ fn optional_text<S: serde::Serializer>(v: &Option<Shared>, s: S) -> Result<S::Ok
     }
 }
 
-/// One shared copy of each distinct text.
+/// One shared copy of each distinct text. Bounded: past [`Interner::LIMIT`] distinct texts it
+/// starts again, so texts that never repeat cost a look-up, never a growing table.
 #[derive(Default)]
-struct Interner(BTreeSet<Shared>);
+struct Interner(std::collections::HashSet<Shared>);
 
 impl Interner {
+    const LIMIT: usize = 4_096;
+
     fn get(&mut self, text: &str) -> Shared {
         if let Some(shared) = self.0.get(text) {
             return shared.clone();
+        }
+        if self.0.len() >= Self::LIMIT {
+            self.0.clear();
         }
         let shared: Shared = Arc::from(text);
         self.0.insert(shared.clone());
@@ -243,7 +251,14 @@ fn judge_all(
 ) -> Vec<Vec<Row>> {
     let judge = |chunk: &[SecurityGroup]| {
         let mut rows = Vec::with_capacity(chunk.len() * checks.len());
-        judge_rows(scope, chunk, checks, facts, &mut rows);
+        judge_rows(
+            scope,
+            chunk,
+            checks,
+            facts,
+            &mut Interner::default(),
+            &mut rows,
+        );
         rows
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -266,9 +281,9 @@ fn judge_rows(
     groups: &[SecurityGroup],
     checks: &[Check],
     facts: &Facts,
+    shared: &mut Interner,
     rows: &mut Vec<Row>,
 ) {
-    let mut shared = Interner::default();
     let region = scope.region.as_deref().map(|r| shared.get(r));
     for sg in groups {
         let account = scope.account_id.as_ref().or(sg.owner_id.as_ref());
@@ -277,9 +292,9 @@ fn judge_rows(
         let id: Shared = Arc::from(sg.group_id.as_str());
         let name: Option<Shared> = sg.group_name.as_deref().map(Arc::from);
         for check in checks {
-            let (compliance, mut annotation) = check.judge(sg, facts).0.into_parts();
-            // Built by formatting, with room to spare; every row is kept until the report.
-            annotation.shrink_to_fit();
+            let (compliance, annotation) = check.judge(sg, facts).0.into_parts();
+            // Many groups get the same annotation ("not tagged tier:web…"): kept once.
+            let annotation = shared.get(&annotation);
             rows.push(Row {
                 account_id: account.clone(),
                 region: region.clone(),
@@ -314,8 +329,12 @@ pub async fn audit_files(
     for path in inputs {
         let name = path.display().to_string();
         let bytes = inventory::read_bytes(path)?;
-        if !audit_described(&name, &bytes, checks, load_balancers.as_ref(), &mut report)? {
-            inventory.add_bytes(&name, &bytes)?;
+        match audit_described(&name, &bytes, checks, load_balancers.as_ref())? {
+            Some(described) => {
+                drop(bytes); // before the rows are gathered into one list
+                described.add_to(&mut report);
+            }
+            None => inventory.add_bytes(&name, &bytes)?,
         }
     }
     if load_balancers.is_some() {
@@ -330,30 +349,56 @@ pub async fn audit_files(
     Ok(report)
 }
 
+/// The rows of one `describe-security-groups` file, as its workers left them: one list per page,
+/// each of its exact size, so no list is ever grown by doubling.
+#[derive(Debug, Default)]
+pub struct Described {
+    pages: Vec<Vec<Row>>,
+    errors: Vec<AuditError>,
+}
+
+impl Described {
+    /// Moves the rows into `report` (one allocation of their exact total; each page is freed as it
+    /// is moved) and adds the errors.
+    pub fn add_to(self, report: &mut AuditReport) {
+        report
+            .rows
+            .reserve_exact(self.pages.iter().map(Vec::len).sum());
+        for page in self.pages {
+            report.rows.extend(page);
+        }
+        report.errors.extend(self.errors);
+    }
+}
+
 /// Audits `describe-security-groups` output while it is parsed: pages of 1,000 groups go to a
 /// worker per core as soon as they are read, and only the rows are kept, so memory holds the file,
-/// the rows and a few pages, never every group's model. `Ok(false)` when the bytes are some
-/// other input. Facts come from `load_balancers` and the file itself (every group's VPC, read in a
-/// quick pass by the first worker while the parse goes on).
+/// the rows and a few pages, never every group's model. `Ok(None)` when the bytes are some other
+/// input. Facts come from `load_balancers` and the file itself (every group's VPC, read in a quick
+/// pass by the first worker while the parse goes on). The caller can free the file before it
+/// gathers the rows ([`Described::add_to`]).
 pub fn audit_described(
     name: &str,
     bytes: &[u8],
     checks: &[Check],
     load_balancers: Option<&BTreeSet<GroupId>>,
-    report: &mut AuditReport,
-) -> Result<bool, InputError> {
+) -> Result<Option<Described>, InputError> {
     const PAGE: usize = 1_000;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let vpcs = std::sync::OnceLock::new();
     let check_refs: Vec<&Check> = checks.iter().collect();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<inventory::Page>(workers);
+    // Deep enough that the parser keeps going while the VPC index is built (the workers wait for
+    // it): a page of 1,000 models is about a megabyte.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<inventory::Page>(8 * workers);
     let rx = std::sync::Mutex::new(rx);
+    let index = || inventory::VpcIndex::of_describe_output(bytes);
     let work = || {
         let cloud = InMemory {
             load_balancer_groups: load_balancers.cloned(),
             ..InMemory::default()
         };
-        let (mut rows, mut errors, mut failed) = (Vec::new(), Vec::new(), None);
+        let (mut pages, mut errors, mut failed) = (Vec::new(), Vec::new(), None);
+        let mut shared = Interner::default();
         loop {
             let next = rx.lock().map(|rx| rx.recv());
             let Ok(Ok(page)) = next else { break };
@@ -371,10 +416,21 @@ pub fn audit_described(
                 }
             }
             let refs: Vec<&SecurityGroup> = groups.iter().collect();
-            let vpcs = vpcs.get_or_init(|| inventory::VpcIndex::of_describe_output(bytes));
+            let vpcs = vpcs.get_or_init(index);
             let vpc_of = |id: &GroupId| vpcs.get(id);
             match immediate(gather_page_facts(&cloud, &check_refs, &refs, &vpc_of)) {
-                Ok(facts) => judge_rows(&Scope::default(), &groups, checks, &facts, &mut rows),
+                Ok(facts) => {
+                    let mut rows = Vec::with_capacity(groups.len() * checks.len());
+                    judge_rows(
+                        &Scope::default(),
+                        &groups,
+                        checks,
+                        &facts,
+                        &mut shared,
+                        &mut rows,
+                    );
+                    pages.push(rows);
+                }
                 Err(e) => {
                     let scope = Scope {
                         account_id: groups.first().and_then(|g| g.owner_id.clone()),
@@ -384,11 +440,19 @@ pub fn audit_described(
                 }
             }
         }
-        (rows, errors, failed)
+        (pages, errors, failed)
     };
     let (found, results) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
+        let mut indexing = None;
         let found = inventory::describe_pages(name, bytes, PAGE, &mut |page| {
+            // Once the file is known to be describe output: the index on its own thread, while
+            // the parse goes on (a worker that needs it first waits for it, or builds it).
+            indexing.get_or_insert_with(|| {
+                s.spawn(|| {
+                    vpcs.get_or_init(index);
+                })
+            });
             let _ = tx.send(page);
         });
         drop(tx);
@@ -399,22 +463,19 @@ pub fn audit_described(
         (found, results)
     });
     if !found? {
-        return Ok(false);
+        return Ok(None);
     }
     // One error for a file whose facts are missing, and then no rows from it (as for a scope).
     let failed = results.iter().find_map(|(_, _, f)| f.clone());
-    for (rows, errors, _) in results {
+    let mut described = Described::default();
+    for (pages, errors, _) in results {
         if failed.is_none() {
-            if report.rows.is_empty() {
-                report.rows = rows; // moved, not copied: the rows are most of the memory
-            } else {
-                report.rows.extend(rows);
-            }
+            described.pages.extend(pages);
         }
-        report.errors.extend(errors);
+        described.errors.extend(errors);
     }
-    report.errors.extend(failed);
-    Ok(true)
+    described.errors.extend(failed);
+    Ok(Some(described))
 }
 
 /// Runs a future that completes without waiting: the in-memory cloud's answers.
@@ -527,6 +588,17 @@ mod tests {
         serde_json::to_vec(&json!({"SecurityGroups": groups})).unwrap()
     }
 
+    /// `audit_described`, its rows added to `report`: whether the bytes were describe output.
+    fn described(
+        name: &str,
+        bytes: &[u8],
+        checks: &[Check],
+        report: &mut AuditReport,
+    ) -> Result<bool, InputError> {
+        let found = audit_described(name, bytes, checks, None)?;
+        Ok(found.map(|d| d.add_to(report)).is_some())
+    }
+
     #[test]
     fn describe_output_is_judged_page_by_page_with_every_groups_vpc_known() {
         let listed = checks(&[&[
@@ -534,8 +606,7 @@ mod tests {
             ("loadBalancerSecurityGroupIds", "sg-0000000a,sg-0000000b"),
         ]]);
         let mut report = AuditReport::new(&listed);
-        let found =
-            audit_described("big.json", &large_describe(), &listed, None, &mut report).unwrap();
+        let found = described("big.json", &large_describe(), &listed, &mut report).unwrap();
         assert!(found);
         assert_eq!(report.rows.len(), 2_502, "every valid group, once");
         assert_eq!(report.group_count(), 2_502);
@@ -562,9 +633,7 @@ mod tests {
     fn missing_facts_fail_the_file_once_and_other_inputs_are_not_judged_here() {
         let discover = checks(&[&[("tierTagKey", "tier")]]);
         let mut report = AuditReport::new(&discover);
-        assert!(
-            audit_described("big.json", &large_describe(), &discover, None, &mut report).unwrap()
-        );
+        assert!(described("big.json", &large_describe(), &discover, &mut report).unwrap());
         assert!(report.rows.is_empty());
         let offline: Vec<_> = report
             .errors
@@ -579,16 +648,13 @@ mod tests {
         );
         // Config query output is not describe output: left to the inventory.
         let results = serde_json::to_vec(&json!({"Results": []})).unwrap();
-        assert!(!audit_described("r.json", &results, &discover, None, &mut report).unwrap());
-        assert!(
-            !audit_described("bad.json", b"{\"Results\": [", &discover, None, &mut report).unwrap()
-        );
+        assert!(!described("r.json", &results, &discover, &mut report).unwrap());
+        assert!(!described("bad.json", b"{\"Results\": [", &discover, &mut report).unwrap());
         // Broken inside `SecurityGroups`: the error names the field.
-        let err = audit_described(
+        let err = described(
             "bad.json",
             br#"{"SecurityGroups": [{"GroupId": "sg-0000000a", "IpPermissions": [{"FromPort": "22"}]}]}"#,
             &discover,
-            None,
             &mut report,
         )
         .unwrap_err()
