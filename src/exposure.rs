@@ -116,8 +116,13 @@ impl Reach {
     }
 
     fn finish(&mut self) {
-        let nets: Vec<IpNet> = self.nets.iter().map(|(n, _)| *n).collect();
-        self.union = IpNet::aggregate(&nets);
+        // Most segments have one source or none: their union is that source (`aggregate` of one
+        // network is the network, truncated).
+        self.union = match self.nets.as_slice() {
+            [] => Vec::new(),
+            [(n, _)] => vec![n.trunc()],
+            nets => IpNet::aggregate(&nets.iter().map(|(n, _)| *n).collect()),
+        };
     }
 
     /// Whether the union is the whole address space.
@@ -428,13 +433,15 @@ impl Exposure {
 /// Splits `perms` into segments. Protocols without ports get one segment each; tcp and udp get
 /// one per elementary interval (adjacent intervals with identical reach are merged).
 fn segments(perms: &[Permission], prefix_lists: &PrefixLists) -> Vec<Segment> {
-    let protocols: BTreeSet<Protocol> = perms
-        .iter()
-        .flat_map(|p| match p.protocol {
-            Protocol::All => vec![Protocol::All, Protocol::Tcp, Protocol::Udp],
-            other => vec![other],
-        })
-        .collect();
+    let mut protocols: Vec<Protocol> = Vec::with_capacity(perms.len() + 2);
+    for p in perms {
+        match p.protocol {
+            Protocol::All => protocols.extend([Protocol::All, Protocol::Tcp, Protocol::Udp]),
+            other => protocols.push(other),
+        }
+    }
+    protocols.sort_unstable();
+    protocols.dedup();
     let mut out = Vec::new();
     for protocol in protocols {
         let admitting: Vec<(usize, &Permission)> = perms
@@ -452,12 +459,13 @@ fn segments(perms: &[Permission], prefix_lists: &PrefixLists) -> Vec<Segment> {
             out.push(segment(protocol, PortRange::ALL, &admitting, prefix_lists));
             continue;
         }
-        let mut bounds: BTreeSet<u32> = BTreeSet::new();
+        let mut bounds: Vec<u32> = Vec::with_capacity(2 * admitting.len());
         for (_, p) in &admitting {
-            bounds.insert(u32::from(p.ports.from));
-            bounds.insert(u32::from(p.ports.to) + 1);
+            bounds.push(u32::from(p.ports.from));
+            bounds.push(u32::from(p.ports.to) + 1);
         }
-        let bounds: Vec<u32> = bounds.into_iter().collect();
+        bounds.sort_unstable();
+        bounds.dedup();
         let mut last: Option<Segment> = None;
         for w in bounds.windows(2) {
             let interval = PortRange {
