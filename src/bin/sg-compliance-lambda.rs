@@ -4,7 +4,13 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use sg_compliance::lambda::Handler;
 
-#[tokio::main]
+/// The same allocator as the command (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// One thread: a function gets at most one vCPU below 1,769 MB, and every AWS call is awaited
+/// concurrently, not in parallel, so worker threads would only cost start-up time.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let handler = Handler::init().await;
