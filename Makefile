@@ -37,7 +37,8 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 
 # The engine needs no AWS SDK: bench/ is its own crate on the library without it (a release build of
-# the small dependencies only), run with the Python peer (bench/peer.py) on the same data. Then the
+# the small dependencies only), run with the Python peer (bench/peer.py) on the same data, then its
+# criterion benchmarks of one group's cost (bench/benches/per_group.rs). Then the
 # Lambda function's cold start against the Python peer under awslambdaric, and the size of its
 # deployment zip, built for this machine's architecture as `make package ARCH=x86_64` does (about
 # 15 minutes from a cold target dir), and that binary's periodic sweep against a stub endpoint
@@ -46,6 +47,7 @@ BENCH_TOOLS = awslambdaric==4.2.2
 bench: venv package-tools $(VENV)/.bench-stamp
 	@fail=0; \
 	(cd bench && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/bench cargo run --release --quiet) || fail=1; \
+	(cd bench && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/bench cargo bench --quiet --bench per_group -- --quiet) || fail=1; \
 	cargo lambda build --release --quiet --bin sg-compliance-lambda --compiler cargo --output-format zip --lambda-dir dist && \
 	$(VENV)/bin/python bench/coldstart.py dist/sg-compliance-lambda/bootstrap.zip $(VENV)/bin/moto_server || fail=1; \
 	$(VENV)/bin/python bench/sweep_stub.py dist/sg-compliance-lambda/bootstrap.zip || fail=1; \

@@ -253,32 +253,20 @@ impl AwsCloud {
         AwsCloud { config, ec2 }
     }
 
-    /// Opens the connections to both endpoints (TLS handshakes) ahead of the first invocation, with
-    /// read-only calls the function's role already allows. Their answers do not matter.
+    /// Opens the connection to Config's endpoint (the TLS handshake) ahead of the first invocation,
+    /// with one read-only call the function's role already allows; its answer does not matter.
+    /// Config only: every invocation ends with `PutEvaluations`, while EC2 is called by periodic
+    /// sweeps and load-balancer look-ups only, where one more handshake is a small part of the run.
     pub async fn warm_up(&self) {
-        let ec2 = self
-            .ec2
-            .describe_security_groups()
-            .filters(
-                Filter::builder()
-                    .name("group-id")
-                    .values("sg-00000000")
-                    .build(),
-            )
-            .send();
         let config = self
             .config
             .get_resource_config_history()
             .resource_type(ResourceType::SecurityGroup)
             .resource_id("sg-00000000")
             .limit(1)
-            .send();
-        let (a, b) = tokio::join!(ec2, config);
-        tracing::debug!(
-            ec2_ok = a.is_ok(),
-            config_ok = b.is_ok(),
-            "connections warmed"
-        );
+            .send()
+            .await;
+        tracing::debug!(config_ok = config.is_ok(), "connection warmed");
     }
 }
 

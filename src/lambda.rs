@@ -72,8 +72,8 @@ pub struct Handler {
 }
 
 impl Handler {
-    /// Builds the clients from the default configuration and opens their connections
-    /// (skipped when `SG_COMPLIANCE_WARMUP=false`).
+    /// Builds the clients from the default configuration and opens Config's connection
+    /// ([`AwsCloud::warm_up`]; skipped when `SG_COMPLIANCE_WARMUP=false`).
     pub async fn init() -> Self {
         let base = load_sdk_config().await;
         let handler = Handler::with_config(

@@ -586,3 +586,22 @@ async fn periodic_sweep_of_10000_groups_evaluates_each_once_with_batched_calls()
         .into(),
     );
 }
+
+/// Init opens Config's connection with one read-only call (the README's promise), and
+/// `SG_COMPLIANCE_WARMUP=false` makes none.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_warms_up_configs_connection_with_one_read_only_call() {
+    let moto = Moto::start();
+    for (env, want) in [
+        (&[][..], &["GetResourceConfigHistory"][..]),
+        (&[("SG_COMPLIANCE_WARMUP", "false")][..], &[][..]),
+    ] {
+        moto.start_recording();
+        let function = Function::start(&moto, env);
+        // Answered after init: the warm-up is over.
+        let (kind, _) = function.invoke(&json!({"invokingEvent": "{}"}));
+        assert_eq!(kind, "error", "an empty event is rejected");
+        let calls: Vec<String> = moto.recording().iter().map(operation).collect();
+        assert_eq!(calls, want, "{env:?}");
+    }
+}
