@@ -171,7 +171,10 @@ impl Reach {
             if !chosen.contains(&i) {
                 chosen.push(i);
                 nets.extend(self.nets.iter().filter(|(_, j)| *j == i).map(|(n, _)| *n));
-                if IpNet::aggregate(&nets).iter().any(|n| n.contains(block)) {
+                // One network covering the block is the common case; the union only otherwise.
+                if nets.iter().any(|n| n.contains(block))
+                    || IpNet::aggregate(&nets).iter().any(|n| n.contains(block))
+                {
                     break;
                 }
             }

@@ -326,21 +326,25 @@ pub struct Plan {
 
 impl Plan {
     /// `revoke tcp/22 from 0.0.0.0/1, 128.0.0.0/1; re-authorize tcp/0-21,23-65535`.
+    /// (Written into one string: every NON_COMPLIANT row of an audit carries one.)
     pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        for c in &self.calls {
-            let verb = match c.action {
-                Action::Authorize => "authorize",
-                Action::Revoke => "revoke",
-            };
+        use fmt::Write;
+        let mut out = String::new();
+        for (n, c) in self.calls.iter().enumerate() {
+            if n > 0 {
+                out.push_str("; ");
+            }
+            out.push_str(match c.action {
+                Action::Authorize => "authorize ",
+                Action::Revoke => "revoke ",
+            });
             // Per peer: its protocols and ports (`tcp/80,443`); then peers with the same list together.
-            let mut by_peer: Vec<(String, PortsByProtocol)> = Vec::new();
+            let mut by_peer: Vec<(&Peer, PortsByProtocol)> = Vec::new();
             for r in &c.rules {
-                let peer = r.peer.to_string();
-                let i = match by_peer.iter().position(|(p, _)| *p == peer) {
+                let i = match by_peer.iter().position(|(p, _)| **p == r.peer) {
                     Some(i) => i,
                     None => {
-                        by_peer.push((peer, Vec::new()));
+                        by_peer.push((&r.peer, Vec::new()));
                         by_peer.len() - 1
                     }
                 };
@@ -350,35 +354,44 @@ impl Plan {
                     None => protos.push((r.protocol, vec![r.port_range()])),
                 }
             }
-            let mut by_what: Vec<(String, Vec<String>)> = Vec::new();
+            let mut by_what: Vec<(String, Vec<&Peer>)> = Vec::new();
             for (peer, protos) in by_peer {
-                let what: Vec<String> = protos
-                    .into_iter()
-                    .map(|(p, ranges)| {
-                        if p.has_ports() {
-                            format!("{p}/{}", PortSet::from_ranges(ranges))
-                        } else {
-                            p.to_string()
-                        }
-                    })
-                    .collect();
-                let what = what.join(", ");
+                let mut what = String::new();
+                for (k, (p, ranges)) in protos.into_iter().enumerate() {
+                    if k > 0 {
+                        what.push_str(", ");
+                    }
+                    // Writing into a String cannot fail.
+                    let _ = if p.has_ports() {
+                        write!(what, "{p}/{}", PortSet::from_ranges(ranges))
+                    } else {
+                        write!(what, "{p}")
+                    };
+                }
                 match by_what.iter_mut().find(|(w, _)| *w == what) {
                     Some((_, peers)) => peers.push(peer),
                     None => by_what.push((what, vec![peer])),
                 }
             }
             let dir = match c.direction {
-                Direction::Ingress => "from",
-                Direction::Egress => "to",
+                Direction::Ingress => " from ",
+                Direction::Egress => " to ",
             };
-            let list: Vec<String> = by_what
-                .into_iter()
-                .map(|(w, peers)| format!("{w} {dir} {}", peers.join(", ")))
-                .collect();
-            parts.push(format!("{verb} {}", list.join(", ")));
+            for (k, (what, peers)) in by_what.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(what);
+                out.push_str(dir);
+                for (j, peer) in peers.iter().enumerate() {
+                    if j > 0 {
+                        out.push_str(", ");
+                    }
+                    let _ = write!(out, "{peer}");
+                }
+            }
         }
-        parts.join("; ")
+        out
     }
 }
 
@@ -410,8 +423,17 @@ pub enum ApplyError {
 
 /// Applies `calls` to a copy of `sg` with EC2's semantics: each call is all-or-nothing.
 pub fn apply(sg: &SecurityGroup, calls: &[Call]) -> Result<SecurityGroup, ApplyError> {
-    let mut ingress = rules_of(&sg.ingress);
-    let mut egress = rules_of(&sg.egress);
+    // A direction no call touches keeps its permissions as they are.
+    let touched = |d: Direction| calls.iter().any(|c| c.direction == d);
+    let rules = |d: Direction, perms: &[Permission]| {
+        if touched(d) {
+            rules_of(perms)
+        } else {
+            Vec::new()
+        }
+    };
+    let mut ingress = rules(Direction::Ingress, &sg.ingress);
+    let mut egress = rules(Direction::Egress, &sg.egress);
     for call in calls {
         let rules = match call.direction {
             Direction::Ingress => &mut ingress,
@@ -441,9 +463,21 @@ pub fn apply(sg: &SecurityGroup, calls: &[Call]) -> Result<SecurityGroup, ApplyE
         }
     }
     Ok(SecurityGroup {
-        ingress: permissions_of(&ingress),
-        egress: permissions_of(&egress),
-        ..sg.clone()
+        group_id: sg.group_id.clone(),
+        group_name: sg.group_name.clone(),
+        vpc_id: sg.vpc_id.clone(),
+        owner_id: sg.owner_id.clone(),
+        tags: sg.tags.clone(),
+        ingress: if touched(Direction::Ingress) {
+            permissions_of(&ingress)
+        } else {
+            sg.ingress.clone()
+        },
+        egress: if touched(Direction::Egress) {
+            permissions_of(&egress)
+        } else {
+            sg.egress.clone()
+        },
     })
 }
 

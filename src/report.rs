@@ -176,45 +176,51 @@ fn json(report: &AuditReport, out: &mut dyn std::io::Write) -> Result<(), Report
     if report.rows.is_empty() {
         return out.write_all(b"[]\n").map_err(|e| err(&e));
     }
-    // Rows are serialized in chunks on every core, and written in order. Each chunk is a pretty
-    // JSON list of its own, `[\n  {…},\n  {…}\n]`: its inside is exactly what the whole list has
-    // for those rows, so the chunks joined with `,` are the whole list, byte for byte.
+    // Rows are serialized in chunks on every core while this thread writes the chunks in order.
+    // Each chunk is a pretty JSON list of its own, `[\n  {…},\n  {…}\n]`: its inside is exactly
+    // what the whole list has for those rows, so the chunks joined with `,` are the whole list,
+    // byte for byte. Worker `w` serializes chunks w, w + n, w + 2n, … into a queue of its own, two
+    // deep, so memory holds a few chunks whatever the size of the report.
     const CHUNK: usize = 2_048;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks: Vec<&[Row]> = report.rows.chunks(CHUNK).collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks.len());
     let chunk = |rows: &[Row]| -> Result<Vec<u8>, serde_json::Error> {
         let mut buf = Vec::with_capacity(rows.len() * 384);
         serde_json::to_writer_pretty(&mut buf, &Rows(rows))?;
         buf.truncate(buf.len() - 2); // the closing `\n]`
         Ok(buf)
     };
-    let mut first = true;
-    for round in report.rows.chunks(CHUNK * threads) {
-        let parts: Vec<Result<Vec<u8>, serde_json::Error>> = if threads < 2 || round.len() <= CHUNK
-        {
-            round.chunks(CHUNK).map(chunk).collect()
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = round
-                    .chunks(CHUNK)
-                    .map(|rows| s.spawn(move || chunk(rows)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
+    std::thread::scope(|s| {
+        let queues: Vec<_> = (0..workers)
+            .map(|w| {
+                let (tx, rx) = std::sync::mpsc::sync_channel(2);
+                let mine = chunks.iter().skip(w).step_by(workers);
+                s.spawn(move || {
+                    for rows in mine {
+                        // The writer stopped (a write failed): so does this worker.
+                        if tx.send(chunk(rows)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                rx
             })
-        };
-        for part in parts {
-            let part = part.map_err(|e| err(&e))?;
+            .collect();
+        for i in 0..chunks.len() {
+            let part = queues[i % workers]
+                .recv()
+                .map_err(|e| err(&e))?
+                .map_err(|e| err(&e))?;
             // `[` opens the first chunk and the list; `,` joins the others.
-            let sep: &[u8] = if first { b"[" } else { b"," };
-            first = false;
-            out.write_all(sep).map_err(|e| err(&e))?;
-            out.write_all(&part[1..]).map_err(|e| err(&e))?;
+            out.write_all(if i == 0 { b"[" } else { b"," })
+                .and_then(|()| out.write_all(&part[1..]))
+                .map_err(|e| err(&e))?;
         }
-    }
-    out.write_all(b"\n]\n").map_err(|e| err(&e))?;
-    out.flush().map_err(|e| err(&e))
+        out.write_all(b"\n]\n").map_err(|e| err(&e))?;
+        out.flush().map_err(|e| err(&e))
+    })
 }
 
 /// Rows as a JSON list, serialized one by one.
@@ -432,5 +438,35 @@ mod tests {
         };
         let whole = serde_json::to_string_pretty(&Rows(&report.rows)).unwrap() + "\n";
         assert_eq!(render(&report, Format::Json).unwrap(), whole);
+    }
+
+    /// A writer that fails after `left` bytes.
+    struct Full {
+        left: usize,
+    }
+
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            let n = buf.len().min(self.left);
+            self.left -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A write that fails mid-report is an error (the serializing threads stop), not a hang.
+    #[test]
+    fn json_write_failure_is_an_error() {
+        let report = AuditReport {
+            rows: rows(20_000),
+            ..AuditReport::default()
+        };
+        let e = write(&report, Format::Json, &mut Full { left: 100_000 }).unwrap_err();
+        assert!(e.to_string().contains("disk full"), "{e}");
     }
 }

@@ -99,11 +99,13 @@ impl Verdict {
         let (compliance, mut text) = if j.findings.is_empty() {
             (Compliance::Compliant, j.compliant)
         } else {
-            let parts: Vec<String> = j.findings.iter().map(ToString::to_string).collect();
-            (
-                Compliance::NonCompliant,
-                format!("{}: {}", j.headline, parts.join("; ")),
-            )
+            use fmt::Write;
+            let mut text = j.headline;
+            for (i, finding) in j.findings.iter().enumerate() {
+                // Writing into a String cannot fail.
+                let _ = write!(text, "{}{finding}", if i == 0 { ": " } else { "; " });
+            }
+            (Compliance::NonCompliant, text)
         };
         if !j.unresolved.is_empty() {
             text.push_str(&format!(
