@@ -293,13 +293,53 @@ pub fn read_interface_groups(path: &Path) -> Result<BTreeSet<GroupId>, InputErro
 /// A file's bytes; the error names the file.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
     let name = path.display().to_string();
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => InputError::NoSuchFile { path: name },
+    let err = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => InputError::NoSuchFile { path: name.clone() },
         _ => InputError::Unreadable {
-            path: name,
+            path: name.clone(),
             reason: e.to_string(),
         },
-    })
+    };
+    #[cfg(unix)]
+    if let Some(bytes) = read_large(path).map_err(err)? {
+        return Ok(bytes);
+    }
+    std::fs::read(path).map_err(err)
+}
+
+/// A large regular file read in two halves at once: from the page cache, most of a read's time is
+/// the page faults of the new buffer, and two cores take them twice as fast. `None` for small files,
+/// anything that is not a regular file, and a file that grew while it was read.
+#[cfg(unix)]
+fn read_large(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::os::unix::fs::FileExt;
+    const LARGE: u64 = 16 << 20;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let Ok(len) = usize::try_from(meta.len()) else {
+        return Ok(None);
+    };
+    if !meta.is_file() || meta.len() < LARGE {
+        return Ok(None);
+    }
+    let mut bytes = vec![0u8; len];
+    let (head, tail) = bytes.split_at_mut(len / 2);
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| file.read_exact_at(tail, (len / 2) as u64));
+        let first = file.read_exact_at(head, 0);
+        (first, second.join())
+    });
+    first?;
+    match second {
+        Ok(read) => read?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+    // Shorter than its size said (read_exact_at fails) or longer now: read it the usual way.
+    let mut more = [0u8; 1];
+    if file.read_at(&mut more, len as u64)? != 0 {
+        return Ok(None);
+    }
+    Ok(Some(bytes))
 }
 
 fn read_json(path: &Path) -> Result<Value, InputError> {
@@ -600,6 +640,25 @@ struct DescribedGroupRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large file is read in two halves at once: the same bytes as one read, to the last one;
+    /// small files and what is not a regular file are read the usual way.
+    #[test]
+    fn large_files_read_in_halves_are_the_same_bytes() {
+        let dir = std::env::temp_dir().join(format!("sg-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let large = dir.join("large.json");
+        let bytes: Vec<u8> = (0..(17u32 << 20) + 3).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&large, &bytes).unwrap();
+        assert_eq!(read_bytes(&large).unwrap(), bytes);
+        let small = dir.join("small.json");
+        std::fs::write(&small, b"{}").unwrap();
+        assert_eq!(read_bytes(&small).unwrap(), b"{}");
+        assert!(read_bytes(Path::new("/dev/null")).unwrap().is_empty());
+        let gone = read_bytes(&dir.join("gone.json")).unwrap_err().to_string();
+        assert!(gone.contains("gone.json"), "{gone}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     use rstest::rstest;
     use serde_json::json;
 
