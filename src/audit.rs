@@ -375,7 +375,7 @@ impl Described {
 /// worker per core as soon as they are read, and only the rows are kept, so memory holds the file,
 /// the rows and a few pages, never every group's model. `Ok(None)` when the bytes are some other
 /// input. Facts come from `load_balancers` and the file itself (every group's VPC, read in a quick
-/// pass by the first worker while the parse goes on). The caller can free the file before it
+/// pass on a thread of its own while the parse goes on). The caller can free the file before it
 /// gathers the rows ([`Described::add_to`]).
 pub fn audit_described(
     name: &str,
@@ -598,6 +598,17 @@ mod tests {
     ) -> Result<bool, InputError> {
         let found = audit_described(name, bytes, checks, None)?;
         Ok(found.map(|d| d.add_to(report)).is_some())
+    }
+
+    #[test]
+    fn interner_shares_each_text_and_stays_bounded() {
+        let mut shared = Interner::default();
+        let a = shared.get("not tagged tier:web");
+        assert!(Arc::ptr_eq(&a, &shared.get("not tagged tier:web")));
+        for i in 0..Interner::LIMIT + 10 {
+            assert_eq!(&*shared.get(&i.to_string()), i.to_string());
+        }
+        assert!(shared.0.len() <= Interner::LIMIT);
     }
 
     #[test]
