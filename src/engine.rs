@@ -356,7 +356,7 @@ async fn sweep<C: Cloud>(
     token: Option<&ResultToken>,
     outcome: &mut Outcome,
 ) -> Result<(), EngineError> {
-    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut seen = SeenIds::default();
     let mut page_token: Option<String> = None;
     let mut cache = FactCache::default();
     loop {
@@ -365,12 +365,12 @@ async fn sweep<C: Cloud>(
         for listed in page {
             match listed {
                 Ok(sg) => {
-                    seen.insert(sg.group_id.to_string());
+                    seen.insert(sg.group_id.as_str());
                     groups.push(sg);
                 }
                 Err(e) => {
                     if let ModelError::Invalid { group, .. } = &e {
-                        seen.insert(group.clone());
+                        seen.insert(group);
                     }
                     outcome.failures.push(e.to_string());
                 }
@@ -417,6 +417,43 @@ async fn sweep<C: Cloud>(
     Ok(())
 }
 
+/// The ids a sweep has seen, for the stale-result clean-up: the one thing it keeps of every group.
+/// An id as AWS writes it (`sg-` and 8 or 17 lowercase hex digits) is kept as a number, 16 bytes
+/// and no allocation of its own; anything else as its text.
+#[derive(Debug, Default)]
+struct SeenIds {
+    numbers: BTreeSet<u128>,
+    other: BTreeSet<String>,
+}
+
+impl SeenIds {
+    fn key(id: &str) -> Option<u128> {
+        let canonical = id.bytes().all(|b| !b.is_ascii_uppercase());
+        GroupId::parse(id)
+            .ok()
+            .filter(|_| canonical)
+            .map(|g| g.number())
+    }
+
+    fn insert(&mut self, id: &str) {
+        match Self::key(id) {
+            Some(n) => {
+                self.numbers.insert(n);
+            }
+            None => {
+                self.other.insert(id.to_string());
+            }
+        }
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        match Self::key(id) {
+            Some(n) => self.numbers.contains(&n),
+            None => self.other.contains(id),
+        }
+    }
+}
+
 /// Delivers an outcome, then reports resources that could not be evaluated as an error so that
 /// Config retries (every evaluation that could be made has been delivered first).
 pub async fn deliver<C: Cloud>(
@@ -451,6 +488,37 @@ pub fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seen_ids_are_exact_whatever_their_shape() {
+        let mut seen = SeenIds::default();
+        for id in [
+            "sg-0123abcd",
+            "sg-0123456789abcdef0",
+            "sg-0123ABCD",
+            "not-an-id",
+        ] {
+            seen.insert(id);
+        }
+        for id in [
+            "sg-0123abcd",
+            "sg-0123456789abcdef0",
+            "sg-0123ABCD",
+            "not-an-id",
+        ] {
+            assert!(seen.contains(id), "{id}");
+        }
+        // Same digits, other length or case: another id.
+        for id in [
+            "sg-00000000123abcd",
+            "sg-0123abce",
+            "sg-0123Abcd",
+            "sg-0123456789ABCDEF0",
+        ] {
+            assert!(!seen.contains(id), "{id}");
+        }
+        assert_eq!((seen.numbers.len(), seen.other.len()), (2, 2));
+    }
     use crate::cloud::InMemory;
     use crate::model::from_config_item;
     use serde_json::json;
