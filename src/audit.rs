@@ -389,8 +389,9 @@ pub fn audit_described(
     let check_refs: Vec<&Check> = checks.iter().collect();
     // Deep enough that the parser keeps going for a while as the VPC index is built (the workers
     // wait for it). A page of 1,000 models is about 2 MB: on the bench's snapshot 16 pages in
-    // flight gave 60-80 ms and cost 27 MB of peak over 2; this is the middle.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<inventory::Page>(4 * workers);
+    // flight saved 60-80 ms and cost 27 MB of peak over 2; 8 pages peaked once at 206 MB for a
+    // 104 MB file (the target is twice the file); 4 stay under 190 MB and cost about 30 ms.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<inventory::Page>(2 * workers);
     let rx = std::sync::Mutex::new(rx);
     let index = || inventory::VpcIndex::of_describe_output(bytes);
     let work = || {
