@@ -24,7 +24,7 @@ build:
 
 # The `sg-compliance` command (with AWS access: --live, --aggregator, --org) into ~/.cargo/bin.
 install:
-	cargo install --locked --path . --bin sg-compliance
+	cargo install --locked --path . --bin sg-compliance --profile cli
 
 test: venv test-rust cdk-test
 
