@@ -20,7 +20,7 @@ use crate::verdict::{Compliance, Verdict};
 #[derive(Debug, Default)]
 pub struct Outcome {
     /// The evaluations, when collected ([`evaluate_event`]); empty when they were delivered as
-    /// they were made ([`evaluate_and_deliver`]), which keeps a sweep's memory to one page.
+    /// they were made ([`evaluate_and_deliver`]), which keeps a sweep's memory to two pages.
     pub evaluations: Vec<Evaluation>,
     /// Resources that could not be evaluated (the others still are).
     pub failures: Vec<String>,
@@ -143,7 +143,8 @@ pub async fn evaluate_event<C: Cloud>(
 }
 
 /// Decides the evaluations for one event and delivers them as they are made (the Lambda): a
-/// sweep evaluates and delivers page by page, holding only one page and the ids it has seen.
+/// sweep evaluates and delivers page by page, each page while the next is fetched, holding at most
+/// two pages and the ids it has seen.
 /// Fails after delivering everything else when Config kept rejecting evaluations
 /// (`FailedEvaluations`) or some groups could not be evaluated (`PartialFailure`).
 pub async fn evaluate_and_deliver<C: Cloud>(
@@ -357,10 +358,10 @@ async fn sweep<C: Cloud>(
     outcome: &mut Outcome,
 ) -> Result<(), EngineError> {
     let mut seen = SeenIds::default();
-    let mut page_token: Option<String> = None;
     let mut cache = FactCache::default();
+    let mut fetched = cloud.security_group_page(None).await?;
     loop {
-        let (page, next) = cloud.security_group_page(page_token.take()).await?;
+        let (page, next) = fetched;
         let mut groups = Vec::with_capacity(page.len());
         for listed in page {
             match listed {
@@ -385,11 +386,20 @@ async fn sweep<C: Cloud>(
                 Evaluation::new(SECURITY_GROUP_TYPE, sg.group_id.as_str(), verdict, at)
             })
             .collect();
-        outcome.emit(cloud, token, evaluations).await?;
-        match next {
-            Some(t) => page_token = Some(t),
-            None => break,
-        }
+        drop(groups);
+        // This page's batches go out while the next page is fetched: at most two pages in memory,
+        // and the round trips overlap instead of adding up. A page that cannot be fetched fails
+        // the sweep only after this page's verdicts are delivered.
+        let Some(next) = next else {
+            outcome.emit(cloud, token, evaluations).await?;
+            break;
+        };
+        let (delivered, following) = tokio::join!(
+            outcome.emit(cloud, token, evaluations),
+            cloud.security_group_page(Some(next)),
+        );
+        delivered?;
+        fetched = following?;
     }
     let mut stale = Vec::new();
     outcome.stale_cleanup = Some(match rule_name {
@@ -489,36 +499,6 @@ pub fn prepare(
 mod tests {
     use super::*;
 
-    #[test]
-    fn seen_ids_are_exact_whatever_their_shape() {
-        let mut seen = SeenIds::default();
-        for id in [
-            "sg-0123abcd",
-            "sg-0123456789abcdef0",
-            "sg-0123ABCD",
-            "not-an-id",
-        ] {
-            seen.insert(id);
-        }
-        for id in [
-            "sg-0123abcd",
-            "sg-0123456789abcdef0",
-            "sg-0123ABCD",
-            "not-an-id",
-        ] {
-            assert!(seen.contains(id), "{id}");
-        }
-        // Same digits, other length or case: another id.
-        for id in [
-            "sg-00000000123abcd",
-            "sg-0123abce",
-            "sg-0123Abcd",
-            "sg-0123456789ABCDEF0",
-        ] {
-            assert!(!seen.contains(id), "{id}");
-        }
-        assert_eq!((seen.numbers.len(), seen.other.len()), (2, 2));
-    }
     use crate::cloud::InMemory;
     use crate::model::from_config_item;
     use serde_json::json;
@@ -617,5 +597,145 @@ mod tests {
             2_501,
             "every group exactly once, and the stale one"
         );
+    }
+
+    #[test]
+    fn seen_ids_are_exact_whatever_their_shape() {
+        let mut seen = SeenIds::default();
+        for id in [
+            "sg-0123abcd",
+            "sg-0123456789abcdef0",
+            "sg-0123ABCD",
+            "not-an-id",
+        ] {
+            seen.insert(id);
+        }
+        for id in [
+            "sg-0123abcd",
+            "sg-0123456789abcdef0",
+            "sg-0123ABCD",
+            "not-an-id",
+        ] {
+            assert!(seen.contains(id), "{id}");
+        }
+        // Same digits, other length or case: another id.
+        for id in [
+            "sg-00000000123abcd",
+            "sg-0123abce",
+            "sg-0123Abcd",
+            "sg-0123456789ABCDEF0",
+        ] {
+            assert!(!seen.contains(id), "{id}");
+        }
+        assert_eq!((seen.numbers.len(), seen.other.len()), (2, 2));
+    }
+
+    /// A cloud whose deliveries wait (up to a thousand yields) until the next page is asked for.
+    struct Gated {
+        inner: InMemory,
+        pages_asked: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Cloud for Gated {
+        fn region(&self) -> Option<String> {
+            None
+        }
+        async fn fetch_item(&self, s: &ItemSummary) -> Result<ConfigItem, CloudError> {
+            self.inner.fetch_item(s).await
+        }
+        async fn security_group_page(
+            &self,
+            token: Option<String>,
+        ) -> Result<crate::cloud::GroupPage, CloudError> {
+            use std::sync::atomic::Ordering;
+            self.pages_asked.fetch_add(1, Ordering::SeqCst);
+            self.inner.security_group_page(token).await
+        }
+        async fn evaluated_resources(&self, r: &str) -> Result<Vec<(String, String)>, CloudError> {
+            self.inner.evaluated_resources(r).await
+        }
+        async fn load_balancer_groups(
+            &self,
+            c: &BTreeSet<GroupId>,
+        ) -> Result<BTreeSet<GroupId>, CloudError> {
+            self.inner.load_balancer_groups(c).await
+        }
+        async fn prefix_lists(&self, ids: &BTreeSet<String>) -> Result<PrefixLists, CloudError> {
+            self.inner.prefix_lists(ids).await
+        }
+        async fn security_group(
+            &self,
+            id: &GroupId,
+        ) -> Result<Option<Result<SecurityGroup, ModelError>>, CloudError> {
+            self.inner.security_group(id).await
+        }
+        async fn modify(
+            &self,
+            id: &GroupId,
+            calls: &[crate::fix::Call],
+            dry_run: bool,
+        ) -> Result<(), CloudError> {
+            self.inner.modify(id, calls, dry_run).await
+        }
+        async fn put_evaluations(
+            &self,
+            evaluations: &[Evaluation],
+            token: &ResultToken,
+        ) -> Result<(), CloudError> {
+            use std::sync::atomic::Ordering;
+            let first = evaluations
+                .first()
+                .map(|e| e.compliance_resource_id.clone());
+            // The first page's delivery goes on only once the second page has been asked for.
+            if first.as_deref() == Some("sg-00000000") {
+                for _ in 0..1_000 {
+                    if self.pages_asked.load(Ordering::SeqCst) >= 2 {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                if self.pages_asked.load(Ordering::SeqCst) < 2 {
+                    return Err(CloudError::Offline(
+                        "the next page was not fetched while this one was delivered",
+                    ));
+                }
+            }
+            self.inner.put_evaluations(evaluations, token).await
+        }
+    }
+
+    /// A page's batches go out while the next page is fetched, and every group is delivered once.
+    #[tokio::test]
+    async fn a_sweep_delivers_a_page_while_the_next_is_fetched() {
+        let groups: Vec<Result<SecurityGroup, ModelError>> = (0..1_500)
+            .map(|i| {
+                from_config_item(
+                    &json!({"groupId": format!("sg-{i:08x}")}),
+                    &Default::default(),
+                )
+            })
+            .collect();
+        let cloud = Gated {
+            inner: InMemory {
+                groups: Some(groups),
+                evaluated: Some(vec![]),
+                delivered: Some(Mutex::new(Vec::new())),
+                ..InMemory::default()
+            },
+            pages_asked: Default::default(),
+        };
+        let event = crate::event::scheduled_event(json!({"check": "public-ingress"}));
+        let check = Check::from_params(&event.rule_parameters).unwrap();
+        let outcome = evaluate_and_deliver(&cloud, &event, &check).await.unwrap();
+        assert_eq!((outcome.total(), outcome.delivered), (1_500, 1_500));
+        let mut ids: Vec<String> = cloud
+            .inner
+            .deliveries()
+            .into_iter()
+            .map(|e| e.compliance_resource_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 1_500, "each group once");
     }
 }
