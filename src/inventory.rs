@@ -640,6 +640,8 @@ struct DescribedGroupRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
+    use serde_json::json;
 
     /// A large file is read in two halves at once: the same bytes as one read, to the last one;
     /// small files and what is not a regular file are read the usual way.
@@ -659,8 +661,6 @@ mod tests {
         assert!(gone.contains("gone.json"), "{gone}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
-    use rstest::rstest;
-    use serde_json::json;
 
     fn sg(id: &str) -> Value {
         json!({"groupId": id, "ipPermissions": [], "ipPermissionsEgress": []})

@@ -424,7 +424,7 @@ mod tests {
     }
 
     /// The chunked, parallel JSON writer gives exactly what one pretty serializer gives, across
-    /// chunk and round boundaries.
+    /// chunk boundaries and workers.
     #[rstest]
     #[case(0)]
     #[case(1)]
