@@ -418,8 +418,8 @@ pub fn audit_described(
                 }
             }
             let refs: Vec<&SecurityGroup> = groups.iter().collect();
-            let vpcs = vpcs.get_or_init(index);
-            let vpc_of = |id: &GroupId| vpcs.get(id);
+            // Built when a verdict first needs a group's VPC (web-tier), if not already.
+            let vpc_of = |id: &GroupId| vpcs.get_or_init(index).get(id);
             match immediate(gather_page_facts(&cloud, &check_refs, &refs, &vpc_of)) {
                 Ok(facts) => {
                     let mut rows = Vec::with_capacity(groups.len() * checks.len());
@@ -448,11 +448,17 @@ pub fn audit_described(
         let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
         let mut indexing = None;
         let found = inventory::describe_pages(name, bytes, PAGE, &mut |page| {
-            // Once the file is known to be describe output: the index on its own thread, while
-            // the parse goes on (a worker that needs it first waits for it, or builds it).
+            // Once the file is known to be describe output, and its first page needs VPCs: the
+            // index on its own thread, while the parse goes on (a worker that needs it first
+            // waits for it). Checks that never ask for a VPC never pay for the index.
             indexing.get_or_insert_with(|| {
-                s.spawn(|| {
-                    vpcs.get_or_init(index);
+                let refs: Vec<&SecurityGroup> =
+                    page.iter().filter_map(|g| g.as_ref().ok()).collect();
+                let needed = checks.iter().any(|c| !c.needs(&refs).vpcs_of.is_empty());
+                needed.then(|| {
+                    s.spawn(|| {
+                        vpcs.get_or_init(index);
+                    })
                 })
             });
             let _ = tx.send(page);
