@@ -498,7 +498,6 @@ pub fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use crate::cloud::InMemory;
     use crate::model::from_config_item;
     use serde_json::json;
