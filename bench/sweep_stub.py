@@ -66,6 +66,11 @@ def pages(n):
 
 class Stub(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: with a page fetched while four PutEvaluations are in
+    # flight, a burst of new connections could wait for a SYN retransmit past the SDK's 3.1 s
+    # connect timeout, and the retried call would count as an extra one. AWS's endpoints have no
+    # such backlog.
+    request_queue_size = 128
 
     def __init__(self, n):
         super().__init__(("127.0.0.1", 0), StubHandler)
