@@ -375,8 +375,8 @@ impl Described {
 /// worker per core as soon as they are read, and only the rows are kept, so memory holds the file,
 /// the rows and a few pages, never every group's model. `Ok(None)` when the bytes are some other
 /// input. Facts come from `load_balancers` and the file itself (every group's VPC, read in a quick
-/// pass on a thread of its own while the parse goes on). The caller can free the file before it
-/// gathers the rows ([`Described::add_to`]).
+/// pass on a thread of its own while the parse goes on, when a check asks for VPCs). The caller can
+/// free the file before it gathers the rows ([`Described::add_to`]).
 pub fn audit_described(
     name: &str,
     bytes: &[u8],
