@@ -39,7 +39,8 @@ lint:
 # The engine needs no AWS SDK: bench/ is its own crate on the library without it (a release build of
 # the small dependencies only), run with the Python peer (bench/peer.py) on the same data, then its
 # criterion benchmarks of one group's cost (bench/benches/per_group.rs). Then the
-# Lambda function's cold start against the Python peer under awslambdaric, and the size of its
+# Lambda function's cold start against the Python peer under awslambdaric and against the floor
+# (bench/src/bin/coldstart-floor.rs: the same HTTP exchanges, nothing else), and the size of its
 # deployment zip, built for this machine's architecture as `make package ARCH=x86_64` does (about
 # 15 minutes from a cold target dir), and that binary's periodic sweep against a stub endpoint
 # (bench/sweep_stub.py). Every part runs; the bench fails at the end if any figure missed its target.
@@ -49,7 +50,9 @@ bench: venv package-tools $(VENV)/.bench-stamp
 	(cd bench && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/bench cargo run --release --quiet) || fail=1; \
 	(cd bench && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/bench cargo bench --quiet --bench per_group -- --quiet) || fail=1; \
 	cargo lambda build --release --quiet --bin sg-compliance-lambda --compiler cargo --output-format zip --lambda-dir dist && \
-	$(VENV)/bin/python bench/coldstart.py dist/sg-compliance-lambda/bootstrap.zip $(VENV)/bin/moto_server || fail=1; \
+	(cd bench && CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/bench cargo build --release --quiet --bin coldstart-floor) && \
+	$(VENV)/bin/python bench/coldstart.py dist/sg-compliance-lambda/bootstrap.zip $(VENV)/bin/moto_server \
+	  --floor $(CARGO_TARGET_DIR)/bench/release/coldstart-floor || fail=1; \
 	$(VENV)/bin/python bench/sweep_stub.py dist/sg-compliance-lambda/bootstrap.zip || fail=1; \
 	exit $$fail
 $(VENV)/.bench-stamp: $(VENV)/.stamp

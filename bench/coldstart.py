@@ -2,14 +2,23 @@
 """Cold start, as `make bench` measures it: a process is spawned under a local Lambda Runtime API
 and timed from spawn to its response to one change event, which makes one PutEvaluations call to
 a moto server (TESTMODE). The Rust function (release build) with and without its init warm-up,
-and the Python peer (bench/peer_handler.py) under awslambdaric, in the same run.
+and the Python peer (bench/peer_handler.py) under awslambdaric, in the same run, each in the
+environment Lambda gives a function (its variables, not this shell's).
+
+The floor (`--floor`, bench/src/bin/coldstart-floor.rs): a standard-library-only process making
+the same HTTP exchanges (and the warm-up's call, with it on). No function can start faster here, so
+Python's time over the floor's is the highest ratio this machine can show.
+
+The trust store: rustls-native-certs reads the bundle file *and* every file of /etc/ssl/certs. On a
+Debian machine that is about 145 more files holding the same certificates; Lambda's AL2023 image
+has the bundle only. One more variant runs the function with the bundle alone, to show that part.
 
 Also the deployment size: the binary and the `bootstrap.zip` Lambda would get (deflated, as
 cargo-lambda packs it).
 
-Usage: coldstart.py RUST_BINARY|bootstrap.zip MOTO_SERVER [RUNS]  -> one line per variant (median, min, max ms),
-the ratio and the sizes; exit 1 when the Rust function is not at most 1/20 of Python or the zip is
-not under 4 MB.
+Usage: coldstart.py RUST_BINARY|bootstrap.zip MOTO_SERVER [RUNS] [--floor FLOOR_BINARY]
+  -> one line per variant (median, min, max ms), the ratios and the sizes; exit 1 when the Rust
+function is not at most 1/20 of Python or the zip is not under 4 MB.
 """
 import json
 import os
@@ -155,8 +164,33 @@ def zipped_size(binary):
     return len(buf.getvalue())
 
 
+# Where openssl-probe (and so rustls-native-certs) looks for a bundle file on Linux, in its order.
+BUNDLES = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+           "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem", "/etc/pki/tls/cacert.pem",
+           "/etc/ssl/cert.pem"]
+
+
+def lambda_environment(port):
+    """The variables Lambda sets for a function (none of this shell's), for the local endpoint."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "en_US.UTF-8", "TZ": ":UTC",
+        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_LAMBDA_FUNCTION_NAME": "sg-compliance", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand", "LAMBDA_TASK_ROOT": HERE,
+    }
+
+
 def main():
-    rust, moto_server = (os.path.abspath(a) for a in sys.argv[1:3])
+    args = sys.argv[1:]
+    floor = None
+    if "--floor" in args:
+        i = args.index("--floor")
+        floor = os.path.abspath(args[i + 1])
+        del args[i:i + 2]
+    rust, moto_server = (os.path.abspath(a) for a in args[0:2])
     if rust.endswith(".zip"):  # the deployment package itself: run the bootstrap inside it
         rust, packed = unpack(rust)
     else:
@@ -165,7 +199,7 @@ def main():
     small = packed < 4 * 1024 * 1024
     print(f"deployment size: binary {size / 1048576:.1f} MB, bootstrap.zip {packed / 1048576:.2f} MB "
           f"(target under 4 MB) {'ok' if small else 'OVER'}")
-    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 15
+    runs = int(args[2]) if len(args) > 2 else 15
     port = free_port()
     moto = subprocess.Popen([moto_server, "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -176,21 +210,22 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        base.update({
-            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_LAMBDA_FUNCTION_NAME": "sg-compliance", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO",
-        })
+        base = lambda_environment(port)
+        no_warm_up = dict(base, SG_COMPLIANCE_WARMUP="false")
         python = os.path.join(os.path.dirname(moto_server), "python")
         variants = [
-            ("rust, warm-up at init", [rust], dict(base)),
-            ("rust, no warm-up", [rust], dict(base, SG_COMPLIANCE_WARMUP="false")),
+            ("rust, warm-up at init", [rust], base),
+            ("rust, no warm-up", [rust], no_warm_up),
             ("python peer under awslambdaric", [python, "-m", "awslambdaric", "peer_handler.handler"],
-             dict(base, PYTHONPATH=HERE, LAMBDA_TASK_ROOT=HERE, _HANDLER="peer_handler.handler")),
+             dict(base, PYTHONPATH=HERE, _HANDLER="peer_handler.handler")),
         ]
+        bundle = next((b for b in BUNDLES if os.path.isfile(b)), None)
+        if bundle:
+            import tempfile
+            variants.append(("rust, no warm-up, bundle only", [rust],
+                             dict(no_warm_up, SSL_CERT_FILE=bundle, SSL_CERT_DIR=tempfile.mkdtemp())))
+        if floor:
+            variants += [("floor, warm-up call", [floor], base), ("floor", [floor], no_warm_up)]
         times = {name: [] for name, _, _ in variants}
         inits = {name: [] for name, _, _ in variants}
         for i in range(runs + 1):  # interleaved; the first round warms the page cache and is dropped
@@ -205,9 +240,20 @@ def main():
             medians[name] = statistics.median(t)
             print(f"cold start to first response: {name:<32} median {medians[name]:7.1f} ms "
                   f"(min {min(t):.1f}, max {max(t):.1f}; init {statistics.median(inits[name]):.1f} ms; {len(t)} runs)")
-        ratio = medians[variants[2][0]] / medians[variants[0][0]]
+        py = medians["python peer under awslambdaric"]
+        ratio = py / medians["rust, warm-up at init"]
         ok = ratio >= 20
-        print(f"cold start: python / rust = {ratio:.1f}x (target at least 20x) {'ok' if ok else 'UNDER'}")
+        print(f"cold start: python / rust = {ratio:.1f}x with the warm-up, "
+              f"{py / medians['rust, no warm-up']:.1f}x without (target at least 20x) {'ok' if ok else 'UNDER'}")
+        if floor:
+            fw, f0 = medians["floor, warm-up call"], medians["floor"]
+            print(f"cold start: python / floor = {py / fw:.1f}x with the warm-up call, {py / f0:.1f}x without "
+                  f"(the most any function could show here); rust above the floor: "
+                  f"+{medians['rust, warm-up at init'] - fw:.1f} ms with the warm-up, "
+                  f"+{medians['rust, no warm-up'] - f0:.1f} ms without")
+        if bundle:
+            print(f"cold start: this machine's trust store beyond the bundle costs "
+                  f"{medians['rust, no warm-up'] - medians['rust, no warm-up, bundle only']:+.1f} ms")
         return 0 if ok and small else 1
     finally:
         moto.kill()
