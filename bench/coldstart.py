@@ -10,8 +10,9 @@ the same HTTP exchanges (and the warm-up's call, with it on). No function can st
 Python's time over the floor's is the highest ratio this machine can show.
 
 The trust store: rustls-native-certs reads the bundle file *and* every file of /etc/ssl/certs. On a
-Debian machine that is about 145 more files holding the same certificates; Lambda's AL2023 image
-has the bundle only. One more variant runs the function with the bundle alone, to show that part.
+Debian machine that is about 145 more files holding the same certificates; Amazon Linux 2023 follows
+Red Hat's layout, bundles only. One more variant runs the function with the bundle alone, to show
+that part.
 
 Also the deployment size: the binary and the `bootstrap.zip` Lambda would get (deflated, as
 cargo-lambda packs it).
@@ -199,7 +200,7 @@ def main():
     small = packed < 4 * 1024 * 1024
     print(f"deployment size: binary {size / 1048576:.1f} MB, bootstrap.zip {packed / 1048576:.2f} MB "
           f"(target under 4 MB) {'ok' if small else 'OVER'}")
-    runs = int(args[2]) if len(args) > 2 else 15
+    runs = int(args[2]) if len(args) > 2 else 30
     port = free_port()
     moto = subprocess.Popen([moto_server, "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
