@@ -438,11 +438,7 @@ struct SeenIds {
 
 impl SeenIds {
     fn key(id: &str) -> Option<u128> {
-        let canonical = id.bytes().all(|b| !b.is_ascii_uppercase());
-        GroupId::parse(id)
-            .ok()
-            .filter(|_| canonical)
-            .map(|g| g.number())
+        GroupId::parse(id).ok().and_then(|g| g.number())
     }
 
     fn insert(&mut self, id: &str) {

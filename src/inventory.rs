@@ -482,10 +482,12 @@ impl<'de> serde::de::Visitor<'de> for GroupsSeed<'_> {
 
 /// The VPC of every group in `describe-security-groups` output, read in a quick pass that reads
 /// nothing else, so groups judged page by page still know where a load balancer's group lives.
-/// Compact: a group id is a number and each VPC id is stored once.
+/// Compact: a group id is a number ([`GroupId::number`]; one with uppercase digits is kept as its
+/// text) and each VPC id is stored once.
 #[derive(Debug, Default)]
 pub struct VpcIndex {
     by_group: std::collections::HashMap<u128, std::sync::Arc<str>>,
+    by_text: std::collections::HashMap<String, std::sync::Arc<str>>,
 }
 
 impl VpcIndex {
@@ -512,7 +514,7 @@ impl VpcIndex {
             let (Some(id), Some(vpc)) = (g.group_id, g.vpc_id) else {
                 continue;
             };
-            let Some(key) = GroupId::parse(&id).ok().map(|id| id.number()) else {
+            let Ok(id) = GroupId::parse(&id) else {
                 continue;
             };
             let vpc = match vpcs.get(vpc.as_ref()) {
@@ -523,13 +525,20 @@ impl VpcIndex {
                     shared
                 }
             };
-            index.by_group.insert(key, vpc);
+            match id.number() {
+                Some(key) => index.by_group.insert(key, vpc),
+                None => index.by_text.insert(id.as_str().to_string(), vpc),
+            };
         }
         index
     }
 
     pub fn get(&self, group: &GroupId) -> Option<String> {
-        self.by_group.get(&group.number()).map(|v| v.to_string())
+        match group.number() {
+            Some(key) => self.by_group.get(&key),
+            None => self.by_text.get(group.as_str()),
+        }
+        .map(|v| v.to_string())
     }
 }
 
@@ -642,6 +651,27 @@ mod tests {
     use super::*;
     use rstest::rstest;
     use serde_json::json;
+
+    /// The quick pass places each group in its VPC, and an id that differs only in case is another
+    /// group, not its lowercase twin.
+    #[test]
+    fn vpc_index_places_every_group_exactly() {
+        let file = json!({"SecurityGroups": [
+            {"GroupId": "sg-0123456789abcdef0", "VpcId": "vpc-1"},
+            {"GroupId": "sg-0123456789ABCDEF0", "VpcId": "vpc-2"},
+            {"GroupId": "sg-0123abcd", "VpcId": "vpc-1"},
+            {"GroupId": "sg-00000000"},
+            {"GroupId": "not-an-id", "VpcId": "vpc-3"},
+        ]});
+        let index = VpcIndex::of_describe_output(file.to_string().as_bytes());
+        let vpc = |id: &str| index.get(&GroupId::parse(id).unwrap());
+        assert_eq!(vpc("sg-0123456789abcdef0").as_deref(), Some("vpc-1"));
+        assert_eq!(vpc("sg-0123456789ABCDEF0").as_deref(), Some("vpc-2"));
+        assert_eq!(vpc("sg-0123abcd").as_deref(), Some("vpc-1"));
+        assert_eq!(vpc("sg-00000000"), None, "no VpcId: no VPC");
+        assert_eq!(vpc("sg-0123456789abcdef1"), None);
+        assert_eq!(index.by_group.len() + index.by_text.len(), 3);
+    }
 
     /// A large file is read in two halves at once: the same bytes as one read, to the last one;
     /// small files and what is not a regular file are read the usual way.
