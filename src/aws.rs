@@ -179,8 +179,22 @@ pub async fn active_accounts(base: &SdkConfig) -> Result<Vec<String>, CloudError
 }
 
 /// Loads the default SDK configuration (credential chain, region, `AWS_ENDPOINT_URL`, `AWS_MAX_ATTEMPTS`).
+///
+/// Credentials in the environment (a Lambda function always has its role's there) are what the
+/// default chain takes first, so then they are used as they are and the chain's other providers are
+/// not built: one of them (web identity) builds an STS client with an HTTPS connector of its own,
+/// which a function would pay for in every cold start.
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_credential_types::provider::ProvideCredentials;
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    let env = EnvironmentVariableCredentialsProvider::new();
+    let loader = if env.provide_credentials().await.is_ok() {
+        loader.credentials_provider(env)
+    } else {
+        loader
+    };
+    loader.load().await
 }
 
 /// The same configuration with credentials of `role_arn` (organization mode). Credentials are fetched
