@@ -18,8 +18,9 @@ Also the deployment size: the binary and the `bootstrap.zip` Lambda would get (d
 cargo-lambda packs it).
 
 Usage: coldstart.py RUST_BINARY|bootstrap.zip MOTO_SERVER [RUNS] [--floor FLOOR_BINARY]
-  -> one line per variant (median, min, max ms), the ratios and the sizes; exit 1 when the Rust
-function is not at most 1/20 of Python or the zip is not under 4 MB.
+  -> one line per variant (median, min and max ms; the median CPU time the process used), the
+ratios and the sizes; exit 1 when the Rust function is not at most 1/20 of Python or the zip is not
+under 4 MB.
 """
 import json
 import os
