@@ -129,14 +129,9 @@ def sweep(binary, n):
         "ruleParameters": json.dumps(params), "eventLeftScope": False,
     }).encode()
     threading.Thread(target=api.serve_forever, daemon=True).start()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update({
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}", "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{stub.server_address[1]}", "AWS_LAMBDA_FUNCTION_NAME": "sweep",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "WARN", "SG_COMPLIANCE_WARMUP": "false",
-    })
+    env = dict(coldstart.lambda_environment(stub.server_address[1]),
+               AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.server_address[1]}", AWS_LAMBDA_FUNCTION_NAME="sweep",
+               AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", AWS_LAMBDA_LOG_LEVEL="WARN", SG_COMPLIANCE_WARMUP="false")
     import subprocess
     start = time.perf_counter()
     # SWEEP_WRAPPER="heaptrack -o /tmp/sweep" runs the binary under a profiler.
