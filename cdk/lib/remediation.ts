@@ -1,7 +1,7 @@
 /**
  * Config auto-remediation: per remediated rule, a remediation function (the crate's `sg-compliance-remediate`
  * binary, same engine as the rule) with its own role and log group, and an SSM Automation document whose single step
- * invokes it. The function computes the fix for the group, applies it (EC2 `DryRun` while DryRun is true), re-reads
+ * (aws:executeScript) invokes it and fails on a function error. The function computes the fix for the group, applies it (EC2 `DryRun` while DryRun is true), re-reads
  * the group and fails when the group is still non-compliant or no safe fix exists; it logs the outcome.
  *
  * One function per rule: the web tier's role is conditioned on the tier tag, which a function shared with a rule that
@@ -36,10 +36,40 @@ export const REMEDIATION_WRITE_ACTIONS = [
 /** Name of the document's only step; its output `<step>.Payload` is the function's result. */
 export const REMEDIATION_STEP_NAME = 'RemediateSecurityGroup';
 
+/** aws:executeScript runtime of the step (the Python runtime SSM recommends since 3.6-3.8 were retired). */
+export const REMEDIATION_SCRIPT_RUNTIME = 'python3.11';
+
+/**
+ * The step's script: invokes the remediation function synchronously with boto3 (one attempt, a read timeout above the
+ * function's 2-minute timeout) and raises when the response carries `FunctionError` (`Handled`/`Unhandled`), so a
+ * refused or failed fix fails the step and the execution. (Whether aws:invokeLambdaFunction fails its step on a
+ * function error is not documented; this does not depend on it.)
+ */
+export const REMEDIATION_SCRIPT = [
+  'import json',
+  '',
+  'import boto3',
+  'from botocore.config import Config',
+  '',
+  '',
+  'def handler(event, context):',
+  '    client = boto3.client("lambda", config=Config(connect_timeout=10, read_timeout=150, retries={"total_max_attempts": 1}))',
+  '    request = {"groupId": event["GroupId"], "ruleParameters": event["RuleParameters"], "dryRun": event["DryRun"]}',
+  '    response = client.invoke(FunctionName=event["FunctionName"], InvocationType="RequestResponse", Payload=json.dumps(request).encode("utf-8"))',
+  '    payload = response["Payload"].read().decode("utf-8")',
+  '    if response.get("FunctionError"):',
+  '        raise RuntimeError("sg-compliance remediation failed (" + response["FunctionError"] + "): " + payload)',
+  '    return {"Payload": payload}',
+  '',
+].join('\n');
+
 const GROUP_ID_PATTERN = '^sg-[0-9a-f]{8,17}$';
 const ROLE_ARN_PATTERN = '^arn:aws[a-z0-9-]*:iam::\\d{12}:role/[\\w+=,.@/-]+$';
 
-/** The Automation document (schemaVersion 0.3) for one rule: one aws:invokeLambdaFunction step on `functionArn`. */
+/**
+ * The Automation document (schemaVersion 0.3) for one rule: one aws:executeScript step that invokes `functionArn` and
+ * fails when the function returns an error.
+ */
 export function remediationDocumentContent(rule: RuleDefinition, functionArn: string): Record<string, unknown> {
   return {
     schemaVersion: '0.3',
@@ -49,6 +79,7 @@ export function remediationDocumentContent(rule: RuleDefinition, functionArn: st
       'Invokes the sg-compliance remediation function: it computes the exact fix with the same engine as the rule',
       '(authorizations before revocations; only wide public sources on offending ports are revoked, everything else stays),',
       'applies it, re-reads the group and fails if the group is still non-compliant or no safe fix exists (the error says why).',
+      'A function error fails this step and the execution.',
       '',
       '`DryRun` defaults to `true`: EC2 calls are made with DryRun (permissions are checked, nothing changes) and the plan is logged.',
     ].join('\n'),
@@ -78,21 +109,24 @@ export function remediationDocumentContent(rule: RuleDefinition, functionArn: st
     mainSteps: [
       {
         name: REMEDIATION_STEP_NAME,
-        action: 'aws:invokeLambdaFunction',
-        description: 'Compute, apply and verify the fix (the function fails if the group is still non-compliant).',
+        action: 'aws:executeScript',
+        description: 'Compute, apply and verify the fix; fails when the function returns an error (FunctionError).',
         timeoutSeconds: 300,
         maxAttempts: 1, // Config retries (MaximumAutomaticAttempts): no retries within one execution
         onFailure: 'Abort',
         isEnd: true,
         inputs: {
-          FunctionName: functionArn,
-          InvocationType: 'RequestResponse',
+          Runtime: REMEDIATION_SCRIPT_RUNTIME,
+          Handler: 'handler',
+          Script: REMEDIATION_SCRIPT,
           InputPayload: {
-            groupId: '{{ GroupId }}',
-            ruleParameters: '{{ RuleParameters }}',
-            dryRun: '{{ DryRun }}',
+            FunctionName: functionArn,
+            GroupId: '{{ GroupId }}',
+            RuleParameters: '{{ RuleParameters }}',
+            DryRun: '{{ DryRun }}',
           },
         },
+        outputs: [{ Name: 'Payload', Selector: '$.Payload.Payload', Type: 'String' }],
       },
     ],
     outputs: [`${REMEDIATION_STEP_NAME}.Payload`],

@@ -367,6 +367,8 @@ export class SgComplianceStack extends Stack {
         },
       },
     });
+    // The automation role and its policy (lambda:InvokeFunction) exist before Config can start the first automatic run.
+    remediationConfiguration.node.addDependency(role);
     if (this.concreteRegion === undefined) {
       // Region-agnostic template: no remediation where CloudFormation lacks the resource type (lib/regions.ts).
       remediationConfiguration.cfnOptions.condition = this.remediationCondition();

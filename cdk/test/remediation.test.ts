@@ -2,8 +2,17 @@
  * Config auto-remediation wiring: per remediated rule an SSM Automation document whose single step invokes that
  * rule's remediation function (binary sg-compliance-remediate), the RemediationConfiguration, and the roles.
  */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { REMEDIATION_READ_ACTIONS, REMEDIATION_STEP_NAME, REMEDIATION_WRITE_ACTIONS } from '../lib/remediation';
+import {
+  REMEDIATION_READ_ACTIONS,
+  REMEDIATION_SCRIPT,
+  REMEDIATION_STEP_NAME,
+  REMEDIATION_WRITE_ACTIONS,
+} from '../lib/remediation';
 import { SgComplianceStack } from '../lib/sg-compliance-stack';
 import { functionRoleId, logicalId, newApp, roleActions, roleStatements, ruleFunctionId, synthWithNag } from './helpers';
 
@@ -22,7 +31,7 @@ function wiring(t: Template) {
   for (const config of Object.values(t.findResources('AWS::Config::RemediationConfiguration'))) {
     const ruleId = config.Properties.ConfigRuleName.Ref;
     const docId = config.Properties.TargetId.Ref;
-    const fnId = docs[docId].Properties.Content.mainSteps[0].inputs.FunctionName['Fn::GetAtt'][0];
+    const fnId = docs[docId].Properties.Content.mainSteps[0].inputs.InputPayload.FunctionName['Fn::GetAtt'][0];
     out[rules[ruleId].Properties.ConfigRuleName] = { ruleId, rule: rules[ruleId], config, docId, doc: docs[docId], fnId, fn: fns[fnId] };
   }
   return out;
@@ -54,13 +63,14 @@ describe('remediation on for every check with an automatic fix', () => {
     t.resourceCountIs('AWS::Lambda::Function', 5); // the rule function + 4 remediation functions
     expect(new Set(Object.values(w).map((x) => x.fnId)).size).toBe(4);
     expect(Object.values(w).map((x) => x.fnId)).not.toContain(ruleFunctionId(t));
-    // Neither the Python script step nor AWS's runbook is used any more.
+    // AWS's runbook is not used; the document's script only invokes the function (no EC2 call of its own).
     const json = JSON.stringify(t.toJSON());
-    expect(json).not.toMatch(/aws:executeScript|AWS-DisablePublicAccessForSecurityGroup/);
+    expect(json).not.toMatch(/AWS-DisablePublicAccessForSecurityGroup/);
+    expect(REMEDIATION_SCRIPT).not.toMatch(/ec2/i);
   });
 
-  test('document: schema 0.3, one aws:invokeLambdaFunction step on the remediation function with the agreed payload', () => {
-    for (const [name, { rule, doc, fnId }] of Object.entries(w)) {
+  test('document: schema 0.3, one aws:executeScript step invoking the remediation function with the agreed payload', () => {
+    for (const { rule, doc, fnId } of Object.values(w)) {
       const p = doc.Properties;
       expect(p.DocumentType).toBe('Automation');
       expect(p.DocumentFormat).toBe('JSON');
@@ -78,20 +88,34 @@ describe('remediation on for every check with an automatic fix', () => {
       expect(c.mainSteps).toHaveLength(1);
       expect(c.mainSteps[0]).toEqual({
         name: REMEDIATION_STEP_NAME,
-        action: 'aws:invokeLambdaFunction',
+        action: 'aws:executeScript',
         description: expect.any(String),
         timeoutSeconds: 300,
         maxAttempts: 1,
         onFailure: 'Abort',
         isEnd: true,
         inputs: {
-          FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
-          InvocationType: 'RequestResponse',
-          InputPayload: { groupId: '{{ GroupId }}', ruleParameters: '{{ RuleParameters }}', dryRun: '{{ DryRun }}' },
+          Runtime: 'python3.11',
+          Handler: 'handler',
+          Script: REMEDIATION_SCRIPT,
+          InputPayload: {
+            FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+            GroupId: '{{ GroupId }}',
+            RuleParameters: '{{ RuleParameters }}',
+            DryRun: '{{ DryRun }}',
+          },
         },
+        outputs: [{ Name: 'Payload', Selector: '$.Payload.Payload', Type: 'String' }],
       });
       expect(c.outputs).toEqual([`${REMEDIATION_STEP_NAME}.Payload`]);
-      expect(name).toBeDefined();
+    }
+  });
+
+  test('remediation configurations depend on the automation role and its policy (first automatic run has the permission)', () => {
+    const roleId = logicalId(t, 'AWS::IAM::Role', { Description: Match.stringLikeRegexp('SSM Automation') });
+    const policyId = Object.entries(t.findResources('AWS::IAM::Policy')).find(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))![0];
+    for (const config of Object.values(t.findResources('AWS::Config::RemediationConfiguration'))) {
+      expect(config.DependsOn).toEqual(expect.arrayContaining([roleId, policyId]));
     }
   });
 
@@ -265,5 +289,68 @@ describe('remediation options and refusals', () => {
     expect(conditions('AWS::Lambda::Function')).toEqual(['RemediationConfigurationSupported', 'none']);
     expect(conditions('AWS::Logs::LogGroup')).toEqual(['RemediationConfigurationSupported', 'none']);
     expect(conditions('AWS::SSM::Document')).toEqual(['RemediationConfigurationSupported']);
+  });
+});
+
+/**
+ * The document's script, run with python3 against a stand-in boto3 (the real one is preinstalled in aws:executeScript):
+ * a function error (FunctionError) must raise, so the step and the execution fail.
+ */
+describe('remediation script (python3)', () => {
+  const python = spawnSync('python3', ['--version']).status === 0 ? 'python3' : undefined;
+  const run = (response: { FunctionError?: string; Payload: string }) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-remediation-'));
+    fs.mkdirSync(path.join(dir, 'botocore'));
+    fs.writeFileSync(path.join(dir, 'botocore', '__init__.py'), '');
+    fs.writeFileSync(path.join(dir, 'botocore', 'config.py'), 'class Config:\n    def __init__(self, **kw):\n        self.kw = kw\n');
+    fs.writeFileSync(
+      path.join(dir, 'boto3.py'),
+      [
+        'import io, json, os',
+        'calls = []',
+        'class _Lambda:',
+        '    def invoke(self, **kw):',
+        '        calls.append(dict(kw, Payload=json.loads(kw["Payload"].decode("utf-8"))))',
+        '        r = json.loads(os.environ["FAKE_RESPONSE"])',
+        '        r["Payload"] = io.BytesIO(r["Payload"].encode("utf-8"))',
+        '        return r',
+        'def client(name, config=None):',
+        '    calls.append({"client": name, "config": config.kw})',
+        '    return _Lambda()',
+      ].join('\n'),
+    );
+    fs.writeFileSync(path.join(dir, 'script.py'), REMEDIATION_SCRIPT);
+    const main = [
+      'import json, sys, boto3, script',
+      'event = {"FunctionName": "arn:aws:lambda:eu-west-1:111111111111:function:fix", "GroupId": "sg-0123456789abcdef0", "RuleParameters": "{\\"check\\": \\"public-ingress\\"}", "DryRun": True}',
+      'try:',
+      '    out = script.handler(event, None)',
+      '    print(json.dumps({"ok": out, "calls": boto3.calls}, default=str))',
+      'except Exception as e:',
+      '    print(json.dumps({"error": str(e), "calls": boto3.calls}, default=str))',
+    ].join('\n');
+    const r = spawnSync(python!, ['-c', main], { cwd: dir, env: { ...process.env, FAKE_RESPONSE: JSON.stringify(response) }, encoding: 'utf8' });
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout);
+  };
+
+  (python ? test : test.skip)('success: one synchronous invocation with the agreed payload, the result as output', () => {
+    const out = run({ Payload: '{"groupId":"sg-0123456789abcdef0","calls":[]}' });
+    expect(out.ok).toEqual({ Payload: '{"groupId":"sg-0123456789abcdef0","calls":[]}' });
+    expect(out.calls[0]).toEqual({ client: 'lambda', config: { connect_timeout: 10, read_timeout: 150, retries: { total_max_attempts: 1 } } });
+    expect(out.calls[1]).toMatchObject({ FunctionName: 'arn:aws:lambda:eu-west-1:111111111111:function:fix', InvocationType: 'RequestResponse' });
+    expect(out.calls[1].Payload).toEqual({
+      groupId: 'sg-0123456789abcdef0',
+      ruleParameters: '{"check": "public-ingress"}',
+      dryRun: true,
+    });
+  });
+
+  (python ? test : test.skip).each(['Handled', 'Unhandled'])('FunctionError %s: the step raises with the function\'s error', (kind) => {
+    const out = run({ FunctionError: kind, Payload: '{"errorType":"UnsafeFix","errorMessage":"default egress rule"}' });
+    expect(out.ok).toBeUndefined();
+    expect(out.error).toBe(`sg-compliance remediation failed (${kind}): {"errorType":"UnsafeFix","errorMessage":"default egress rule"}`);
+    expect(out.calls).toHaveLength(2); // one invocation, no retry
   });
 });

@@ -86,6 +86,12 @@ describe('make templates', () => {
     for (const [id, r] of resources(t).filter(([, x]) => x.Type === 'AWS::Lambda::Function' && !String(x.Properties.Description).includes('remediation'))) {
       expect([id, r.Condition]).toEqual([id, undefined]);
     }
+    // Each remediation configuration waits for the automation role and its policy (DependsOn), as in the CDK stacks.
+    const [[automationRoleId]] = ofType(t, 'AWS::IAM::Role').filter(([, r]) => String(r.Properties.Description).includes('SSM Automation'));
+    const [[automationPolicyId]] = ofType(t, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(automationRoleId));
+    for (const [, r] of remediations) {
+      expect((r as { DependsOn?: string[] }).DependsOn).toEqual(expect.arrayContaining([automationRoleId, automationPolicyId]));
+    }
     const regions = ['ap-east-2', 'ap-southeast-6', 'ap-southeast-7', 'mx-central-1'];
     const conditions = t.Conditions as Record<string, unknown>;
     expect(conditions.RemediationConfigurationSupported).toEqual({
