@@ -26,8 +26,9 @@ cdk-test: $(CDK_STAMP) venv
 	cd $(CDK_DIR) && npm run --silent build
 	cd $(CDK_DIR) && npm test
 	@$(MAKE) --no-print-directory synth
-	@# The non-CDK templates with every option on (remediation, alerts, member role), next to the synth output.
-	cd $(CDK_DIR) && TEMPLATES_DIR=cdk.out/templates REGIONS=eu-west-1,us-east-1 ALERTS=true \
+	@# The non-CDK templates with every option on (remediation, alerts, member role, organization remediation), next to the
+	@# synth output; TEMPLATES_STRICT fails if one is over CloudFormation's 51,200-byte TemplateBody limit.
+	cd $(CDK_DIR) && TEMPLATES_DIR=cdk.out/templates TEMPLATES_STRICT=true REGIONS=eu-west-1,us-east-1 ALERTS=true ORGANIZATION_REMEDIATION=true \
 		RULES="$$(cat scripts/template-test-rules.json)" npx ts-node --transpile-only bin/templates.ts
 	@$(MAKE) --no-print-directory cfn-lint
 
@@ -37,13 +38,16 @@ synth: $(CDK_STAMP)
 
 # CloudFormation for deployments without CDK (lib/templates.ts) into cdk/dist; needs no Rust build.
 # Pass-through variables: RULES, ARCH, ALERTS=true, ALERT_TOPIC_ARN, and for the member role REGIONS,
-# MEMBER_ROLE_NAME, LAMBDA_ACCOUNT_ID (see the variables of `deploy` below).
+# MEMBER_ROLE_NAME, LAMBDA_ACCOUNT_ID (see the variables of `deploy` below); ORGANIZATION_REMEDIATION=true for the
+# member remediation and organization conformance pack templates.
 ALERTS ?=
+ORGANIZATION_REMEDIATION ?=
 ALERT_TOPIC_ARN ?=
 LAMBDA_ACCOUNT_ID ?=
 templates: $(CDK_STAMP)
 	cd $(CDK_DIR) && RULES='$(RULES)' ARCH='$(ARCH)' REGIONS='$(REGIONS)' MEMBER_ROLE_NAME='$(MEMBER_ROLE_NAME)' \
 		LAMBDA_ACCOUNT_ID='$(LAMBDA_ACCOUNT_ID)' ALERTS='$(ALERTS)' ALERT_TOPIC_ARN='$(ALERT_TOPIC_ARN)' \
+		ORGANIZATION_REMEDIATION='$(ORGANIZATION_REMEDIATION)' \
 		npx ts-node --transpile-only bin/templates.ts
 
 # Every template for every region it is deployed to (scripts/cfn-lint.js): cdk.out by stack region, cdk/dist
@@ -56,6 +60,7 @@ cfn-lint: venv
 #   REGIONS=eu-west-1,us-east-1        one stack per region (default: the CLI's default region)
 #   ORGANIZATION=true ORGANIZATION_ID=o-xxxxxxxxxx [MEMBER_ROLE_NAME=...] [EXCLUDED_ACCOUNTS=1111...,2222...]
 #     [INVOKE_PERMISSION=sourceOrgId|accounts] [MEMBER_ACCOUNT_IDS=1111...,2222...] [MEMBER_ROLE_STACK=false]
+#     [ORGANIZATION_REMEDIATION=true]
 #   ALERTS=true [ALERT_TOPIC_ARN=arn:aws:sns:...]   opt-in alerts (SNS, EventBridge, alarms, on-failure queue)
 #   RULES='{"publicEgress":{"enabled":true}}'  per-rule options (or put "rules" in cdk/cdk.json context)
 #   CDK_ARGS='--require-approval never' or other CLI flags / -c key=value context
@@ -79,6 +84,7 @@ deploy: package-tools $(CDK_STAMP)
 		$(if $(INVOKE_PERMISSION),-c invokePermission=$(INVOKE_PERMISSION)) \
 		$(if $(MEMBER_ACCOUNT_IDS),-c memberAccountIds=$(MEMBER_ACCOUNT_IDS)) \
 		$(if $(MEMBER_ROLE_STACK),-c memberRoleStack=$(MEMBER_ROLE_STACK)) \
+		$(if $(ORGANIZATION_REMEDIATION),-c organizationRemediation=$(ORGANIZATION_REMEDIATION)) \
 		$(if $(ALERTS),-c alerts=$(ALERTS)) \
 		$(if $(ALERT_TOPIC_ARN),-c alertTopicArn=$(ALERT_TOPIC_ARN)) \
 		$(if $(RULES),-c 'rules=$(RULES)') \

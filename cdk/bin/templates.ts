@@ -2,14 +2,15 @@
 /**
  * `make templates`: writes the CloudFormation templates for deployments without CDK to cdk/dist (lib/templates.ts).
  * Settings come from the same keys as the CDK context, given as environment variables by cdk/cdk.mk:
- *   RULES (JSON), ARCH, REGIONS + MEMBER_ROLE_NAME + LAMBDA_ACCOUNT_ID (member role template), ALERTS, ALERT_TOPIC_ARN;
+ *   RULES (JSON), ARCH, REGIONS + MEMBER_ROLE_NAME + LAMBDA_ACCOUNT_ID (member role template), ALERTS, ALERT_TOPIC_ARN,
+ *   ORGANIZATION_REMEDIATION (member remediation and organization conformance pack templates);
  *   TEMPLATES_DIR (default cdk/dist).
  */
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { readSettings } from '../lib/app';
 import { RuleConfigError } from '../lib/rules';
-import { buildTemplates, writeTemplates } from '../lib/templates';
+import { MAX_TEMPLATE_BODY_BYTES, buildTemplates, writeTemplates } from '../lib/templates';
 
 const env = process.env;
 const context: Record<string, string | undefined> = {
@@ -20,6 +21,7 @@ const context: Record<string, string | undefined> = {
   lambdaAccountId: env.LAMBDA_ACCOUNT_ID || undefined,
   alerts: env.ALERTS || undefined,
   alertTopicArn: env.ALERT_TOPIC_ARN || undefined,
+  organizationRemediation: env.ORGANIZATION_REMEDIATION || undefined,
 };
 try {
   const settings = readSettings((key) => context[key], {});
@@ -31,8 +33,15 @@ try {
     memberRoleRegions: settings.regions,
     memberRoleName: settings.memberRoleName,
     lambdaAccountId: settings.lambdaAccountId,
+    organizationRemediation: settings.organizationRemediation,
   });
-  for (const p of writeTemplates(outdir, templates)) console.log(`templates: ${path.relative(process.cwd(), p)}`);
+  let tooLarge = false;
+  for (const { path: p, bytes } of writeTemplates(outdir, templates)) {
+    const over = bytes > MAX_TEMPLATE_BODY_BYTES;
+    tooLarge ||= over;
+    console.log(`templates: ${path.relative(process.cwd(), p)} (${bytes} bytes${over ? `, over the ${MAX_TEMPLATE_BODY_BYTES}-byte TemplateBody limit: deploy it with --s3-bucket` : ''})`);
+  }
+  if (tooLarge && env.TEMPLATES_STRICT === 'true') process.exit(1);
   if (settings.regions.length === 0) console.log('templates: no REGIONS, so no member role template (organization mode only)');
 } catch (e) {
   if (e instanceof RuleConfigError) {

@@ -39,6 +39,8 @@ export interface SgComplianceAlertsProps extends AlertsOptions {
   readonly organization: boolean;
   /** Also match the names conformance packs give the rules (`<name>-conformance-pack-<suffix>`). */
   readonly conformancePackRuleNames?: boolean;
+  /** Organization remediation: rules deployed by the organization conformance pack (`<name>-conformance-pack-<suffix>`). */
+  readonly organizationPackRuleNames?: string[];
   /** SSM documents run by remediations (single-account mode): failed executions are reported. */
   readonly remediationDocuments: string[];
   /** Region-agnostic template: the condition the remediation resources carry (the failure rule gets it too). */
@@ -152,6 +154,7 @@ export class SgComplianceAlerts extends Construct {
       if (props.organization) return [{ prefix: `${ORGANIZATION_RULE_NAME_PREFIX}${name}-` }];
       return props.conformancePackRuleNames ? [name, { prefix: `${name}${CONFORMANCE_PACK_RULE_NAME_INFIX}` }] : [name];
     });
+    for (const name of props.organizationPackRuleNames ?? []) ruleNames.push({ prefix: `${name}${CONFORMANCE_PACK_RULE_NAME_INFIX}` });
     this.complianceChangeRule = new events.Rule(this, 'ComplianceChange', {
       description: 'sg-compliance: compliance of a security group changed',
       eventPattern: {

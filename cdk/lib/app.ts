@@ -2,6 +2,7 @@ import { Annotations, App, Tags, Validations } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AlertsOptions } from './alerts';
+import { SgComplianceMemberRemediationStack } from './member-remediation-stack';
 import { SgComplianceMemberRoleStack } from './member-role-stack';
 import { hasResourceType, isRegionName } from './regions';
 import { EXECUTION_FREQUENCIES, ExecutionFrequency, RuleConfigError, RulesOptions, perRegionGroupIdRegions } from './rules';
@@ -35,6 +36,11 @@ export const SYNTH_ONLY_ENV = 'SG_COMPLIANCE_SYNTH_ONLY';
  *                             (default: CDK_DEFAULT_ACCOUNT)
  *   memberRoleStack           false: do not deploy SgComplianceMemberRole into the function's account (when your
  *                             StackSet already covers that account; default true, and the StackSet then excludes it)
+ *   organizationRemediation   true: organization mode with remediation: the rules with remediation enabled are
+ *                             deployed by an organization conformance pack with their remediation configurations,
+ *                             and a SgComplianceMemberRemediation-<region> stack (remediation functions, documents,
+ *                             automation role) goes into the function account (the StackSet template of
+ *                             `make templates ORGANIZATION_REMEDIATION=true` covers the other accounts)
  *   alerts                    true: SNS topic, EventBridge rules, alarms and an on-failure queue (lib/alerts.ts)
  *   alertTopicArn             existing SNS topic for the alerts (implies alerts=true)
  *   skipBundling              true: do not build the Rust function (synth/test only; refused unless
@@ -56,6 +62,7 @@ export interface AppSettings {
   readonly excludedAccounts?: string[];
   readonly lambdaAccountId?: string;
   readonly memberRoleStack: boolean;
+  readonly organizationRemediation: boolean;
   readonly alerts?: AlertsOptions;
   readonly skipBundling: boolean;
   readonly synthAllModes: boolean;
@@ -136,6 +143,7 @@ export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = proces
     excludedAccounts: asList('excludedAccounts', ctx('excludedAccounts')),
     lambdaAccountId: asString('lambdaAccountId', ctx('lambdaAccountId')) ?? env.CDK_DEFAULT_ACCOUNT,
     memberRoleStack: ctx('memberRoleStack') === undefined || ctx('memberRoleStack') === null || asBool('memberRoleStack', ctx('memberRoleStack')),
+    organizationRemediation: asBool('organizationRemediation', ctx('organizationRemediation')),
     alerts: alerts ? { topicArn: alertTopicArn } : undefined,
     skipBundling,
     synthAllModes,
@@ -145,6 +153,7 @@ export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = proces
 export const SINGLE_STACK_PREFIX = 'SgCompliance';
 export const ORG_STACK_PREFIX = 'SgComplianceOrg';
 export const MEMBER_ROLE_STACK_NAME = 'SgComplianceMemberRole';
+export const MEMBER_REMEDIATION_STACK_PREFIX = 'SgComplianceMemberRemediation';
 
 /** Adds every stack the settings ask for to `app`, plus the cdk-nag AwsSolutions checks. */
 export function buildApp(app: App, settings: AppSettings): void {
@@ -172,6 +181,9 @@ export function buildApp(app: App, settings: AppSettings): void {
   const stackName = (prefix: string, region?: string) => (region ? `${prefix}-${region}` : prefix);
   const env = (region?: string) => (region ? { account: settings.account, region } : undefined);
 
+  if (settings.organizationRemediation && !settings.organization && !settings.synthAllModes) {
+    throw new RuleConfigError('organizationRemediation needs organization mode (organization=true)');
+  }
   if (!settings.organization || settings.synthAllModes) {
     for (const region of regions) {
       new SgComplianceStack(app, stackName(SINGLE_STACK_PREFIX, region), {
@@ -194,7 +206,8 @@ export function buildApp(app: App, settings: AppSettings): void {
     if (settings.regions.length === 0) {
       throw new RuleConfigError('organization mode needs the regions context (or CDK_DEFAULT_REGION)');
     }
-    const rules = settings.synthAllModes ? forOrganization(settings.rules) : settings.rules;
+    const rules = settings.synthAllModes ? forOrganization(settings.rules, settings.organizationRemediation) : settings.rules;
+    const orgStacks: SgComplianceStack[] = [];
     settings.regions.forEach((region, i) => {
       const organization: OrganizationOptions = {
         organizationId,
@@ -204,23 +217,39 @@ export function buildApp(app: App, settings: AppSettings): void {
         excludedAccounts: settings.excludedAccounts,
         // One organization-wide aggregator (all regions) is enough: create it in the first region only.
         aggregator: i === 0,
+        remediation: settings.organizationRemediation,
       };
-      new SgComplianceStack(app, stackName(ORG_STACK_PREFIX, region), {
+      const orgStack = new SgComplianceStack(app, stackName(ORG_STACK_PREFIX, region), {
         ...common,
         rules,
         env: env(region),
         organization,
         description: 'sg-compliance: AWS Config organization rules for EC2 security groups',
       });
+      orgStacks.push(orgStack);
+      if (settings.organizationRemediation && (settings.memberRoleStack || settings.synthAllModes)) {
+        const remediation = new SgComplianceMemberRemediationStack(app, stackName(MEMBER_REMEDIATION_STACK_PREFIX, region), {
+          rules,
+          architecture: settings.architecture,
+          env: env(region),
+          description: 'sg-compliance: remediation functions, documents and automation role of one account (organization remediation)',
+        });
+        orgStack.addDependency(remediation, "the conformance pack's remediation configurations name its documents and automation role");
+      }
     });
     // The function assumes the member role in every account Config invokes it for, its own account included: this
     // stack deploys the role there (the StackSet excludes that account, see README), unless memberRoleStack=false.
-    if (settings.memberRoleStack || settings.synthAllModes) new SgComplianceMemberRoleStack(app, MEMBER_ROLE_STACK_NAME, {
-      regions: settings.regions,
-      memberRoleName: settings.memberRoleName,
-      lambdaAccountId: settings.lambdaAccountId,
-      description: 'sg-compliance: role assumed by the sg-compliance function in member accounts (deploy with StackSets)',
-    });
+    const memberRole =
+      settings.memberRoleStack || settings.synthAllModes
+        ? new SgComplianceMemberRoleStack(app, MEMBER_ROLE_STACK_NAME, {
+            regions: settings.regions,
+            memberRoleName: settings.memberRoleName,
+            lambdaAccountId: settings.lambdaAccountId,
+            description: 'sg-compliance: role assumed by the sg-compliance function in member accounts (deploy with StackSets)',
+          })
+        : undefined;
+    // The rules invoke the function as soon as they exist: the member role of the function account first.
+    for (const orgStack of orgStacks) if (memberRole) orgStack.addDependency(memberRole, 'the function assumes the member role in its own account too');
   }
 
   if (settings.skipBundling) {
@@ -236,11 +265,11 @@ export function buildApp(app: App, settings: AppSettings): void {
 }
 
 /**
- * synthAllModes reuses the single-account rule options for the organization stacks: remediation and fixed
- * load-balancer group ids are single-account only.
+ * synthAllModes reuses the single-account rule options for the organization stacks: fixed load-balancer group ids are
+ * single-account only, and so is remediation unless organizationRemediation.
  */
-function forOrganization(rules?: RulesOptions): RulesOptions | undefined {
-  const out = withoutRemediation(rules);
+function forOrganization(rules: RulesOptions | undefined, keepRemediation: boolean): RulesOptions | undefined {
+  const out = keepRemediation ? rules : withoutRemediation(rules);
   if (!out?.webTier) return out;
   return { ...out, webTier: { ...out.webTier, loadBalancerSecurityGroupIds: undefined } };
 }

@@ -1,7 +1,7 @@
-import { CfnParameter, DefaultStackSynthesizer, Fn, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnParameter, DefaultStackSynthesizer, Fn, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { LAMBDA_API_ACTIONS } from './sg-compliance-function';
+import { RULE_SCOPED_ACTION, UNSCOPED_API_ACTIONS } from './sg-compliance-function';
 import { DEFAULT_MEMBER_ROLE_NAME, lambdaRoleName } from './sg-compliance-stack';
 import { RuleConfigError } from './rules';
 
@@ -19,7 +19,7 @@ export interface SgComplianceMemberRoleStackProps extends Omit<StackProps, 'synt
 
 /**
  * The role the sg-compliance function assumes in each member account, with exactly the six API actions
- * the function calls. The template is self-contained (no assets, no bootstrap version check, one
+ * the function calls (config:GetComplianceDetailsByConfigRule on the account's Config rules in the function's regions). The template is self-contained (no assets, no bootstrap version check, one
  * `LambdaAccountId` parameter) so it can be deployed with CloudFormation StackSets to every member
  * account. IAM is global: deploy it to ONE region per account.
  */
@@ -65,15 +65,38 @@ export class SgComplianceMemberRoleStack extends Stack {
       }),
       inlinePolicies: {
         EvaluateSecurityGroups: new iam.PolicyDocument({
-          statements: [new iam.PolicyStatement({ sid: 'EvaluateSecurityGroups', actions: LAMBDA_API_ACTIONS, resources: ['*'] })],
+          statements: [
+            new iam.PolicyStatement({ sid: 'EvaluateSecurityGroups', actions: UNSCOPED_API_ACTIONS, resources: ['*'] }),
+            // Config rule ARNs carry the rule ID (config-rule/config-rule-a1b2c3), not the name (OrgConfigRule-<name>-<suffix>
+            // for organization rules, <name>-conformance-pack-<suffix> for conformance packs): a name pattern cannot match
+            // them. The rules of this account in the function's regions.
+            new iam.PolicyStatement({
+              sid: 'ReadRuleResults',
+              actions: [RULE_SCOPED_ACTION],
+              resources: memberRuleArns(props.regions),
+            }),
+          ],
         }),
       },
     });
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'The six read/evaluate actions the function calls; config:PutEvaluations, config:GetResourceConfigHistory and the EC2 ' +
+        'The read/evaluate actions the function calls; config:PutEvaluations, config:GetResourceConfigHistory and the EC2 ' +
         'Describe actions do not support resource-level permissions, and any group or prefix list of the account is evaluated.',
     });
+    for (const region of new Set(props.regions)) {
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:config:${region}:<AWS::AccountId>:config-rule/*]`,
+        reason:
+          'config:GetComplianceDetailsByConfigRule (read-only) on the Config rules of this account in the regions the function runs in: rule ARNs ' +
+          'hold generated rule IDs, not names, so the organization and conformance-pack rules cannot be named in advance.',
+      });
+    }
   }
+}
+
+/** The Config rules of the account (the stack's) in each region, for config:GetComplianceDetailsByConfigRule. */
+export function memberRuleArns(regions: string[]): string[] {
+  return [...new Set(regions)].map((region) => `arn:${Aws.PARTITION}:config:${region}:${Aws.ACCOUNT_ID}:config-rule/*`);
 }

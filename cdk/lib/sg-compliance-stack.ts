@@ -18,8 +18,9 @@ import {
 } from './rules';
 import { hasResourceType, regionsWithout, requireResourceType } from './regions';
 import { AlertsOptions, SgComplianceAlerts } from './alerts';
-import { LambdaArchitecture, RULE_SCOPED_ACTION, SgComplianceFunction } from './sg-compliance-function';
-import { SgComplianceRemediation } from './remediation';
+import { LambdaArchitecture, RULE_SCOPED_ACTION, SgComplianceFunction, codeFromBucketParameters } from './sg-compliance-function';
+import { SgComplianceRemediation, createAutomationRole, remediationDocumentName } from './remediation';
+import { FUNCTION_ARN_PARAMETER, conformancePackTemplate } from './conformance-pack';
 
 export const RESOURCE_TYPE = 'AWS::EC2::SecurityGroup';
 export const DEFAULT_MEMBER_ROLE_NAME = 'sg-compliance-member';
@@ -34,8 +35,9 @@ export function lambdaRoleName(region: string): string {
  * Who may invoke the function in organization mode:
  *  - `sourceOrgId`: one `AWS::Lambda::ResourcePolicy` statement for config.amazonaws.com with
  *    `aws:SourceOrgID` = the organization (new accounts are covered without a redeploy);
- *  - `accounts`: one `AWS::Lambda::Permission` per account of `memberAccountIds` (config.amazonaws.com,
- *    `SourceAccount` = that account); works in every region, but accounts added later need a redeploy.
+ *  - `accounts`: the same statement with `aws:SourceAccount` = the accounts of `memberAccountIds`; accounts added
+ *    later need a redeploy.
+ * Where AWS::Lambda::ResourcePolicy does not exist: one `AWS::Lambda::Permission` per `memberAccountIds` account.
  */
 export type InvokePermissionMode = 'sourceOrgId' | 'accounts';
 export const INVOKE_PERMISSION_MODES: readonly InvokePermissionMode[] = ['sourceOrgId', 'accounts'];
@@ -59,7 +61,16 @@ export interface OrganizationOptions {
   readonly aggregator?: boolean;
   /** @default 'sg-compliance-organization' */
   readonly aggregatorName?: string;
+  /**
+   * Organization remediation: the rules with remediation enabled are deployed by an organization conformance pack (their
+   * Config rules and remediation configurations) instead of organization rules; each member account needs the member
+   * remediation stack (lib/member-remediation-stack.ts) in this region. @default false
+   */
+  readonly remediation?: boolean;
 }
+
+/** Name of the organization conformance pack of organization remediation. */
+export const ORGANIZATION_CONFORMANCE_PACK_NAME = 'sg-compliance-remediation';
 
 export interface SgComplianceStackProps extends StackProps {
   /** Lambda architecture. @default 'arm64' */
@@ -108,6 +119,8 @@ export class SgComplianceStack extends Stack {
   public readonly configRules: Record<string, config.CfnConfigRule> = {};
   /** Organization mode only. */
   public readonly organizationRules: Record<string, config.CfnOrganizationConfigRule> = {};
+  /** Organization remediation: the organization conformance pack of the remediated rules. */
+  public organizationConformancePack?: config.CfnOrganizationConformancePack;
   /** Single-account mode with at least one remediation enabled. */
   public automationRole?: iam.Role;
   /** Single-account mode: the remediation function and document of each rule with remediation enabled, by rule key. */
@@ -162,11 +175,7 @@ export class SgComplianceStack extends Stack {
         minLength: 1,
       });
       const codeBucket = s3.Bucket.fromBucketName(this, 'CodeBucket', bucket.valueAsString);
-      Annotations.of(codeBucket).acknowledgeWarning(
-        '@aws-cdk/aws-lambda:codeFromBucketObjectVersionNotSpecified',
-        'A new zip is deployed by updating the stack with a new CodeS3Key.',
-      );
-      code = lambda.Code.fromBucket(codeBucket, key.valueAsString);
+      code = codeFromBucketParameters(this, codeBucket, key, 'CodeS3ObjectVersion', 'the function zip (CodeS3Key)');
       this.codeBucket = codeBucket;
     }
 
@@ -195,7 +204,8 @@ export class SgComplianceStack extends Stack {
       this.alerts = new SgComplianceAlerts(this, 'Alerts', {
         ...props.alerts,
         function: this.checkFunction,
-        ruleNames: this.rules.map((r) => r.ruleName),
+        ruleNames: this.rules.filter((r) => !(org?.remediation && r.remediation)).map((r) => r.ruleName),
+        organizationPackRuleNames: org?.remediation ? this.rules.filter((r) => r.remediation).map((r) => r.ruleName) : undefined,
         organization: org !== undefined,
         conformancePackRuleNames: this.deployRules !== undefined,
         remediationDocuments: this.remediationDocuments(),
@@ -205,18 +215,22 @@ export class SgComplianceStack extends Stack {
   }
 
   private remediationDocuments(): string[] {
+    // Organization remediation: the fixed document names of the member remediation stack (in this account too).
+    if (this.organizationConformancePack) return this.rules.filter((r) => r.remediation).map(remediationDocumentName);
     return Object.values(this.remediations).map((r) => r.documentName);
   }
 
   private deploySingleAccountMode(fn: lambda.IFunction, props: SgComplianceStackProps) {
-    // Config invokes the function as config.amazonaws.com; SourceAccount keeps other accounts' Config rules out.
-    // No SourceArn: the rule ARNs only exist after the rules, which Config creates only once it may invoke the
-    // function, and a config-rule/* pattern is unverified (whether Config sets aws:SourceArn on invoke).
+    // Config invokes the function as config.amazonaws.com; SourceAccount keeps other accounts' Config rules out, SourceArn
+    // limits it to Config rules of this account and region. Not a rule's exact ARN: rule ARNs hold generated rule IDs and
+    // exist only after PutConfigRule, which fails unless Config may already invoke the function (and, DeployRules=false,
+    // the conformance pack's rules are unknown here).
     const permission = new lambda.CfnPermission(this, 'ConfigInvokePermission', {
       action: 'lambda:InvokeFunction',
       functionName: fn.functionArn,
       principal: 'config.amazonaws.com',
       sourceAccount: this.account,
+      sourceArn: configRulesArn(),
     });
 
     const remediated = this.rules.filter((r) => r.remediation !== undefined);
@@ -236,7 +250,7 @@ export class SgComplianceStack extends Stack {
         default: DEFAULT_REMEDIATION_CODE_S3_KEY,
         minLength: 1,
       });
-      remediationCode = lambda.Code.fromBucket(this.codeBucket, key.valueAsString);
+      remediationCode = codeFromBucketParameters(this, this.codeBucket, key, 'RemediationCodeS3ObjectVersion', 'the remediation zip (RemediationCodeS3Key)');
     }
     for (const rule of remediated) {
       this.remediations[rule.key] = new SgComplianceRemediation(this, `${pascal(rule.key)}Remediator`, {
@@ -305,7 +319,7 @@ export class SgComplianceStack extends Stack {
     (own.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = this.deployRules;
     // DeployRules=false: the rules come from the conformance pack, whose rule ARNs (generated rule IDs) are unknown
     // here: the rules of this account and region.
-    const packRules = `arn:${Aws.PARTITION}:config:${Aws.REGION}:${Aws.ACCOUNT_ID}:config-rule/*`;
+    const packRules = configRulesArn();
     const pack = new iam.Policy(this, 'ReadConformancePackRuleResults', {
       roles: [this.checkFunction.role],
       statements: [new iam.PolicyStatement({ sid: 'ReadConformancePackRuleResults', actions: [RULE_SCOPED_ACTION], resources: [packRules] })],
@@ -323,23 +337,7 @@ export class SgComplianceStack extends Stack {
 
   /** Assumed by SSM Automation: may only invoke the remediation functions (exact ARNs). */
   private createAutomationRole(remediations: SgComplianceRemediation[]): iam.Role {
-    const role = new iam.Role(this, 'RemediationAutomationRole', {
-      description: 'Assumed by SSM Automation to run the sg-compliance remediation functions',
-      // Confused-deputy protection: only Automation executions of this account may assume the role.
-      assumedBy: new iam.ServicePrincipal('ssm.amazonaws.com').withConditions({
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-        ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:automation-execution/*` },
-      }),
-    });
-    // Not fn.grantInvoke: it adds the `<arn>:*` (versions and aliases) wildcard; the documents invoke the unqualified ARN.
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeRemediationFunctions',
-        actions: ['lambda:InvokeFunction'],
-        resources: remediations.map((r) => r.function.functionArn),
-      }),
-    );
-    return role;
+    return createAutomationRole(this, 'RemediationAutomationRole', remediations.map((r) => r.function));
   }
 
   private createRemediation(rule: RuleDefinition, cfnRule: config.CfnConfigRule, remediation: SgComplianceRemediation, role: iam.Role) {
@@ -397,20 +395,45 @@ export class SgComplianceStack extends Stack {
   }
 
   private deployOrganizationMode(fn: lambda.IFunction, org: OrganizationOptions) {
-    const remediated = this.rules.filter((r) => r.remediation !== undefined).map((r) => r.key);
-    if (remediated.length > 0) {
-      // Remediation configurations are per account and refer to the rule by name; organization rules get
-      // generated names in member accounts (OrgConfigRule-<name>-<suffix>), so they cannot be wired from here.
+    const remediated = this.rules.filter((r) => r.remediation !== undefined);
+    if (remediated.length > 0 && !org.remediation) {
+      // Organization rules cannot carry a remediation configuration (they get generated names in member accounts,
+      // OrgConfigRule-<name>-<suffix>); an organization conformance pack can.
       throw new RuleConfigError(
-        `remediation is single-account only; disable it for ${remediated.join(', ')} in organization mode`,
+        `remediation in organization mode needs organizationRemediation=true (an organization conformance pack, see README); ` +
+          `or disable it for ${remediated.map((r) => r.key).join(', ')}`,
       );
     }
+    if (org.remediation) {
+      if (remediated.length === 0) {
+        throw new RuleConfigError('organizationRemediation needs at least one rule with "remediation": {"enabled": true}');
+      }
+      requireResourceType(
+        this.concreteRegion,
+        'AWS::Config::RemediationConfiguration',
+        `organization remediation (${remediated.map((r) => r.key).join(', ')})`,
+        'disable remediation for this region or deploy to another region',
+      );
+    }
+    const excludedAccounts = org.excludedAccounts && org.excludedAccounts.length > 0 ? [...new Set(org.excludedAccounts)] : undefined;
 
     const invokePermission = this.organizationInvokePermission(fn, org);
-    for (const rule of this.rules) {
+    if (org.remediation) {
+      // The remediated rules and their remediation configurations, in every account of the organization (but the
+      // excluded ones); the documents and the automation role they name come from the member remediation stack.
+      const pack = new config.CfnOrganizationConformancePack(this, 'RemediationConformancePack', {
+        organizationConformancePackName: ORGANIZATION_CONFORMANCE_PACK_NAME,
+        templateBody: JSON.stringify(conformancePackTemplate(remediated, { remediation: true })),
+        conformancePackInputParameters: [{ parameterName: FUNCTION_ARN_PARAMETER, parameterValue: fn.functionArn }],
+        excludedAccounts,
+      });
+      pack.node.addDependency(...invokePermission);
+      this.organizationConformancePack = pack;
+    }
+    for (const rule of this.rules.filter((r) => !(org.remediation && r.remediation))) {
       const orgRule = new config.CfnOrganizationConfigRule(this, `${pascal(rule.key)}OrganizationRule`, {
         organizationConfigRuleName: rule.ruleName,
-        excludedAccounts: org.excludedAccounts && org.excludedAccounts.length > 0 ? [...new Set(org.excludedAccounts)] : undefined,
+        excludedAccounts,
         organizationCustomRuleMetadata: {
           description: rule.description,
           lambdaFunctionArn: fn.functionArn,
@@ -453,61 +476,64 @@ export class SgComplianceStack extends Stack {
   }
 
   /**
-   * Who may invoke the function: organization custom rules run in each member account, and that account's Config
-   * invokes this function as the service principal config.amazonaws.com (aws:SourceAccount = member account).
+   * Who may invoke the function: organization custom rules (and the organization conformance pack's rules) run in each
+   * member account, and that account's Config invokes this function as the service principal config.amazonaws.com
+   * (aws:SourceAccount = member account).
    *  - AWS::Lambda::Permission's PrincipalOrgID adds aws:PrincipalOrgID, which describes the calling IAM principal
    *    and is absent for service principals: never matches config.amazonaws.com, not usable.
-   *  - `sourceOrgId`: aws:SourceOrgID (a service acting for a resource owned by an organization member). Lambda
-   *    permissions cannot express it, so the whole policy is an AWS::Lambda::ResourcePolicy, which replaces the
-   *    function's policy: never mixed with AWS::Lambda::Permission on this function. Whether Config sets
-   *    aws:SourceOrgID on these invocations is not verified (README: check it on a one-OU rollout).
-   *  - `accounts`: one AWS::Lambda::Permission per listed account (SourceAccount). Also the fallback of
-   *    `sourceOrgId` in regions without AWS::Lambda::ResourcePolicy when accounts are listed.
+   *  - `sourceOrgId`: aws:SourceOrgID (a service acting for a resource owned by an organization member). Whether Config
+   *    sets it on these invocations is not verified (README: check it on a one-OU rollout).
+   *  - `accounts`: aws:SourceAccount in the listed accounts.
+   * One mechanism per region: where AWS::Lambda::ResourcePolicy exists it carries either condition (it replaces the
+   * function's whole policy, and its delete handler would remove AWS::Lambda::Permission grants too, so the two are never
+   * mixed, and switching modes only updates the one resource); elsewhere one AWS::Lambda::Permission per account
+   * (SourceAccount), which `sourceOrgId` cannot express, so it needs memberAccountIds there.
    */
   private organizationInvokePermission(fn: lambda.IFunction, org: OrganizationOptions): CfnResourceLike[] {
     const accounts = [...new Set(org.memberAccountIds ?? [])];
-    let mode = org.invokePermission ?? 'sourceOrgId';
-    if (mode === 'sourceOrgId' && !hasResourceType(this.concreteRegion, 'AWS::Lambda::ResourcePolicy')) {
-      if (accounts.length === 0) {
-        throw new RuleConfigError(
-          `organization mode with invokePermission=sourceOrgId needs AWS::Lambda::ResourcePolicy, which does not exist in ${this.region}; ` +
-            'set invokePermission=accounts (or just memberAccountIds) to grant one AWS::Lambda::Permission per account, or run the function in another region',
-        );
-      }
-      mode = 'accounts';
+    const mode = org.invokePermission ?? 'sourceOrgId';
+    if (hasResourceType(this.concreteRegion, 'AWS::Lambda::ResourcePolicy')) {
+      const condition =
+        mode === 'accounts' ? { StringEquals: { 'aws:SourceAccount': accounts } } : { StringEquals: { 'aws:SourceOrgID': org.organizationId } };
+      return [
+        new lambda.CfnResourcePolicy(this, 'ConfigInvokeResourcePolicy', {
+          resourceArn: fn.functionArn,
+          policyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: mode === 'accounts' ? 'ConfigRulesOfMemberAccounts' : 'ConfigRulesOfOrganization',
+                Effect: 'Allow',
+                Principal: { Service: 'config.amazonaws.com' },
+                Action: 'lambda:InvokeFunction',
+                Resource: fn.functionArn,
+                Condition: condition,
+              },
+            ],
+          },
+        }),
+      ];
+    }
+    if (accounts.length === 0) {
+      throw new RuleConfigError(
+        `organization mode with invokePermission=sourceOrgId needs AWS::Lambda::ResourcePolicy, which does not exist in ${this.region}; ` +
+          'set invokePermission=accounts (or just memberAccountIds) to grant one AWS::Lambda::Permission per account, or run the function in another region',
+      );
+    }
+    if (mode === 'sourceOrgId') {
       Annotations.of(this).addInfo(
         `sg-compliance: AWS::Lambda::ResourcePolicy does not exist in ${this.region}: one AWS::Lambda::Permission per memberAccountIds account instead of aws:SourceOrgID`,
       );
     }
-    if (mode === 'accounts') {
-      return accounts.map(
-        (account) =>
-          new lambda.CfnPermission(this, `ConfigInvokePermission${account}`, {
-            action: 'lambda:InvokeFunction',
-            functionName: fn.functionArn,
-            principal: 'config.amazonaws.com',
-            sourceAccount: account,
-          }),
-      );
-    }
-    return [
-      new lambda.CfnResourcePolicy(this, 'ConfigInvokeResourcePolicy', {
-        resourceArn: fn.functionArn,
-        policyDocument: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'ConfigRulesOfOrganization',
-              Effect: 'Allow',
-              Principal: { Service: 'config.amazonaws.com' },
-              Action: 'lambda:InvokeFunction',
-              Resource: fn.functionArn,
-              Condition: { StringEquals: { 'aws:SourceOrgID': org.organizationId } },
-            },
-          ],
-        },
-      }),
-    ];
+    return accounts.map(
+      (account) =>
+        new lambda.CfnPermission(this, `ConfigInvokePermission${account}`, {
+          action: 'lambda:InvokeFunction',
+          functionName: fn.functionArn,
+          principal: 'config.amazonaws.com',
+          sourceAccount: account,
+        }),
+    );
   }
 }
 
@@ -545,6 +571,11 @@ function validateOrganization(org: OrganizationOptions) {
       if (!ACCOUNT_ID.test(a)) throw new RuleConfigError(`${name}: ${JSON.stringify(a)} is not a 12-digit account ID`);
     }
   }
+}
+
+/** The Config rules of the stack's account and region (`config-rule/*`: rule ARNs carry generated rule IDs). */
+export function configRulesArn(): string {
+  return `arn:${Aws.PARTITION}:config:${Aws.REGION}:${Aws.ACCOUNT_ID}:config-rule/*`;
 }
 
 function pascal(key: string): string {

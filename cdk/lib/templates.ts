@@ -9,6 +9,9 @@
  *    (AWS::Config::ConfigRule, CUSTOM_LAMBDA) referencing an existing function by the SgComplianceFunctionArn
  *    parameter. JSON is valid YAML: usable as TemplateBody as is.
  *  - sg-compliance-member-role.template.json (only with regions): the member role for StackSets.
+ *  - with organization remediation: sg-compliance-member-remediation.template.json (StackSets, every region of the
+ *    function: remediation functions, documents, automation role) and sg-compliance-organization-conformance-pack.template.json
+ *    (the remediated rules and their remediation configurations, for an organization conformance pack).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -16,15 +19,19 @@ import { App, DefaultStackSynthesizer, Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Validations } from 'aws-cdk-lib';
 import { AlertsOptions } from './alerts';
+import { SgComplianceMemberRemediationStack } from './member-remediation-stack';
 import { SgComplianceMemberRoleStack } from './member-role-stack';
-import { DEFAULT_EXECUTION_FREQUENCY, ExecutionFrequency, RuleDefinition, RulesOptions, resolveRules } from './rules';
+import { DEFAULT_EXECUTION_FREQUENCY, ExecutionFrequency, RulesOptions, resolveRules } from './rules';
 import { LambdaArchitecture } from './sg-compliance-function';
-import { RESOURCE_TYPE, SgComplianceStack } from './sg-compliance-stack';
+import { SgComplianceStack } from './sg-compliance-stack';
+import { FUNCTION_ARN_PARAMETER, conformancePackTemplate } from './conformance-pack';
 
 export const SELF_CONTAINED_TEMPLATE = 'sg-compliance.template.json';
 export const CONFORMANCE_PACK_TEMPLATE = 'sg-compliance-conformance-pack.template.json';
 export const MEMBER_ROLE_TEMPLATE = 'sg-compliance-member-role.template.json';
-export const FUNCTION_ARN_PARAMETER = 'SgComplianceFunctionArn';
+export const MEMBER_REMEDIATION_TEMPLATE = 'sg-compliance-member-remediation.template.json';
+export const ORGANIZATION_CONFORMANCE_PACK_TEMPLATE = 'sg-compliance-organization-conformance-pack.template.json';
+export { FUNCTION_ARN_PARAMETER, conformancePackTemplate };
 
 export interface TemplatesOptions {
   readonly rules?: RulesOptions;
@@ -35,6 +42,11 @@ export interface TemplatesOptions {
   readonly memberRoleRegions?: string[];
   readonly memberRoleName?: string;
   readonly lambdaAccountId?: string;
+  /**
+   * Organization remediation: also the member remediation template (StackSets) and the organization conformance pack
+   * template (the remediated rules with their remediation configurations).
+   */
+  readonly organizationRemediation?: boolean;
 }
 
 export interface Templates {
@@ -66,6 +78,17 @@ export function buildTemplates(app: App, options: TemplatesOptions = {}): Templa
       }),
     ]);
   }
+  if (options.organizationRemediation) {
+    stacks.push([
+      MEMBER_REMEDIATION_TEMPLATE,
+      new SgComplianceMemberRemediationStack(app, 'SgComplianceMemberRemediationTemplate', {
+        rules: options.rules,
+        architecture: options.architecture,
+        codeFromParameters: true,
+        description: 'sg-compliance: remediation functions, documents and automation role of one account and region (organization remediation, deploy with StackSets)',
+      }),
+    ]);
+  }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const assembly = app.synth();
   const out: Record<string, Record<string, unknown>> = {};
@@ -73,48 +96,11 @@ export function buildTemplates(app: App, options: TemplatesOptions = {}): Templa
   out[CONFORMANCE_PACK_TEMPLATE] = conformancePackTemplate(
     resolveRules(withoutRemediation(options.rules), options.maximumExecutionFrequency ?? DEFAULT_EXECUTION_FREQUENCY),
   );
-  return out;
-}
-
-/**
- * The conformance pack: one custom Lambda rule per enabled check, the function given as a parameter. Remediation
- * is not included (the remediation functions, documents and roles are not conformance-pack resource types).
- */
-export function conformancePackTemplate(rules: RuleDefinition[]): Record<string, unknown> {
-  const resources: Record<string, unknown> = {};
-  for (const rule of rules) {
-    resources[rule.key.charAt(0).toUpperCase() + rule.key.slice(1) + 'Rule'] = {
-      Type: 'AWS::Config::ConfigRule',
-      Properties: {
-        ConfigRuleName: rule.ruleName,
-        Description: rule.description,
-        Scope: { ComplianceResourceTypes: [RESOURCE_TYPE] },
-        InputParameters: rule.inputParameters,
-        Source: {
-          Owner: 'CUSTOM_LAMBDA',
-          SourceIdentifier: { Ref: FUNCTION_ARN_PARAMETER },
-          SourceDetails: [
-            { EventSource: 'aws.config', MessageType: 'ConfigurationItemChangeNotification' },
-            { EventSource: 'aws.config', MessageType: 'OversizedConfigurationItemChangeNotification' },
-            { EventSource: 'aws.config', MessageType: 'ScheduledNotification', MaximumExecutionFrequency: rule.maximumExecutionFrequency },
-          ],
-        },
-      },
-    };
+  if (options.organizationRemediation) {
+    const rules = resolveRules(options.rules, options.maximumExecutionFrequency ?? DEFAULT_EXECUTION_FREQUENCY).filter((r) => r.remediation);
+    out[ORGANIZATION_CONFORMANCE_PACK_TEMPLATE] = conformancePackTemplate(rules, { remediation: true });
   }
-  return {
-    AWSTemplateFormatVersion: '2010-09-09',
-    Description:
-      'sg-compliance conformance pack: AWS Config custom Lambda rules for EC2 security groups. The function must allow ' +
-      'config.amazonaws.com of this account to invoke it.',
-    Parameters: {
-      [FUNCTION_ARN_PARAMETER]: {
-        Type: 'String',
-        Description: 'ARN of the sg-compliance Lambda function (e.g. the FunctionArn output of sg-compliance.template.json)',
-      },
-    },
-    Resources: resources,
-  };
+  return out;
 }
 
 function withoutRemediation(rules?: RulesOptions): RulesOptions | undefined {
@@ -124,12 +110,21 @@ function withoutRemediation(rules?: RulesOptions): RulesOptions | undefined {
   return out as RulesOptions;
 }
 
-/** Writes the templates to `dir` (created if needed); returns the paths. */
-export function writeTemplates(dir: string, templates: Templates): string[] {
+/** CloudFormation's limit for a template passed as TemplateBody (`--template-body`, `aws cloudformation deploy` without --s3-bucket). */
+export const MAX_TEMPLATE_BODY_BYTES = 51200;
+
+/** A template as written: minified JSON (no whitespace), so that it stays under MAX_TEMPLATE_BODY_BYTES. */
+export function templateText(body: Record<string, unknown>): string {
+  return JSON.stringify(body);
+}
+
+/** Writes the templates to `dir` (created if needed), minified; returns the paths and sizes in bytes. */
+export function writeTemplates(dir: string, templates: Templates): { path: string; bytes: number }[] {
   fs.mkdirSync(dir, { recursive: true });
   return Object.entries(templates).map(([file, body]) => {
     const p = path.join(dir, file);
-    fs.writeFileSync(p, JSON.stringify(body, null, 2) + '\n');
-    return p;
+    const text = templateText(body);
+    fs.writeFileSync(p, text);
+    return { path: p, bytes: Buffer.byteLength(text) };
   });
 }

@@ -3,8 +3,8 @@
  * `npm run synth`: synthesizes every stack (single-account, organization mode and the member role) into
  * cdk.out with bundling skipped, so no Rust toolchain, cargo-lambda or Docker is needed.
  *
- * Every rule is enabled (rules from scripts/synth-rules.json, remediations included) and alerts are on, so
- * that cfn-lint sees every resource type the app can produce. Regions: SYNTH_REGIONS (comma-separated); the
+ * Every rule is enabled (rules from scripts/synth-rules.json, remediations included, in organization mode too:
+ * organizationRemediation) and alerts are on, so that cfn-lint sees every resource type the app can produce. Regions: SYNTH_REGIONS (comma-separated); the
  * default includes me-central-1, where AWS::Lambda::ResourcePolicy does not exist, to exercise the per-account
  * AWS::Lambda::Permission fallback of organization mode (memberAccountIds below). `make cfn-lint` then lints
  * each template for the region it is deployed to (scripts/cfn-lint.js).
@@ -32,6 +32,7 @@ const args = [
   '-c', `regions=${regions}`,
   '-c', `rules=${rules}`,
   '-c', 'alerts=true',
+  '-c', 'organizationRemediation=true',
   '-c', 'memberAccountIds=111111111111,222222222222',
   ...process.argv.slice(2),
 ];

@@ -149,11 +149,18 @@ describe('cdk-nag', () => {
     buildApp(
       app,
       readSettings(
-        ctx({ synthAllModes: 'true', regions: 'eu-west-1,us-east-1,me-central-1', rules, alerts: 'true', memberAccountIds: '111111111111,222222222222' }),
+        ctx({
+          synthAllModes: 'true',
+          regions: 'eu-west-1,us-east-1,me-central-1',
+          rules,
+          alerts: 'true',
+          organizationRemediation: 'true',
+          memberAccountIds: '111111111111,222222222222',
+        }),
         SYNTH_ONLY,
       ),
     );
-    expect(stacks(app)).toHaveLength(7);
+    expect(stacks(app)).toHaveLength(10); // 3 single-account, 3 organization, 3 member remediation, the member role
     // The only expected annotations: "bundling skipped" warnings on the function stacks.
     const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {

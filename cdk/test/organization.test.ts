@@ -127,6 +127,19 @@ describe('organization mode', () => {
     member.resourceCountIs('AWS::IAM::Role', 1);
     const roleId = logicalId(member, 'AWS::IAM::Role');
     expect(roleActions(member, roleId)).toEqual(SIX_ACTIONS);
+    // config:GetComplianceDetailsByConfigRule only on the Config rules of the member account in the function's regions
+    // (rule ARNs carry rule IDs, not names); everything else on "*" (no resource-level permissions).
+    const statements = roleStatements(member, roleId);
+    expect(statements.map((s) => s.Sid)).toEqual(['EvaluateSecurityGroups', 'ReadRuleResults']);
+    const [unscoped, scoped] = statements;
+    expect(unscoped.Resource).toBe('*');
+    expect([unscoped.Action].flat()).not.toContain('config:GetComplianceDetailsByConfigRule');
+    expect(scoped.Action).toBe('config:GetComplianceDetailsByConfigRule');
+    expect(scoped.Resource).toEqual(
+      ['eu-west-1', 'us-east-1'].map((region) => ({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:config:${region}:`, { Ref: 'AWS::AccountId' }, ':config-rule/*']],
+      })),
+    );
     const role = member.findResources('AWS::IAM::Role')[roleId].Properties;
     expect(role.RoleName).toBe('sg-compliance-member');
     expect(role.ManagedPolicyArns).toBeUndefined();
@@ -155,7 +168,7 @@ describe('organization mode', () => {
     expect(Object.values(t.Resources).map((r) => (r as { Type: string }).Type)).toEqual(['AWS::IAM::Role']);
   });
 
-  test('invokePermission=accounts: one Lambda::Permission per account, no ResourcePolicy; custom member role name flows through', () => {
+  test('invokePermission=accounts: the resource policy with aws:SourceAccount = the accounts, no Lambda::Permission; custom member role name flows through', () => {
     const app = newApp();
     const stack = new SgComplianceStack(app, 'OrgAccounts', {
       env: { region: 'us-east-1' },
@@ -170,20 +183,51 @@ describe('organization mode', () => {
     const memberStack = new SgComplianceMemberRoleStack(app, 'M', { regions: ['us-east-1'], memberRoleName: 'secops-sg' });
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::Config::ConfigurationAggregator', 0);
-    t.resourceCountIs('AWS::Lambda::ResourcePolicy', 0);
+    // One mechanism per region: switching sourceOrgId <-> accounts only updates this one resource.
+    t.resourceCountIs('AWS::Lambda::Permission', 0);
+    const policyId = logicalId(t, 'AWS::Lambda::ResourcePolicy');
+    const fnArn = { 'Fn::GetAtt': [logicalId(t, 'AWS::Lambda::Function'), 'Arn'] };
+    t.hasResourceProperties('AWS::Lambda::ResourcePolicy', {
+      ResourceArn: fnArn,
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'ConfigRulesOfMemberAccounts',
+            Effect: 'Allow',
+            Principal: { Service: 'config.amazonaws.com' },
+            Action: 'lambda:InvokeFunction',
+            Resource: fnArn,
+            Condition: { StringEquals: { 'aws:SourceAccount': ['333333333333', '444444444444'] } },
+          },
+        ],
+      },
+    });
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SG_COMPLIANCE_ASSUME_ROLE: 'secops-sg' } } });
-    const permissions = Object.entries(t.findResources('AWS::Lambda::Permission'));
-    expect(permissions.map(([, p]) => p.Properties.SourceAccount)).toEqual(['333333333333', '444444444444']);
-    for (const [, p] of permissions) {
-      expect(p.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'config.amazonaws.com' });
-    }
-    for (const rule of Object.values(t.findResources('AWS::Config::OrganizationConfigRule'))) {
-      expect(rule.DependsOn).toEqual(permissions.map(([id]) => id));
-    }
+    for (const rule of Object.values(t.findResources('AWS::Config::OrganizationConfigRule'))) expect(rule.DependsOn).toEqual([policyId]);
     const member = Template.fromStack(memberStack);
     member.hasResourceProperties('AWS::IAM::Role', { RoleName: 'secops-sg' });
     expect(member.toJSON().Parameters.LambdaAccountId.Default).toBeUndefined();
   });
+
+  test.each(['sourceOrgId', 'accounts'] as const)(
+    'invokePermission=%s in me-central-1 (no AWS::Lambda::ResourcePolicy): one Lambda::Permission per account, nothing else',
+    (invokePermission) => {
+      const t = Template.fromStack(
+        new SgComplianceStack(newApp(), 'NoPolicyRegion', {
+          env: { region: 'me-central-1' },
+          organization: { organizationId: ORG_ID, invokePermission, memberAccountIds: ['333333333333', '444444444444'], aggregator: false },
+        }),
+      );
+      t.resourceCountIs('AWS::Lambda::ResourcePolicy', 0);
+      const permissions = Object.entries(t.findResources('AWS::Lambda::Permission'));
+      expect(permissions.map(([, p]) => p.Properties.SourceAccount)).toEqual(['333333333333', '444444444444']);
+      for (const [, p] of permissions) expect(p.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'config.amazonaws.com' });
+      for (const rule of Object.values(t.findResources('AWS::Config::OrganizationConfigRule'))) {
+        expect(rule.DependsOn).toEqual(permissions.map(([id]) => id));
+      }
+    },
+  );
 
   test.each(['cn-north-1', 'cn-northwest-1', 'me-central-1', 'us-gov-east-1', 'us-gov-west-1'])(
     'sourceOrgId in %s (no AWS::Lambda::ResourcePolicy) without memberAccountIds fails naming region and type',
@@ -218,7 +262,12 @@ describe('organization mode', () => {
   });
 
   test.each([
-    ['remediation', { organizationId: ORG_ID }, { publicIngressSshRdp: { remediation: { enabled: true } } }, /single-account only/],
+    [
+      'remediation without organizationRemediation',
+      { organizationId: ORG_ID },
+      { publicIngressSshRdp: { remediation: { enabled: true } } },
+      /remediation in organization mode needs organizationRemediation=true.*or disable it for publicIngressSshRdp/,
+    ],
     ['bad organization id', { organizationId: 'org-1' }, {}, /organizationId/],
     ['bad member role name', { organizationId: ORG_ID, memberRoleName: 'a role' }, {}, /memberRoleName/],
     ['bad excluded account', { organizationId: ORG_ID, excludedAccounts: ['123'] }, {}, /12-digit/],

@@ -19,6 +19,7 @@ const APP_RESOURCE_TYPES = [
   'AWS::Config::ConfigRule',
   'AWS::Config::ConfigurationAggregator',
   'AWS::Config::OrganizationConfigRule',
+  'AWS::Config::OrganizationConformancePack',
   'AWS::Config::RemediationConfiguration',
   'AWS::Events::Rule',
   'AWS::IAM::Policy',
@@ -44,7 +45,12 @@ describe('region table', () => {
       rules: { webTier: { loadBalancerSecurityGroupIds: [LB_SG], remediation: { enabled: true } } },
       alerts: {},
     });
-    const org = new SgComplianceStack(app, 'O', { env: { region: 'eu-west-1' }, organization: { organizationId: 'o-a1b2c3d4e5' }, alerts: {} });
+    const org = new SgComplianceStack(app, 'O', {
+      env: { region: 'eu-west-1' },
+      organization: { organizationId: 'o-a1b2c3d4e5', remediation: true },
+      rules: { publicIngressSshRdp: { remediation: { enabled: true } } },
+      alerts: {},
+    });
     const accounts = new SgComplianceStack(app, 'A', {
       env: { region: 'me-central-1' },
       organization: { organizationId: 'o-a1b2c3d4e5', memberAccountIds: ['111111111111'] },

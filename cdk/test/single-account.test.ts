@@ -68,14 +68,20 @@ describe('single-account stack with defaults', () => {
     });
   });
 
-  test('Lambda permission for config.amazonaws.com limited by SourceAccount', () => {
+  test('Lambda permission for config.amazonaws.com limited by SourceAccount and SourceArn (Config rules of the account and region)', () => {
     template.resourceCountIs('AWS::Lambda::Permission', 1);
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       Principal: 'config.amazonaws.com',
       SourceAccount: '111111111111',
+      SourceArn: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':config:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':config-rule/*']],
+      },
       FunctionName: { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function'), 'Arn'] },
     });
+    // The rules wait for the permission (PutConfigRule checks that Config may invoke the function).
+    const permissionId = logicalId(template, 'AWS::Lambda::Permission');
+    for (const rule of Object.values(template.findResources('AWS::Config::ConfigRule'))) expect(rule.DependsOn).toContain(permissionId);
     template.resourceCountIs('AWS::Lambda::ResourcePolicy', 0);
   });
 

@@ -1,4 +1,18 @@
-import { CONFORMANCE_PACK_TEMPLATE, FUNCTION_ARN_PARAMETER, MEMBER_ROLE_TEMPLATE, SELF_CONTAINED_TEMPLATE, Templates, buildTemplates } from '../lib/templates';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  CONFORMANCE_PACK_TEMPLATE,
+  FUNCTION_ARN_PARAMETER,
+  MAX_TEMPLATE_BODY_BYTES,
+  MEMBER_REMEDIATION_TEMPLATE,
+  MEMBER_ROLE_TEMPLATE,
+  ORGANIZATION_CONFORMANCE_PACK_TEMPLATE,
+  SELF_CONTAINED_TEMPLATE,
+  Templates,
+  buildTemplates,
+  writeTemplates,
+} from '../lib/templates';
 import { LB_SG, newApp } from './helpers';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; Condition?: string };
@@ -28,7 +42,14 @@ describe('make templates', () => {
   test('self-contained: code from CodeS3Bucket/CodeS3Key, no bootstrap, no assets, no CDK metadata', () => {
     const t = templates[SELF_CONTAINED_TEMPLATE];
     // RemediationCodeS3Key: remediation is on in these options.
-    expect(Object.keys(t.Parameters as object).sort()).toEqual(['CodeS3Bucket', 'CodeS3Key', 'DeployRules', 'RemediationCodeS3Key']);
+    expect(Object.keys(t.Parameters as object).sort()).toEqual([
+      'CodeS3Bucket',
+      'CodeS3Key',
+      'CodeS3ObjectVersion',
+      'DeployRules',
+      'RemediationCodeS3Key',
+      'RemediationCodeS3ObjectVersion',
+    ]);
     expect(t.Rules).toBeUndefined(); // no BootstrapVersion check, not the synth-only rule either
     const json = JSON.stringify(t);
     expect(json).not.toMatch(/cdk-hnb659fds|BootstrapVersion|AssetParameters|aws:asset/);
@@ -54,6 +75,26 @@ describe('make templates', () => {
       });
     }
     expect((t.Parameters as Record<string, { Default: string }>).RemediationCodeS3Key.Default).toBe('sg-compliance-remediate/bootstrap.zip');
+  });
+
+  test('self-contained: optional object versions (CodeS3ObjectVersion, RemediationCodeS3ObjectVersion): empty = omitted', () => {
+    const t = templates[SELF_CONTAINED_TEMPLATE];
+    const params = t.Parameters as Record<string, { Type: string; Default: string }>;
+    const conditions = t.Conditions as Record<string, unknown>;
+    for (const [param, key] of [
+      ['CodeS3ObjectVersion', 'CodeS3Key'],
+      ['RemediationCodeS3ObjectVersion', 'RemediationCodeS3Key'],
+    ]) {
+      expect(params[param]).toMatchObject({ Type: 'String', Default: '' });
+      expect(conditions[`${param}Given`]).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: param }, ''] }] });
+      const fns = ofType(t, 'AWS::Lambda::Function').filter(([, f]) => JSON.stringify(f.Properties.Code).includes(`"${key}"`));
+      expect(fns.length).toBeGreaterThan(0);
+      for (const [, f] of fns) {
+        expect((f.Properties.Code as Record<string, unknown>).S3ObjectVersion).toEqual({
+          'Fn::If': [`${param}Given`, { Ref: param }, { Ref: 'AWS::NoValue' }],
+        });
+      }
+    }
   });
 
   test('self-contained: rules, permission, alerts; remediation only where the region has RemediationConfiguration', () => {
@@ -149,5 +190,43 @@ describe('make templates', () => {
     expect(() =>
       buildTemplates(newApp(), { rules: { webTier: { loadBalancerSecurityGroupIds: { 'eu-west-1': [LB_SG] } } } }),
     ).toThrow(/per-region map/);
+  });
+
+  test('every option on (all five rules, remediation wherever it exists, alerts, member role, organization remediation): every written template is minified and under 51,200 bytes', () => {
+    const all = buildTemplates(newApp(), {
+      rules: {
+        webTier: { loadBalancerSecurityGroupIds: [LB_SG], forbidPublicIngress: true, remediation: { enabled: true } },
+        publicIngressSshRdp: { remediation: { enabled: true } },
+        publicIngress: { authorizedTcpPorts: [443], remediation: { enabled: true } },
+        publicEgress: { enabled: true, authorizedEgressTcpPorts: [443], remediation: { enabled: true } },
+        broadPrivateIngress: { enabled: true },
+      },
+      alerts: {},
+      memberRoleRegions: ['eu-west-1', 'us-east-1'],
+      lambdaAccountId: '999999999999',
+      organizationRemediation: true,
+    });
+    expect(Object.keys(all).sort()).toEqual(
+      [CONFORMANCE_PACK_TEMPLATE, SELF_CONTAINED_TEMPLATE, MEMBER_ROLE_TEMPLATE, MEMBER_REMEDIATION_TEMPLATE, ORGANIZATION_CONFORMANCE_PACK_TEMPLATE].sort(),
+    );
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-templates-'));
+    try {
+      const written = writeTemplates(dir, all);
+      expect(written).toHaveLength(5);
+      for (const { path: p, bytes } of written) {
+        const text = fs.readFileSync(p, 'utf8');
+        expect(text).not.toMatch(/\n/); // minified
+        expect(JSON.parse(text)).toEqual(all[path.basename(p)]);
+        expect([path.basename(p), bytes]).toEqual([path.basename(p), Buffer.byteLength(text)]);
+        expect([path.basename(p), bytes < MAX_TEMPLATE_BODY_BYTES]).toEqual([path.basename(p), true]);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // The organization conformance pack template: the four remediated rules and their remediation configurations.
+    const pack = all[ORGANIZATION_CONFORMANCE_PACK_TEMPLATE] as { Resources: Record<string, { Type: string }> };
+    expect(Object.values(pack.Resources).map((r) => r.Type).sort()).toEqual(
+      [...Array(4).fill('AWS::Config::ConfigRule'), ...Array(4).fill('AWS::Config::RemediationConfiguration')].sort(),
+    );
   });
 });
