@@ -43,10 +43,11 @@ synth: $(CDK_STAMP)
 ALERTS ?=
 ORGANIZATION_REMEDIATION ?=
 ALERT_TOPIC_ARN ?=
+ALERT_ON_COMPLIANT ?=
 LAMBDA_ACCOUNT_ID ?=
 templates: $(CDK_STAMP)
 	cd $(CDK_DIR) && RULES='$(RULES)' ARCH='$(ARCH)' REGIONS='$(REGIONS)' MEMBER_ROLE_NAME='$(MEMBER_ROLE_NAME)' \
-		LAMBDA_ACCOUNT_ID='$(LAMBDA_ACCOUNT_ID)' ALERTS='$(ALERTS)' ALERT_TOPIC_ARN='$(ALERT_TOPIC_ARN)' \
+		LAMBDA_ACCOUNT_ID='$(LAMBDA_ACCOUNT_ID)' ALERTS='$(ALERTS)' ALERT_TOPIC_ARN='$(ALERT_TOPIC_ARN)' ALERT_ON_COMPLIANT='$(ALERT_ON_COMPLIANT)' \
 		ORGANIZATION_REMEDIATION='$(ORGANIZATION_REMEDIATION)' \
 		npx ts-node --transpile-only bin/templates.ts
 
@@ -61,7 +62,8 @@ cfn-lint: venv
 #   ORGANIZATION=true ORGANIZATION_ID=o-xxxxxxxxxx [MEMBER_ROLE_NAME=...] [EXCLUDED_ACCOUNTS=1111...,2222...]
 #     [INVOKE_PERMISSION=sourceOrgId|accounts] [MEMBER_ACCOUNT_IDS=1111...,2222...] [MEMBER_ROLE_STACK=false]
 #     [ORGANIZATION_REMEDIATION=true]
-#   ALERTS=true [ALERT_TOPIC_ARN=arn:aws:sns:...]   opt-in alerts (SNS, EventBridge, alarms, on-failure queue)
+#   ALERTS=true [ALERT_TOPIC_ARN=arn:aws:sns:...] [ALERT_ON_COMPLIANT=true]   opt-in alerts (SNS, EventBridge, alarms,
+#     on-failure queue); ALERT_ON_COMPLIANT also alerts when a non-compliant group becomes compliant
 #   RULES='{"publicEgress":{"enabled":true}}'  per-rule options (or put "rules" in cdk/cdk.json context)
 #   CDK_ARGS='--require-approval never' or other CLI flags / -c key=value context
 REGIONS ?=
@@ -87,6 +89,7 @@ deploy: package-tools $(CDK_STAMP)
 		$(if $(ORGANIZATION_REMEDIATION),-c organizationRemediation=$(ORGANIZATION_REMEDIATION)) \
 		$(if $(ALERTS),-c alerts=$(ALERTS)) \
 		$(if $(ALERT_TOPIC_ARN),-c alertTopicArn=$(ALERT_TOPIC_ARN)) \
+		$(if $(ALERT_ON_COMPLIANT),-c alertOnCompliant=$(ALERT_ON_COMPLIANT)) \
 		$(if $(RULES),-c 'rules=$(RULES)') \
 		$(CDK_ARGS)
 

@@ -21,6 +21,7 @@ const context: Record<string, string | undefined> = {
   lambdaAccountId: env.LAMBDA_ACCOUNT_ID || undefined,
   alerts: env.ALERTS || undefined,
   alertTopicArn: env.ALERT_TOPIC_ARN || undefined,
+  alertOnCompliant: env.ALERT_ON_COMPLIANT || undefined,
   organizationRemediation: env.ORGANIZATION_REMEDIATION || undefined,
 };
 try {

@@ -30,7 +30,15 @@ export interface AlertsOptions {
    * @default a new KMS-encrypted topic (subscribe to it after the deploy)
    */
   readonly topicArn?: string;
+  /**
+   * Also alert when a group goes back from NON_COMPLIANT to COMPLIANT (a second EventBridge rule).
+   * @default false: only changes to NON_COMPLIANT
+   */
+  readonly onCompliant?: boolean;
 }
+
+/** The compliance types that alert: a group (re)evaluated NON_COMPLIANT, including its first evaluation. */
+export const ALERT_COMPLIANCE_TYPES = ['NON_COMPLIANT'];
 
 export interface SgComplianceAlertsProps extends AlertsOptions {
   readonly function: SgComplianceFunction;
@@ -49,7 +57,8 @@ export interface SgComplianceAlertsProps extends AlertsOptions {
 
 /**
  * Opt-in operator alerts around the rules, all to one SNS topic:
- *  - EventBridge rule on "Config Rules Compliance Change" for these rules (this account and region; in organization
+ *  - EventBridge rule on "Config Rules Compliance Change" to NON_COMPLIANT for these rules (optionally a second one on
+ *    NON_COMPLIANT -> COMPLIANT; this account and region; in organization
  *    mode the deploying account's own copies `OrgConfigRule-<name>-*`: member accounts' events stay in those accounts);
  *  - EventBridge rule on failed/timed-out/cancelled SSM Automation executions of the remediation documents;
  *  - CloudWatch alarms on the function's Errors and Throttles, and on the on-failure queue;
@@ -62,6 +71,8 @@ export class SgComplianceAlerts extends Construct {
   public readonly onFailureQueue: sqs.Queue;
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly complianceChangeRule: events.Rule;
+  /** With `onCompliant`. */
+  public backToCompliantRule?: events.Rule;
   public readonly remediationFailureRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: SgComplianceAlertsProps) {
@@ -155,16 +166,35 @@ export class SgComplianceAlerts extends Construct {
       return props.conformancePackRuleNames ? [name, { prefix: `${name}${CONFORMANCE_PACK_RULE_NAME_INFIX}` }] : [name];
     });
     for (const name of props.organizationPackRuleNames ?? []) ruleNames.push({ prefix: `${name}${CONFORMANCE_PACK_RULE_NAME_INFIX}` });
+    // Only changes to NON_COMPLIANT: a first evaluation (no old result) to COMPLIANT or NOT_APPLICABLE, which every group
+    // gets on a first deploy, does not alert. EventBridge cannot aggregate a burst into one message (no windowing in
+    // patterns or input transformers), so each group that becomes non-compliant is one message.
     this.complianceChangeRule = new events.Rule(this, 'ComplianceChange', {
-      description: 'sg-compliance: compliance of a security group changed',
+      description: 'sg-compliance: a security group became non-compliant',
       eventPattern: {
         source: ['aws.config'],
         detailType: [COMPLIANCE_CHANGE_DETAIL_TYPE],
-        detail: { configRuleName: ruleNames },
+        detail: { configRuleName: ruleNames, newEvaluationResult: { complianceType: ALERT_COMPLIANCE_TYPES } },
       },
       targets: [toTopic],
     });
     this.complianceChangeRule.node.addDependency(publishRole);
+    if (props.onCompliant) {
+      this.backToCompliantRule = new events.Rule(this, 'BackToCompliant', {
+        description: 'sg-compliance: a non-compliant security group became compliant',
+        eventPattern: {
+          source: ['aws.config'],
+          detailType: [COMPLIANCE_CHANGE_DETAIL_TYPE],
+          detail: {
+            configRuleName: ruleNames,
+            newEvaluationResult: { complianceType: ['COMPLIANT'] },
+            oldEvaluationResult: { complianceType: ['NON_COMPLIANT'] },
+          },
+        },
+        targets: [toTopic],
+      });
+      this.backToCompliantRule.node.addDependency(publishRole);
+    }
 
     if (props.remediationDocuments.length > 0) {
       this.remediationFailureRule = new events.Rule(this, 'RemediationFailed', {

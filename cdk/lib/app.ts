@@ -43,6 +43,7 @@ export const SYNTH_ONLY_ENV = 'SG_COMPLIANCE_SYNTH_ONLY';
  *                             `make templates ORGANIZATION_REMEDIATION=true` covers the other accounts)
  *   alerts                    true: SNS topic, EventBridge rules, alarms and an on-failure queue (lib/alerts.ts)
  *   alertTopicArn             existing SNS topic for the alerts (implies alerts=true)
+ *   alertOnCompliant          true: also alert when a non-compliant group becomes compliant (implies alerts=true)
  *   skipBundling              true: do not build the Rust function (synth/test only; refused unless
  *                             SG_COMPLIANCE_SYNTH_ONLY=1, and the templates are undeployable)
  *   synthAllModes             true: synth single-account AND organization stacks together (implies
@@ -128,7 +129,8 @@ export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = proces
     throw new RuleConfigError(`context invokePermission must be one of ${INVOKE_PERMISSION_MODES.join(', ')}, got ${JSON.stringify(invokePermission)}`);
   }
   const alertTopicArn = asString('alertTopicArn', ctx('alertTopicArn'));
-  const alerts = alertTopicArn !== undefined || asBool('alerts', ctx('alerts'));
+  const alertOnCompliant = asBool('alertOnCompliant', ctx('alertOnCompliant'));
+  const alerts = alertTopicArn !== undefined || alertOnCompliant || asBool('alerts', ctx('alerts'));
   return {
     regions: [...new Set(regions)],
     account: env.CDK_DEFAULT_ACCOUNT,
@@ -144,7 +146,7 @@ export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = proces
     lambdaAccountId: asString('lambdaAccountId', ctx('lambdaAccountId')) ?? env.CDK_DEFAULT_ACCOUNT,
     memberRoleStack: ctx('memberRoleStack') === undefined || ctx('memberRoleStack') === null || asBool('memberRoleStack', ctx('memberRoleStack')),
     organizationRemediation: asBool('organizationRemediation', ctx('organizationRemediation')),
-    alerts: alerts ? { topicArn: alertTopicArn } : undefined,
+    alerts: alerts ? { topicArn: alertTopicArn, onCompliant: alertOnCompliant || undefined } : undefined,
     skipBundling,
     synthAllModes,
   };

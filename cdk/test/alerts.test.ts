@@ -37,10 +37,16 @@ describe('alerts (single account, remediation on, own topic)', () => {
       EventPattern: {
         source: ['aws.config'],
         'detail-type': ['Config Rules Compliance Change'],
-        detail: { configRuleName: ['web-tier-security-group', 'public-ingress-ssh-rdp', 'public-ingress'] },
+        // Only changes to NON_COMPLIANT: first evaluations to COMPLIANT / NOT_APPLICABLE (a first deploy) do not alert.
+        detail: {
+          configRuleName: ['web-tier-security-group', 'public-ingress-ssh-rdp', 'public-ingress'],
+          newEvaluationResult: { complianceType: ['NON_COMPLIANT'] },
+        },
       },
       Targets: [Match.objectLike({ Arn: topic })],
     });
+    // No back-to-compliant rule unless asked for.
+    expect(JSON.stringify(t.findResources('AWS::Events::Rule'))).not.toContain('oldEvaluationResult');
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ssm'],
@@ -128,5 +134,49 @@ describe('alerts variants', () => {
     expect(() => new SgComplianceStack(newApp(), 'Bad', { alerts: { topicArn: 'secops' } })).toThrow(/not an SNS topic ARN/);
     const env = { account: '111111111111', region: 'us-east-1' };
     expect(() => new SgComplianceStack(newApp(), 'Foreign', { env, alerts: { topicArn: TOPIC } })).toThrow(/own account and region/);
+  });
+
+  test('onCompliant (alertOnCompliant=true): a second rule on NON_COMPLIANT -> COMPLIANT, to the same topic with the same role', () => {
+    const app = newApp();
+    const stack = new SgComplianceStack(app, 'OnCompliant', { env: { account: '111111111111', region: 'eu-west-1' }, alerts: { onCompliant: true } });
+    synthWithNag(app);
+    const t = Template.fromStack(stack);
+    const patterns = Object.values(t.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern.detail);
+    expect(patterns).toEqual([
+      { configRuleName: ['web-tier-security-group', 'public-ingress-ssh-rdp', 'public-ingress'], newEvaluationResult: { complianceType: ['NON_COMPLIANT'] } },
+      {
+        configRuleName: ['web-tier-security-group', 'public-ingress-ssh-rdp', 'public-ingress'],
+        newEvaluationResult: { complianceType: ['COMPLIANT'] },
+        oldEvaluationResult: { complianceType: ['NON_COMPLIANT'] },
+      },
+    ]);
+  });
+
+  test('EventBridge matches the patterns as intended on sample Config compliance-change events', () => {
+    // The event pattern semantics (exact string in list, nested objects; a missing key never matches) on events shaped
+    // like AWS Config's compliance-change notifications.
+    const matches = (pattern: Record<string, unknown>, event: Record<string, unknown>): boolean =>
+      Object.entries(pattern).every(([k, v]) =>
+        Array.isArray(v)
+          ? v.includes(event[k])
+          : typeof event[k] === 'object' && event[k] !== null && matches(v as Record<string, unknown>, event[k] as Record<string, unknown>),
+      );
+    const app = newApp();
+    const stack = new SgComplianceStack(app, 'Semantics', { env: { account: '111111111111', region: 'eu-west-1' }, alerts: { onCompliant: true } });
+    const [nonCompliant, backToCompliant] = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule')).map(
+      (r) => r.Properties.EventPattern.detail,
+    );
+    const event = (next: string, old?: string) => ({
+      configRuleName: 'public-ingress',
+      newEvaluationResult: { complianceType: next },
+      ...(old ? { oldEvaluationResult: { complianceType: old } } : {}),
+    });
+    expect(matches(nonCompliant, event('COMPLIANT'))).toBe(false); // first evaluation: no alert
+    expect(matches(nonCompliant, event('NOT_APPLICABLE'))).toBe(false);
+    expect(matches(nonCompliant, event('NON_COMPLIANT'))).toBe(true);
+    expect(matches(nonCompliant, event('NON_COMPLIANT', 'COMPLIANT'))).toBe(true);
+    expect(matches(backToCompliant, event('COMPLIANT'))).toBe(false);
+    expect(matches(backToCompliant, event('COMPLIANT', 'NOT_APPLICABLE'))).toBe(false);
+    expect(matches(backToCompliant, event('COMPLIANT', 'NON_COMPLIANT'))).toBe(true);
   });
 });
