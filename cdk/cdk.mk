@@ -1,7 +1,8 @@
 # sg-compliance CDK app (cdk/): included by the top-level Makefile, whose recipes run from the repo root.
 # Uses VENV (cfn-lint, cargo-lambda) and ARCH from the top-level Makefile.
 #
-#   make cdk-test   npm ci (only when needed), type check, jest (with cdk-nag), synth, cfn-lint
+#   make cdk-test   npm ci (only when needed), type check, jest (with cdk-nag), synth, the non-CDK templates,
+#                   Control Tower's proactive-control guard rules (scripts/guard.js), cfn-lint
 #   make synth      every template (single-account, organization, member role) into cdk/cdk.out; no Rust build
 #   make templates  CloudFormation without CDK into cdk/dist: self-contained template (code from CodeS3Bucket/
 #                   CodeS3Key, remediation functions from RemediationCodeS3Key), conformance pack (existing
@@ -13,6 +14,8 @@ CDK_DIR := cdk
 # npm ci wipes node_modules, so a stamp inside it also records "node_modules exists".
 CDK_STAMP := $(CDK_DIR)/node_modules/.npm-ci.stamp
 CFN_LINT_IGNORE := W3005
+# A placeholder key ARN for the Control Tower check of LOG_KMS_KEY_ARN (templates only, never deployed).
+GUARD_LOG_KEY := arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab
 
 .PHONY: cdk-deps cdk-test synth templates cfn-lint deploy cdk-clean
 
@@ -30,6 +33,12 @@ cdk-test: $(CDK_STAMP) venv
 	@# synth output; TEMPLATES_STRICT fails if one is over CloudFormation's 51,200-byte TemplateBody limit.
 	cd $(CDK_DIR) && TEMPLATES_DIR=cdk.out/templates TEMPLATES_STRICT=true REGIONS=eu-west-1,us-east-1 ALERTS=true ORGANIZATION_REMEDIATION=true \
 		RULES="$$(cat scripts/template-test-rules.json)" npx ts-node --transpile-only bin/templates.ts
+	@# Control Tower proactive controls (their cfn-guard rules): the defaults, and the options that meet the log controls.
+	cd $(CDK_DIR) && node scripts/guard.js cdk.out/templates --defaults
+	cd $(CDK_DIR) && TEMPLATES_DIR=cdk.out/templates-controls TEMPLATES_STRICT=true REGIONS=eu-west-1,us-east-1 ALERTS=true \
+		ORGANIZATION_REMEDIATION=true LOG_RETENTION_DAYS=365 LOG_KMS_KEY_ARN=$(GUARD_LOG_KEY) \
+		RULES="$$(cat scripts/template-test-rules.json)" npx ts-node --transpile-only bin/templates.ts
+	cd $(CDK_DIR) && node scripts/guard.js cdk.out/templates-controls
 	@$(MAKE) --no-print-directory cfn-lint
 
 # Bundling is skipped (synthAllModes): no cargo, cargo-lambda or Docker needed.
@@ -44,11 +53,13 @@ ALERTS ?=
 ORGANIZATION_REMEDIATION ?=
 ALERT_TOPIC_ARN ?=
 ALERT_ON_COMPLIANT ?=
+LOG_RETENTION_DAYS ?=
+LOG_KMS_KEY_ARN ?=
 LAMBDA_ACCOUNT_ID ?=
 templates: $(CDK_STAMP)
 	cd $(CDK_DIR) && RULES='$(RULES)' ARCH='$(ARCH)' REGIONS='$(REGIONS)' MEMBER_ROLE_NAME='$(MEMBER_ROLE_NAME)' \
 		LAMBDA_ACCOUNT_ID='$(LAMBDA_ACCOUNT_ID)' ALERTS='$(ALERTS)' ALERT_TOPIC_ARN='$(ALERT_TOPIC_ARN)' ALERT_ON_COMPLIANT='$(ALERT_ON_COMPLIANT)' \
-		ORGANIZATION_REMEDIATION='$(ORGANIZATION_REMEDIATION)' \
+		ORGANIZATION_REMEDIATION='$(ORGANIZATION_REMEDIATION)' LOG_RETENTION_DAYS='$(LOG_RETENTION_DAYS)' LOG_KMS_KEY_ARN='$(LOG_KMS_KEY_ARN)' \
 		npx ts-node --transpile-only bin/templates.ts
 
 # Every template for every region it is deployed to (scripts/cfn-lint.js): cdk.out by stack region, cdk/dist
@@ -64,6 +75,7 @@ cfn-lint: venv
 #     [ORGANIZATION_REMEDIATION=true]
 #   ALERTS=true [ALERT_TOPIC_ARN=arn:aws:sns:...] [ALERT_ON_COMPLIANT=true]   opt-in alerts (SNS, EventBridge, alarms,
 #     on-failure queue); ALERT_ON_COMPLIANT also alerts when a non-compliant group becomes compliant
+#   LOG_RETENTION_DAYS=365 LOG_KMS_KEY_ARN=arn:aws:kms:...   log retention and encryption (Control Tower controls)
 #   RULES='{"publicEgress":{"enabled":true}}'  per-rule options (or put "rules" in cdk/cdk.json context)
 #   CDK_ARGS='--require-approval never' or other CLI flags / -c key=value context
 REGIONS ?=
@@ -90,6 +102,8 @@ deploy: package-tools $(CDK_STAMP)
 		$(if $(ALERTS),-c alerts=$(ALERTS)) \
 		$(if $(ALERT_TOPIC_ARN),-c alertTopicArn=$(ALERT_TOPIC_ARN)) \
 		$(if $(ALERT_ON_COMPLIANT),-c alertOnCompliant=$(ALERT_ON_COMPLIANT)) \
+		$(if $(LOG_RETENTION_DAYS),-c logRetentionDays=$(LOG_RETENTION_DAYS)) \
+		$(if $(LOG_KMS_KEY_ARN),-c logKmsKeyArn=$(LOG_KMS_KEY_ARN)) \
 		$(if $(RULES),-c 'rules=$(RULES)') \
 		$(CDK_ARGS)
 

@@ -23,6 +23,8 @@ const context: Record<string, string | undefined> = {
   alertTopicArn: env.ALERT_TOPIC_ARN || undefined,
   alertOnCompliant: env.ALERT_ON_COMPLIANT || undefined,
   organizationRemediation: env.ORGANIZATION_REMEDIATION || undefined,
+  logRetentionDays: env.LOG_RETENTION_DAYS || undefined,
+  logKmsKeyArn: env.LOG_KMS_KEY_ARN || undefined,
 };
 try {
   const settings = readSettings((key) => context[key], {});
@@ -35,6 +37,8 @@ try {
     memberRoleName: settings.memberRoleName,
     lambdaAccountId: settings.lambdaAccountId,
     organizationRemediation: settings.organizationRemediation,
+    logRetention: settings.logRetention,
+    logKmsKeyArn: settings.logKmsKeyArn,
   });
   let tooLarge = false;
   for (const { path: p, bytes } of writeTemplates(outdir, templates)) {

@@ -86,7 +86,8 @@ export class SgComplianceAlerts extends Construct {
       const foreign = (ours: string, theirs: string) => !Token.isUnresolved(ours) && ours !== theirs;
       if (foreign(stack.region, topicRegion) || foreign(stack.account, topicAccount)) {
         throw new RuleConfigError(
-          `alertTopicArn must be a topic of the stack's own account and region (${stack.account}/${stack.region}): EventBridge rules ` +
+          `alertTopicArn must be a topic of the stack's own account and region (${shown(stack.account, 'the deploying account')}/` +
+            `${shown(stack.region, 'the deploying region')}), not ${topicAccount}/${topicRegion}: EventBridge rules ` +
             'and alarms notify topics of their own account and region. Give one topic per region (alertTopicArn per deploy) or let the app create it.',
         );
       }
@@ -233,4 +234,9 @@ export class SgComplianceAlerts extends Construct {
       `sg-compliance evaluations that failed after retries are waiting in the on-failure queue (${stack.region})`,
     );
   }
+}
+
+/** A value for a message: the value itself, or `unresolved` when it is a token (environment-agnostic stack). */
+function shown(value: string, unresolved: string): string {
+  return Token.isUnresolved(value) ? unresolved : value;
 }

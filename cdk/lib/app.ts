@@ -6,11 +6,12 @@ import { SgComplianceMemberRemediationStack } from './member-remediation-stack';
 import { SgComplianceMemberRoleStack } from './member-role-stack';
 import { hasResourceType, isRegionName } from './regions';
 import { EXECUTION_FREQUENCIES, ExecutionFrequency, RuleConfigError, RulesOptions, perRegionGroupIdRegions } from './rules';
-import { LambdaArchitecture } from './sg-compliance-function';
+import { LambdaArchitecture, logRetentionOf } from './sg-compliance-function';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { INVOKE_PERMISSION_MODES, InvokePermissionMode, OrganizationOptions, SgComplianceStack } from './sg-compliance-stack';
 
 /**
- * Environment variable that `npm run synth` / `make templates` set: skipBundling and synthAllModes are refused
+ * Environment variable that `npm run synth` (`make synth`) sets: skipBundling and synthAllModes are refused
  * without it, so a `cdk deploy` can never run with them. (Templates synthesized that way carry an always-false
  * CloudFormation rule as well, see markNotDeployable.)
  */
@@ -43,6 +44,9 @@ export const SYNTH_ONLY_ENV = 'SG_COMPLIANCE_SYNTH_ONLY';
  *                             `make templates ORGANIZATION_REMEDIATION=true` covers the other accounts)
  *   alerts                    true: SNS topic, EventBridge rules, alarms and an on-failure queue (lib/alerts.ts)
  *   alertTopicArn             existing SNS topic for the alerts (implies alerts=true)
+ *   logRetentionDays          retention of every log group, in days (a value CloudWatch Logs accepts; default 30)
+ *   logKmsKeyArn              existing KMS key encrypting every log group (its key policy must allow
+ *                             logs.<region>.amazonaws.com; one region per key)
  *   alertOnCompliant          true: also alert when a non-compliant group becomes compliant (implies alerts=true)
  *   skipBundling              true: do not build the Rust function (synth/test only; refused unless
  *                             SG_COMPLIANCE_SYNTH_ONLY=1, and the templates are undeployable)
@@ -64,6 +68,8 @@ export interface AppSettings {
   readonly lambdaAccountId?: string;
   readonly memberRoleStack: boolean;
   readonly organizationRemediation: boolean;
+  readonly logRetention?: logs.RetentionDays;
+  readonly logKmsKeyArn?: string;
   readonly alerts?: AlertsOptions;
   readonly skipBundling: boolean;
   readonly synthAllModes: boolean;
@@ -95,6 +101,20 @@ function asString(key: string, v: unknown): string | undefined {
   return v.trim();
 }
 
+function asNumber(key: string, v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : Number(String(v).trim());
+  if (!Number.isInteger(n)) throw new RuleConfigError(`context ${key} must be a whole number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
+function kmsKeyArn(arn: string | undefined): string | undefined {
+  if (arn !== undefined && !KMS_KEY_ARN.test(arn)) throw new RuleConfigError(`context logKmsKeyArn must be a KMS key ARN, got ${JSON.stringify(arn)}`);
+  return arn;
+}
+
 function asObject<T>(key: string, v: unknown): T | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const o = typeof v === 'string' ? JSON.parse(v) : v;
@@ -120,8 +140,9 @@ export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = proces
   const skipBundling = synthAllModes || asBool('skipBundling', ctx('skipBundling'));
   if (skipBundling && env[SYNTH_ONLY_ENV] !== '1') {
     throw new RuleConfigError(
-      'skipBundling/synthAllModes produce templates without the Lambda package: synth/lint only. Use `make synth` or ' +
-        '`make templates` (they set SG_COMPLIANCE_SYNTH_ONLY=1); to deploy, drop the option (`make deploy` builds the function).',
+      'skipBundling/synthAllModes produce templates without the Lambda package, for synth and lint only: use `make synth` ' +
+        '(which sets SG_COMPLIANCE_SYNTH_ONLY=1). For templates deployable without CDK use `make templates` (code from S3, ' +
+        'needs neither option); to deploy with CDK, drop the option (`make deploy` builds the function).',
     );
   }
   const invokePermission = asString('invokePermission', ctx('invokePermission')) as InvokePermissionMode | undefined;
@@ -146,6 +167,8 @@ export function readSettings(ctx: ContextReader, env: NodeJS.ProcessEnv = proces
     lambdaAccountId: asString('lambdaAccountId', ctx('lambdaAccountId')) ?? env.CDK_DEFAULT_ACCOUNT,
     memberRoleStack: ctx('memberRoleStack') === undefined || ctx('memberRoleStack') === null || asBool('memberRoleStack', ctx('memberRoleStack')),
     organizationRemediation: asBool('organizationRemediation', ctx('organizationRemediation')),
+    logRetention: logRetentionOf(asNumber('logRetentionDays', ctx('logRetentionDays'))),
+    logKmsKeyArn: kmsKeyArn(asString('logKmsKeyArn', ctx('logKmsKeyArn'))),
     alerts: alerts ? { topicArn: alertTopicArn, onCompliant: alertOnCompliant || undefined } : undefined,
     skipBundling,
     synthAllModes,
@@ -164,6 +187,8 @@ export function buildApp(app: App, settings: AppSettings): void {
     app.node.setContext(cxapi.BUNDLING_STACKS, []);
   }
   const common = {
+    logRetention: settings.logRetention,
+    logKmsKeyArn: settings.logKmsKeyArn,
     architecture: settings.architecture,
     maximumExecutionFrequency: settings.maximumExecutionFrequency,
     rules: settings.rules,
@@ -233,6 +258,8 @@ export function buildApp(app: App, settings: AppSettings): void {
         const remediation = new SgComplianceMemberRemediationStack(app, stackName(MEMBER_REMEDIATION_STACK_PREFIX, region), {
           rules,
           architecture: settings.architecture,
+          logRetention: settings.logRetention,
+          logKmsKeyArn: settings.logKmsKeyArn,
           env: env(region),
           description: 'sg-compliance: remediation functions, documents and automation role of one account (organization remediation)',
         });

@@ -20,6 +20,7 @@ export interface SgComplianceMemberRemediationStackProps extends Omit<StackProps
   /** @default 'arm64' */
   readonly architecture?: LambdaArchitecture;
   readonly logRetention?: logs.RetentionDays;
+  readonly logKmsKeyArn?: string;
   readonly manifestPath?: string;
   /**
    * StackSet template: the remediation code from the `RemediationCodeS3Bucket`/`RemediationCodeS3Key` parameters, no
@@ -80,6 +81,7 @@ export class SgComplianceMemberRemediationStack extends Stack {
         rule,
         architecture: props.architecture,
         logRetention: props.logRetention,
+        logKmsKeyArn: props.logKmsKeyArn,
         manifestPath: props.manifestPath,
         code,
         documentName: remediationDocumentName(rule),

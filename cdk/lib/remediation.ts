@@ -14,7 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { RuleDefinition } from './rules';
-import { LambdaArchitecture, rustFunction } from './sg-compliance-function';
+import { LambdaArchitecture, logKey, rustFunction } from './sg-compliance-function';
 
 export const REMEDIATION_BINARY_NAME = 'sg-compliance-remediate';
 
@@ -139,6 +139,8 @@ export interface SgComplianceRemediationProps {
   readonly architecture?: LambdaArchitecture;
   /** @default ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** KMS key (ARN) encrypting the log group. @default none */
+  readonly logKmsKeyArn?: string;
   readonly manifestPath?: string;
   /** Code instead of the Rust build (self-contained template). */
   readonly code?: lambda.Code;
@@ -195,6 +197,7 @@ export class SgComplianceRemediation extends Construct {
     const rule = props.rule;
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: logKey(this, props.logKmsKeyArn),
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.role = new iam.Role(this, 'Role', {

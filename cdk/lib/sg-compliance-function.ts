@@ -3,8 +3,10 @@ import { Annotations, Aws, CfnCondition, CfnParameter, CfnRule, Duration, Fn, Re
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { RustFunction } from 'cargo-lambda-cdk';
+import { RuleConfigError } from './rules';
 import { Construct } from 'constructs';
 
 /** The exact API actions the Rust function calls. The role that makes the calls grants these and nothing else (plus logs). */
@@ -42,6 +44,8 @@ export interface SgComplianceFunctionProps {
   readonly timeout?: Duration;
   /** @default ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** KMS key (ARN) encrypting the log group; its key policy must let logs.<region>.amazonaws.com use it. @default none */
+  readonly logKmsKeyArn?: string;
   /** @default ../Cargo.toml (the repository root) */
   readonly manifestPath?: string;
   /** Physical role name (organization mode: member roles trust this exact role ARN). */
@@ -82,6 +86,7 @@ export class SgComplianceFunction extends Construct {
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: logKey(this, props.logKmsKeyArn),
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -251,4 +256,20 @@ export function codeFromBucketParameters(
     expression: Fn.conditionNot(Fn.conditionEquals(version.valueAsString, '')),
   });
   return lambda.Code.fromBucket(bucket, keyParameter.valueAsString, Fn.conditionIf(has.logicalId, version.valueAsString, Aws.NO_VALUE).toString());
+}
+
+/** The log groups' KMS key (an existing key by ARN), or none. */
+export function logKey(scope: Construct, arn?: string): kms.IKey | undefined {
+  return arn ? kms.Key.fromKeyArn(scope, 'LogKey', arn) : undefined;
+}
+
+/** Log retention in days: the values CloudWatch Logs accepts. */
+export function logRetentionOf(days: number | undefined): logs.RetentionDays | undefined {
+  if (days === undefined) return undefined;
+  if (!Object.values(logs.RetentionDays).includes(days as logs.RetentionDays)) {
+    throw new RuleConfigError(
+      `logRetentionDays must be one of ${Object.values(logs.RetentionDays).filter((v) => typeof v === 'number').join(', ')}, got ${days}`,
+    );
+  }
+  return days as logs.RetentionDays;
 }

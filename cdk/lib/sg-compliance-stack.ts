@@ -81,6 +81,8 @@ export interface SgComplianceStackProps extends StackProps {
   readonly timeout?: Duration;
   /** @default ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** KMS key (ARN) encrypting every log group of the stack. @default none (CloudWatch Logs' own encryption) */
+  readonly logKmsKeyArn?: string;
   /** Periodic evaluation frequency of every rule (overridable per rule). @default 'TwentyFour_Hours' */
   readonly maximumExecutionFrequency?: ExecutionFrequency;
   /** Which rules to deploy and their parameters. */
@@ -185,6 +187,7 @@ export class SgComplianceStack extends Stack {
       memorySize: props.memorySize,
       timeout: props.timeout,
       logRetention: props.logRetention,
+      logKmsKeyArn: props.logKmsKeyArn,
       manifestPath: props.manifestPath,
       roleName: org ? lambdaRoleName(this.region) : undefined,
       assumeRoleName: memberRoleName,
@@ -257,6 +260,7 @@ export class SgComplianceStack extends Stack {
         rule,
         architecture: props.architecture,
         logRetention: props.logRetention,
+        logKmsKeyArn: props.logKmsKeyArn,
         manifestPath: props.manifestPath,
         code: remediationCode,
       });

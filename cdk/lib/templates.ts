@@ -18,6 +18,7 @@ import * as path from 'path';
 import { App, DefaultStackSynthesizer, Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Validations } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { AlertsOptions } from './alerts';
 import { SgComplianceMemberRemediationStack } from './member-remediation-stack';
 import { SgComplianceMemberRoleStack } from './member-role-stack';
@@ -38,6 +39,8 @@ export interface TemplatesOptions {
   readonly architecture?: LambdaArchitecture;
   readonly maximumExecutionFrequency?: ExecutionFrequency;
   readonly alerts?: AlertsOptions;
+  readonly logRetention?: logs.RetentionDays;
+  readonly logKmsKeyArn?: string;
   /** Regions of the organization-mode function: with them, the member role template is produced too. */
   readonly memberRoleRegions?: string[];
   readonly memberRoleName?: string;
@@ -64,6 +67,8 @@ export function buildTemplates(app: App, options: TemplatesOptions = {}): Templa
     architecture: options.architecture,
     maximumExecutionFrequency: options.maximumExecutionFrequency,
     alerts: options.alerts,
+    logRetention: options.logRetention,
+    logKmsKeyArn: options.logKmsKeyArn,
     description: 'sg-compliance: AWS Config custom rules for EC2 security groups (single account, code from S3)',
   });
   const stacks: [string, Stack][] = [[SELF_CONTAINED_TEMPLATE, selfContained]];
@@ -84,6 +89,8 @@ export function buildTemplates(app: App, options: TemplatesOptions = {}): Templa
       new SgComplianceMemberRemediationStack(app, 'SgComplianceMemberRemediationTemplate', {
         rules: options.rules,
         architecture: options.architecture,
+        logRetention: options.logRetention,
+        logKmsKeyArn: options.logKmsKeyArn,
         codeFromParameters: true,
         description: 'sg-compliance: remediation functions, documents and automation role of one account and region (organization remediation, deploy with StackSets)',
       }),

@@ -133,7 +133,13 @@ describe('alerts variants', () => {
     }
     expect(() => new SgComplianceStack(newApp(), 'Bad', { alerts: { topicArn: 'secops' } })).toThrow(/not an SNS topic ARN/);
     const env = { account: '111111111111', region: 'us-east-1' };
-    expect(() => new SgComplianceStack(newApp(), 'Foreign', { env, alerts: { topicArn: TOPIC } })).toThrow(/own account and region/);
+    expect(() => new SgComplianceStack(newApp(), 'Foreign', { env, alerts: { topicArn: TOPIC } })).toThrow(
+      /own account and region \(111111111111\/us-east-1\), not 999999999999\/eu-west-1/,
+    );
+    // An environment-agnostic stack names no token in the message.
+    expect(() => new SgComplianceStack(newApp(), 'Agnostic', { env: { region: 'us-east-1' }, alerts: { topicArn: TOPIC } })).toThrow(
+      /own account and region \(the deploying account\/us-east-1\), not 999999999999\/eu-west-1/,
+    );
   });
 
   test('onCompliant (alertOnCompliant=true): a second rule on NON_COMPLIANT -> COMPLIANT, to the same topic with the same role', () => {

@@ -51,8 +51,8 @@ describe('context', () => {
   });
 
   test('skipBundling and synthAllModes are refused outside `npm run synth` (a deploy can never use them)', () => {
-    expect(() => readSettings(ctx({ skipBundling: 'true' }), {})).toThrow(/synth\/lint only/);
-    expect(() => readSettings(ctx({ synthAllModes: true }), { SG_COMPLIANCE_SYNTH_ONLY: 'yes' })).toThrow(/synth\/lint only/);
+    expect(() => readSettings(ctx({ skipBundling: 'true' }), {})).toThrow(/for synth and lint only: use `make synth` \(which sets SG_COMPLIANCE_SYNTH_ONLY=1\)/);
+    expect(() => readSettings(ctx({ synthAllModes: true }), { SG_COMPLIANCE_SYNTH_ONLY: 'yes' })).toThrow(/`make templates` \(code from S3, needs neither option\)/);
     expect(readSettings(ctx({ skipBundling: 'false' }), {}).skipBundling).toBe(false);
   });
 
@@ -70,6 +70,23 @@ describe('context', () => {
     expect(readSettings(ctx({ alerts: 'true' }), {}).alerts).toEqual({ topicArn: undefined });
     const arn = 'arn:aws:sns:eu-west-1:111111111111:secops';
     expect(readSettings(ctx({ alertTopicArn: arn }), {}).alerts).toEqual({ topicArn: arn });
+  });
+
+  test('logRetentionDays and logKmsKeyArn reach every log group (function, remediation); bad values are refused', () => {
+    const key = 'arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const s = readSettings(
+      ctx({ regions: 'eu-west-1', logRetentionDays: '365', logKmsKeyArn: key, rules: '{"publicIngressSshRdp":{"remediation":{"enabled":true}}}' }),
+      { CDK_DEFAULT_ACCOUNT: '111111111111' },
+    );
+    expect(s).toMatchObject({ logRetention: 365, logKmsKeyArn: key });
+    const app = newApp();
+    buildApp(app, s);
+    const t = Template.fromStack(stacks(app)[0]);
+    const groups = Object.values(t.findResources('AWS::Logs::LogGroup')).map((g) => g.Properties);
+    expect(groups).toHaveLength(2);
+    for (const g of groups) expect(g).toMatchObject({ RetentionInDays: 365, KmsKeyId: key });
+    expect(() => readSettings(ctx({ logRetentionDays: '100' }), {})).toThrow(/logRetentionDays must be one of .*365/);
+    expect(() => readSettings(ctx({ logKmsKeyArn: 'alias/logs' }), {})).toThrow(/KMS key ARN/);
   });
 
   test.each([
