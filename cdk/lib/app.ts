@@ -263,7 +263,7 @@ export function buildApp(app: App, settings: AppSettings): void {
           env: env(region),
           description: 'sg-compliance: remediation functions, documents and automation role of one account (organization remediation)',
         });
-        orgStack.addDependency(remediation, "the conformance pack's remediation configurations name its documents and automation role");
+        orgStack.addStackDependency(remediation, "the conformance pack's remediation configurations name its documents and automation role");
       }
     });
     // The function assumes the member role in every account Config invokes it for, its own account included: this
@@ -278,7 +278,7 @@ export function buildApp(app: App, settings: AppSettings): void {
           })
         : undefined;
     // The rules invoke the function as soon as they exist: the member role of the function account first.
-    for (const orgStack of orgStacks) if (memberRole) orgStack.addDependency(memberRole, 'the function assumes the member role in its own account too');
+    for (const orgStack of orgStacks) if (memberRole) orgStack.addStackDependency(memberRole, 'the function assumes the member role in its own account too');
   }
 
   if (settings.skipBundling) {

@@ -33,7 +33,7 @@ const EXPECTED_FAILURES = {
   },
   'CT.LAMBDA.PR.2': {
     'sg-compliance.template.json':
-      'region-agnostic template: SourceAccount is Ref AWS::AccountId and SourceArn a Fn::Join, which the static rule cannot resolve (the CDK stacks carry literal values)',
+      'the permission has SourceAccount and SourceArn, built with Ref/Fn::Join, which the static check does not resolve (deploy-time hook: not verified)',
   },
   'CT.SQS.PR.1': {
     'sg-compliance.template.json': 'the alerts on-failure queue is itself the dead-letter destination of the function',
