@@ -256,6 +256,102 @@ pub struct AwsCloud {
 }
 
 impl AwsCloud {
+    /// `ModifySecurityGroupRules`: each replaced rule found by its exact shape among the group's
+    /// rules (`DescribeSecurityGroupRules`), reshaped in place (same id and description).
+    async fn modify_in_place(
+        &self,
+        group: &GroupId,
+        call: &Call,
+        dry_run: bool,
+    ) -> Result<(), CloudError> {
+        use crate::fix::Peer;
+        use aws_sdk_ec2::types::{SecurityGroupRuleRequest, SecurityGroupRuleUpdate};
+        let existing: Vec<aws_sdk_ec2::types::SecurityGroupRule> = self
+            .ec2
+            .describe_security_group_rules()
+            .filters(
+                Filter::builder()
+                    .name("group-id")
+                    .values(group.as_str())
+                    .build(),
+            )
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(api("DescribeSecurityGroupRules"))?;
+        let egress = call.direction == Direction::Egress;
+        let wire = |r: &crate::fix::RuleSpec| {
+            (
+                r.ip_protocol(),
+                r.from.unwrap_or(-1) as i32,
+                r.to.unwrap_or(-1) as i32,
+            )
+        };
+        let mut updates = Vec::new();
+        for (old, new) in call.replaces.iter().zip(&call.rules) {
+            let (proto, from, to) = wire(old);
+            let found = existing.iter().find(|e| {
+                e.is_egress() == Some(egress)
+                    && e.ip_protocol() == Some(proto.as_str())
+                    && (proto == "-1" || (e.from_port() == Some(from) && e.to_port() == Some(to)))
+                    && match &old.peer {
+                        Peer::Cidr(ipnet::IpNet::V4(n)) => {
+                            e.cidr_ipv4() == Some(n.to_string().as_str())
+                        }
+                        Peer::Cidr(ipnet::IpNet::V6(n)) => {
+                            e.cidr_ipv6() == Some(n.to_string().as_str())
+                        }
+                        Peer::PrefixList(id) => e.prefix_list_id() == Some(id.as_str()),
+                        Peer::Group(g) => {
+                            e.referenced_group_info().and_then(|r| r.group_id()) == Some(g.as_str())
+                        }
+                    }
+            });
+            let Some(id) = found.and_then(|e| e.security_group_rule_id()) else {
+                return Err(CloudError::Api {
+                    operation: "DescribeSecurityGroupRules",
+                    code: "InvalidPermission.NotFound".into(),
+                    message: format!("{group} has no rule {old} to reshape"),
+                    hint: "; read the group again and plan anew",
+                });
+            };
+            let (nproto, nfrom, nto) = wire(new);
+            let req = SecurityGroupRuleRequest::builder()
+                .ip_protocol(nproto)
+                .from_port(nfrom)
+                .to_port(nto)
+                .set_description(found.and_then(|e| e.description()).map(str::to_string));
+            let req = match &new.peer {
+                Peer::Cidr(ipnet::IpNet::V4(n)) => req.cidr_ipv4(n.to_string()),
+                Peer::Cidr(ipnet::IpNet::V6(n)) => req.cidr_ipv6(n.to_string()),
+                Peer::PrefixList(id) => req.prefix_list_id(id),
+                Peer::Group(g) => req.referenced_group_id(g.as_str()),
+            };
+            updates.push(
+                SecurityGroupRuleUpdate::builder()
+                    .security_group_rule_id(id)
+                    .security_group_rule(req.build())
+                    .build(),
+            );
+        }
+        let result = self
+            .ec2
+            .modify_security_group_rules()
+            .group_id(group.as_str())
+            .set_security_group_rules(Some(updates))
+            .dry_run(dry_run)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(api("ModifySecurityGroupRules"));
+        match result {
+            Err(CloudError::Api { code, .. }) if dry_run && code == "DryRunOperation" => Ok(()),
+            other => other,
+        }
+    }
+
     pub fn new(sdk: &SdkConfig) -> Self {
         AwsCloud {
             config: aws_sdk_config::Client::new(sdk),
@@ -297,6 +393,7 @@ fn described<'a>(g: &'a aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup<'a>
                     .iter()
                     .map(|r| DescribedIpRange {
                         cidr_ip: r.cidr_ip().map(Cow::Borrowed),
+                        description: r.description().map(Cow::Borrowed),
                     })
                     .collect(),
                 ipv6_ranges: p
@@ -304,6 +401,7 @@ fn described<'a>(g: &'a aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup<'a>
                     .iter()
                     .map(|r| DescribedIpv6Range {
                         cidr_ipv6: r.cidr_ipv6().map(Cow::Borrowed),
+                        description: r.description().map(Cow::Borrowed),
                     })
                     .collect(),
                 prefix_list_ids: p
@@ -311,6 +409,7 @@ fn described<'a>(g: &'a aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup<'a>
                     .iter()
                     .map(|r| DescribedPrefixList {
                         prefix_list_id: r.prefix_list_id().map(Cow::Borrowed),
+                        description: r.description().map(Cow::Borrowed),
                     })
                     .collect(),
                 user_id_group_pairs: p
@@ -319,6 +418,7 @@ fn described<'a>(g: &'a aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup<'a>
                     .map(|r| DescribedGroupPair {
                         group_id: r.group_id().map(Cow::Borrowed),
                         user_id: r.user_id().map(Cow::Borrowed),
+                        description: r.description().map(Cow::Borrowed),
                     })
                     .collect(),
             })
@@ -424,6 +524,40 @@ impl Cloud for AwsCloud {
         }
     }
 
+    async fn group_vpcs(
+        &self,
+        ids: &BTreeSet<GroupId>,
+    ) -> Result<BTreeMap<GroupId, String>, CloudError> {
+        let mut out = BTreeMap::new();
+        // A filter takes up to 200 values.
+        let ids: Vec<&GroupId> = ids.iter().collect();
+        for chunk in ids.chunks(200) {
+            let groups: Vec<aws_sdk_ec2::types::SecurityGroup> = self
+                .ec2
+                .describe_security_groups()
+                .filters(
+                    Filter::builder()
+                        .name("group-id")
+                        .set_values(Some(chunk.iter().map(|g| g.to_string()).collect()))
+                        .build(),
+                )
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(api("DescribeSecurityGroups"))?;
+            for g in groups {
+                if let (Some(id), Some(vpc)) = (g.group_id(), g.vpc_id()) {
+                    if let Ok(id) = GroupId::parse(id) {
+                        out.insert(id, vpc.to_string());
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn modify(
         &self,
         group: &GroupId,
@@ -431,6 +565,10 @@ impl Cloud for AwsCloud {
         dry_run: bool,
     ) -> Result<(), CloudError> {
         for call in calls {
+            if call.action == Action::Modify {
+                self.modify_in_place(group, call, dry_run).await?;
+                continue;
+            }
             let perms = sdk_permissions(call);
             let op = call.operation();
             // The four operations take the same input; only the builder differs.
@@ -459,6 +597,7 @@ impl Cloud for AwsCloud {
                 (Action::Revoke, Direction::Egress) => {
                     send!(self.ec2.revoke_security_group_egress())
                 }
+                (Action::Modify, _) => unreachable!("handled above"),
             };
             match result {
                 // EC2's answer to a DryRun that would have succeeded.
@@ -695,13 +834,23 @@ fn sdk_permissions(call: &Call) -> Vec<aws_sdk_ec2::types::IpPermission> {
                 .set_ip_ranges(Some(
                     p.ip_ranges
                         .into_iter()
-                        .map(|r| IpRange::builder().cidr_ip(r.cidr_ip).build())
+                        .map(|r| {
+                            IpRange::builder()
+                                .cidr_ip(r.cidr_ip)
+                                .set_description(r.description)
+                                .build()
+                        })
                         .collect(),
                 ))
                 .set_ipv6_ranges(Some(
                     p.ipv6_ranges
                         .into_iter()
-                        .map(|r| Ipv6Range::builder().cidr_ipv6(r.cidr_ipv6).build())
+                        .map(|r| {
+                            Ipv6Range::builder()
+                                .cidr_ipv6(r.cidr_ipv6)
+                                .set_description(r.description)
+                                .build()
+                        })
                         .collect(),
                 ))
                 .set_prefix_list_ids(Some(
@@ -710,6 +859,7 @@ fn sdk_permissions(call: &Call) -> Vec<aws_sdk_ec2::types::IpPermission> {
                         .map(|r| {
                             PrefixListId::builder()
                                 .prefix_list_id(r.prefix_list_id)
+                                .set_description(r.description)
                                 .build()
                         })
                         .collect(),
@@ -717,7 +867,12 @@ fn sdk_permissions(call: &Call) -> Vec<aws_sdk_ec2::types::IpPermission> {
                 .set_user_id_group_pairs(Some(
                     p.user_id_group_pairs
                         .into_iter()
-                        .map(|r| UserIdGroupPair::builder().group_id(r.group_id).build())
+                        .map(|r| {
+                            UserIdGroupPair::builder()
+                                .group_id(r.group_id)
+                                .set_description(r.description)
+                                .build()
+                        })
                         .collect(),
                 ))
                 .build()

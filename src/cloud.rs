@@ -81,6 +81,13 @@ pub type GroupPage = (Vec<Result<SecurityGroup, ModelError>>, Option<String>);
 pub trait Cloud: Sync {
     /// The region the calls go to, when known (for region-limited rule parameters).
     fn region(&self) -> Option<String>;
+    /// The account's "rules per security group" quota when known (`SG_COMPLIANCE_RULES_QUOTA`
+    /// or `--rules-quota`); plans assume AWS's default 60 otherwise.
+    fn rules_quota(&self) -> Option<usize> {
+        std::env::var("SG_COMPLIANCE_RULES_QUOTA")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+    }
     /// The full item of an oversized notification (`GetResourceConfigHistory`).
     fn fetch_item(
         &self,
@@ -126,6 +133,15 @@ pub trait Cloud: Sync {
         &self,
         ids: &BTreeSet<String>,
     ) -> impl Future<Output = Result<PrefixLists, CloudError>> + Send;
+    /// The VPCs of these groups (`DescribeSecurityGroups` filtered on `group-id`, one batched
+    /// call); groups that do not exist or have no VPC are left out.
+    fn group_vpcs(
+        &self,
+        ids: &BTreeSet<GroupId>,
+    ) -> impl Future<Output = Result<BTreeMap<GroupId, String>, CloudError>> + Send {
+        let _ = ids;
+        async { Ok(BTreeMap::new()) }
+    }
     /// Delivers evaluations (`PutEvaluations`, 100 a call, failed ones retried).
     fn put_evaluations(
         &self,
@@ -228,6 +244,20 @@ impl Cloud for InMemory {
                 "the web-tier check looks up which source groups belong to load balancers (DescribeNetworkInterfaces); or set loadBalancerSecurityGroupIds",
             )),
         }
+    }
+
+    async fn group_vpcs(
+        &self,
+        ids: &BTreeSet<GroupId>,
+    ) -> Result<BTreeMap<GroupId, String>, CloudError> {
+        Ok(self
+            .groups
+            .iter()
+            .flatten()
+            .filter_map(|g| g.as_ref().ok())
+            .filter(|g| ids.contains(&g.group_id))
+            .filter_map(|g| Some((g.group_id.clone(), g.vpc_id.clone()?)))
+            .collect())
     }
 
     async fn prefix_lists(&self, ids: &BTreeSet<String>) -> Result<PrefixLists, CloudError> {

@@ -3,7 +3,7 @@
 //! (`aws::AwsCloud` calls AWS, [`crate::cloud::InMemory`] answers from data in hand); verdicts come
 //! from the pure [`checks`](crate::checks).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::checks::{Check, Facts, Needs};
 use crate::cloud::{Cloud, CloudError, Evaluation};
@@ -285,6 +285,8 @@ struct FactCache {
     load_balancers: BTreeSet<GroupId>,
     asked: BTreeSet<String>,
     prefix_lists: PrefixLists,
+    vpcs_asked: BTreeSet<GroupId>,
+    vpcs: BTreeMap<GroupId, String>,
 }
 
 async fn gather_facts_cached<C: Cloud>(
@@ -319,20 +321,64 @@ async fn gather_facts_cached<C: Cloud>(
             .extend(cloud.prefix_lists(&new_lists).await?);
         cache.asked.extend(new_lists);
     }
-    Ok(Facts {
-        region: cloud.region(),
-        group_vpcs: match vpc_of {
-            Some(vpc_of) => needs
-                .vpcs_of
-                .iter()
-                .filter_map(|id| Some((id.clone(), vpc_of(id)?)))
-                .collect(),
-            None => groups
+    let group_vpcs = match vpc_of {
+        Some(vpc_of) => needs
+            .vpcs_of
+            .iter()
+            .filter_map(|id| Some((id.clone(), vpc_of(id)?)))
+            .collect(),
+        None => {
+            let mut known: BTreeMap<GroupId, String> = groups
                 .iter()
                 .filter(|g| needs.vpcs_of.contains(&g.group_id))
                 .filter_map(|g| Some((g.group_id.clone(), g.vpc_id.clone()?)))
-                .collect(),
-        },
+                .collect();
+            // Groups not in hand (listed load balancers, or ones discovered on another page):
+            // only a fix compares VPCs, so they are looked up (one batched call, once) only when
+            // a group here is NON_COMPLIANT.
+            // Candidates found not to be load balancers need no VPC.
+            let missing: BTreeSet<GroupId> = needs
+                .vpcs_of
+                .iter()
+                .filter(|id| !known.contains_key(*id) && !cache.vpcs_asked.contains(*id))
+                .filter(|id| !cache.checked.contains(*id) || cache.load_balancers.contains(*id))
+                .cloned()
+                .collect();
+            let preliminary = Facts {
+                rules_quota: None,
+                region: cloud.region(),
+                group_vpcs: known.clone(),
+                load_balancer_groups: needs
+                    .load_balancer_candidates
+                    .intersection(&cache.load_balancers)
+                    .cloned()
+                    .collect(),
+                prefix_lists: cache.prefix_lists.clone(),
+            };
+            let failing = || {
+                groups.iter().any(|g| {
+                    checks.iter().any(|c| {
+                        c.evaluate(g, &preliminary).compliance()
+                            == crate::verdict::Compliance::NonCompliant
+                    })
+                })
+            };
+            if !missing.is_empty() && failing() {
+                cache.vpcs.extend(cloud.group_vpcs(&missing).await?);
+                cache.vpcs_asked.extend(missing);
+            }
+            for id in &needs.vpcs_of {
+                if let (false, Some(v)) = (known.contains_key(id), cache.vpcs.get(id)) {
+                    known.insert(id.clone(), v.clone());
+                }
+            }
+            known
+        }
+    };
+    Ok(Facts {
+        rules_quota: cloud.rules_quota(),
+        region: cloud.region(),
+        group_vpcs,
         load_balancer_groups: needs
             .load_balancer_candidates
             .intersection(&cache.load_balancers)

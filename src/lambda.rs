@@ -353,7 +353,7 @@ impl RemediationHandler {
         };
         let applied =
             crate::remediate::apply_item(&self.cloud, item, &facts, dry_run, false).await?;
-        tracing::info!(group = %group_id, check = applied.check, dry_run, calls = applied.calls.len(), "remediated");
+        tracing::info!(group = %group_id, check = %applied.check, dry_run, calls = applied.calls.len(), "remediated");
         serde_json::to_value(&applied).map_err(|e| RemediationError::Event(e.to_string()))
     }
 }

@@ -1,26 +1,46 @@
-//! Remediation through the port: the fixes the checks compute for a set of groups, and applying
-//! one exactly (authorizations first), then reading the group again and re-evaluating it. Used by
-//! `sg-compliance remediate` and by the remediation Lambda function (`sg-compliance-remediate`).
+//! Remediation through the port: one fix per group across every selected check
+//! ([`crate::checks::plan_group`]), applied exactly in its quota-safe order, then the group read
+//! again and re-evaluated under every check. Used by `sg-compliance remediate` and by the
+//! remediation Lambda function (`sg-compliance-remediate`).
 
 use serde::Serialize;
 
-use crate::checks::{Check, Facts};
+use crate::checks::{plan_group, Check, Facts, GroupFix};
 use crate::cloud::{Cloud, CloudError};
 use crate::engine::gather_facts;
-use crate::fix::{ApiPermission, Fix, Plan, Safety};
+use crate::fix::{ApiPermission, Plan, Safety};
 use crate::model::SecurityGroup;
 use crate::verdict::Compliance;
 
-/// One NON_COMPLIANT group under one check, with what to do about it.
+/// One group NON_COMPLIANT under at least one check, with its one fix.
 #[derive(Clone, Debug)]
 pub struct Item {
     pub group: SecurityGroup,
-    pub check: Check,
-    pub annotation: String,
-    pub fix: Fix,
+    pub checks: Vec<Check>,
+    pub fix: GroupFix,
 }
 
-/// The NON_COMPLIANT (group, check) pairs among `groups`, with their fixes; one batched fact
+impl Item {
+    /// `web-tier, public-ingress`: the checks that found the group NON_COMPLIANT.
+    pub fn check_names(&self) -> String {
+        let names: Vec<&str> = self.fix.findings.iter().map(|(n, _)| *n).collect();
+        names.join(", ")
+    }
+
+    /// Every check's reason, `check: annotation` joined by ` | ` when there are several.
+    pub fn annotation(&self) -> String {
+        match self.fix.findings.as_slice() {
+            [(_, a)] => a.clone(),
+            many => many
+                .iter()
+                .map(|(n, a)| format!("{n}: {a}"))
+                .collect::<Vec<_>>()
+                .join(" | "),
+        }
+    }
+}
+
+/// The NON_COMPLIANT groups among `groups`, each with one fix across `checks`; one batched fact
 /// look-up for all of them. Also returns the facts (to re-evaluate after applying).
 pub async fn plan<C: Cloud>(
     cloud: &C,
@@ -32,16 +52,13 @@ pub async fn plan<C: Cloud>(
     let facts = gather_facts(cloud, &check_refs, &refs).await?;
     let mut items = Vec::new();
     for sg in groups {
-        for check in checks {
-            let (verdict, fix) = check.judge(sg, &facts);
-            if verdict.compliance() == Compliance::NonCompliant {
-                items.push(Item {
-                    group: sg.clone(),
-                    check: check.clone(),
-                    annotation: verdict.annotation().to_string(),
-                    fix,
-                });
-            }
+        let fix = plan_group(checks, sg, &facts);
+        if !fix.findings.is_empty() {
+            items.push(Item {
+                group: sg.clone(),
+                checks: checks.to_vec(),
+                fix,
+            });
         }
     }
     Ok((items, facts))
@@ -55,7 +72,7 @@ pub enum RemediateError {
     #[error("{group}: no safe automatic fix for {check}: {reason}")]
     Manual {
         group: String,
-        check: &'static str,
+        check: String,
         reason: String,
     },
     #[error(
@@ -63,7 +80,7 @@ pub enum RemediateError {
     )]
     Unsafe {
         group: String,
-        check: &'static str,
+        check: String,
         reason: String,
     },
     #[error("{group} no longer exists")]
@@ -100,7 +117,8 @@ pub fn call_views(group: &SecurityGroup, plan: &Plan) -> Vec<CallView> {
 #[serde(rename_all = "camelCase")]
 pub struct Applied {
     pub group_id: String,
-    pub check: &'static str,
+    /// The checks that found the group NON_COMPLIANT (`a, b` when several).
+    pub check: String,
     pub before: Compliance,
     pub calls: Vec<CallView>,
     pub dry_run: bool,
@@ -109,8 +127,9 @@ pub struct Applied {
     pub annotation: String,
 }
 
-/// Applies one item's plan through `cloud` (only a safe plan unless `allow_unsafe`), then, unless
-/// `dry_run`, reads the group again and checks it is no longer NON_COMPLIANT.
+/// Applies one group's plan through `cloud` (only a safe plan unless `allow_unsafe`; nothing
+/// when a check has no automatic fix), then, unless `dry_run`, reads the group again and checks
+/// that no selected check finds it NON_COMPLIANT.
 pub async fn apply_item<C: Cloud>(
     cloud: &C,
     item: &Item,
@@ -119,27 +138,24 @@ pub async fn apply_item<C: Cloud>(
     allow_unsafe: bool,
 ) -> Result<Applied, RemediateError> {
     let group = item.group.group_id.to_string();
-    let check = item.check.name();
-    let plan = match &item.fix {
-        Fix::Plan(plan) => plan,
-        Fix::Manual(reason) => {
-            return Err(RemediateError::Manual {
-                group,
-                check,
-                reason: reason.clone(),
-            })
-        }
-        Fix::Nothing => {
-            return Ok(Applied {
-                group_id: group,
-                check,
-                before: Compliance::Compliant,
-                calls: vec![],
-                dry_run,
-                after: None,
-                annotation: item.annotation.clone(),
-            })
-        }
+    let check = item.check_names();
+    if let Some((name, reason)) = item.fix.manual.first() {
+        return Err(RemediateError::Manual {
+            group,
+            check: name.to_string(),
+            reason: reason.clone(),
+        });
+    }
+    let Some(plan) = &item.fix.plan else {
+        return Ok(Applied {
+            group_id: group,
+            check,
+            before: Compliance::Compliant,
+            calls: vec![],
+            dry_run,
+            after: None,
+            annotation: item.annotation(),
+        });
     };
     if let (Safety::Unsafe(reason), false) = (&plan.safety, allow_unsafe) {
         return Err(RemediateError::Unsafe {
@@ -158,7 +174,7 @@ pub async fn apply_item<C: Cloud>(
         calls: call_views(&item.group, plan),
         dry_run,
         after: None,
-        annotation: item.annotation.clone(),
+        annotation: item.annotation(),
     };
     if dry_run {
         return Ok(applied);
@@ -173,25 +189,37 @@ pub async fn apply_item<C: Cloud>(
         }
         Some(Ok(g)) => g,
     };
-    let verdict = item.check.evaluate(&again, facts);
-    if verdict.compliance() == Compliance::NonCompliant {
-        return Err(RemediateError::StillNonCompliant {
-            group,
-            annotation: verdict.annotation().to_string(),
-        });
+    let mut after = Compliance::NotApplicable;
+    let mut notes = Vec::new();
+    for check in &item.checks {
+        let verdict = check.evaluate(&again, facts);
+        if verdict.compliance() == Compliance::NonCompliant {
+            return Err(RemediateError::StillNonCompliant {
+                group,
+                annotation: verdict.annotation().to_string(),
+            });
+        }
+        if verdict.compliance() == Compliance::Compliant {
+            after = Compliance::Compliant;
+        }
+        notes.push(verdict.annotation().to_string());
     }
-    applied.after = Some(verdict.compliance());
-    applied.annotation = verdict.annotation().to_string();
+    applied.after = Some(after);
+    applied.annotation = notes.join(" | ");
     Ok(applied)
 }
 
-/// The AWS CLI commands a person would run for a plan (the seed's remediation steps, exact).
+/// The AWS CLI commands a person would run for a plan (the seed's remediation steps, exact). A
+/// rule reshaped in place is found by its shape (`describe-security-group-rules`) first.
 pub fn cli_commands(group: &SecurityGroup, plan: &Plan, region: Option<&str>) -> Vec<String> {
     plan.calls
         .iter()
         .map(|c| {
             let perms = serde_json::to_string(&c.ip_permissions()).unwrap_or_default();
             let region = region.map(|r| format!(" --region {r}")).unwrap_or_default();
+            if c.action == crate::fix::Action::Modify {
+                return modify_commands(group, c, &region);
+            }
             format!(
                 "aws ec2 {}{region} --group-id {} --ip-permissions '{}'",
                 c.cli_command(),
@@ -200,4 +228,36 @@ pub fn cli_commands(group: &SecurityGroup, plan: &Plan, region: Option<&str>) ->
             )
         })
         .collect()
+}
+
+/// `aws ec2 modify-security-group-rules` for each reshaped rule, its id looked up by its shape.
+fn modify_commands(group: &SecurityGroup, call: &crate::fix::Call, region: &str) -> String {
+    use crate::fix::{Direction, Peer};
+    let egress = call.direction == Direction::Egress;
+    let mut out = Vec::new();
+    for (old, new) in call.replaces.iter().zip(&call.rules) {
+        let peer_field = |r: &crate::fix::RuleSpec| match &r.peer {
+            Peer::Cidr(ipnet::IpNet::V4(n)) => ("CidrIpv4", n.to_string()),
+            Peer::Cidr(ipnet::IpNet::V6(n)) => ("CidrIpv6", n.to_string()),
+            Peer::PrefixList(id) => ("PrefixListId", id.clone()),
+            Peer::Group(g) => ("ReferencedGroupInfo.GroupId", g.to_string()),
+        };
+        let (field, value) = peer_field(old);
+        let query = format!(
+            "SecurityGroupRules[?IsEgress==`{egress}` && IpProtocol==`{}` && FromPort==`{}` && ToPort==`{}` && {field}==`{value}`].SecurityGroupRuleId",
+            old.ip_protocol(),
+            old.from.unwrap_or(-1),
+            old.to.unwrap_or(-1)
+        );
+        let (nfield, nvalue) = peer_field(new);
+        let nfield = nfield.replace("ReferencedGroupInfo.GroupId", "ReferencedGroupId");
+        out.push(format!(
+            "aws ec2 modify-security-group-rules{region} --group-id {gid} --security-group-rules \"SecurityGroupRuleId=$(aws ec2 describe-security-group-rules{region} --filters Name=group-id,Values={gid} --query '{query}' --output text),SecurityGroupRule={{IpProtocol={},FromPort={},ToPort={},{nfield}={nvalue}}}\"",
+            new.ip_protocol(),
+            new.from.unwrap_or(-1),
+            new.to.unwrap_or(-1),
+            gid = group.group_id,
+        ));
+    }
+    out.join("\n")
 }

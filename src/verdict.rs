@@ -91,6 +91,9 @@ pub struct Judgement<F> {
 pub struct Verdict {
     compliance: Compliance,
     annotation: String,
+    /// The whole reason when the annotation had to be cut (the limit is Config's, not a
+    /// terminal's).
+    full: Option<Box<str>>,
 }
 
 impl Verdict {
@@ -113,10 +116,17 @@ impl Verdict {
                 j.unresolved.join(", ")
             ));
         }
+        let full = (text.chars().count() > MAX_ANNOTATION_CHARS).then(|| text.clone().into());
         Verdict {
             compliance,
             annotation: truncate_annotation(text),
+            full,
         }
+    }
+
+    /// The whole reason, uncut.
+    pub fn reason(&self) -> &str {
+        self.full.as_deref().unwrap_or(&self.annotation)
     }
 
     /// The group is outside what the check is about (or no longer exists).
@@ -124,6 +134,7 @@ impl Verdict {
         Verdict {
             compliance: Compliance::NotApplicable,
             annotation: truncate_annotation(reason.into()),
+            full: None,
         }
     }
 
@@ -158,6 +169,7 @@ impl Verdict {
         Verdict {
             compliance: self.compliance,
             annotation: format!("{reason}; {note}"),
+            full: self.full,
         }
     }
 

@@ -24,11 +24,21 @@ export const REMEDIATION_BINARY_NAME = 'sg-compliance-remediate';
  * engine gathers the same facts; AWS-managed lists belong to AWS's account), so the plan and the re-evaluation
  * after applying it see what the rule saw.
  */
-export const REMEDIATION_READ_ACTIONS = ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSecurityGroups', 'ec2:GetManagedPrefixListEntries'];
-/** Write actions of the remediation function, on security groups of the account and region only. */
+export const REMEDIATION_READ_ACTIONS = [
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSecurityGroupRules',
+  'ec2:DescribeSecurityGroups',
+  'ec2:GetManagedPrefixListEntries',
+];
+/**
+ * Write actions of the remediation function, on security groups of the account and region only. A plan that would
+ * exceed the rules-per-group quota reshapes a rule in place (ModifySecurityGroupRules, its id found with the read
+ * action DescribeSecurityGroupRules).
+ */
 export const REMEDIATION_WRITE_ACTIONS = [
   'ec2:AuthorizeSecurityGroupEgress',
   'ec2:AuthorizeSecurityGroupIngress',
+  'ec2:ModifySecurityGroupRules',
   'ec2:RevokeSecurityGroupEgress',
   'ec2:RevokeSecurityGroupIngress',
 ];

@@ -80,26 +80,38 @@ impl Rule for BroadPrivateIngress {
     }
 
     /// No safe automatic fix: nobody knows which narrower sources are meant.
-    fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
+    fn fix(&self, sg: &SecurityGroup, facts: &Facts, _: bool) -> Fix {
         let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
         let min = |family| match family {
             Family::V4 => self.min_prefix_v4,
             Family::V6 => self.min_prefix_v6,
         };
-        match exposure.broad_private(min).first() {
-            None => Fix::Nothing,
-            Some(b) => {
-                let what = if b.segment.protocol.has_ports() {
-                    format!("{}/{}", b.segment.protocol, b.segment.ports)
-                } else {
-                    b.segment.protocol.to_string()
-                };
-                Fix::Manual(format!(
-                    "reference the client tier's security group instead of {} on {what}",
-                    b.block
-                ))
+        let hits = exposure.broad_private(min);
+        if hits.is_empty() {
+            return Fix::Nothing;
+        }
+        // Every block on every segment: following the advice must end the finding.
+        let mut by_block: Vec<(ipnet::IpNet, Vec<String>)> = Vec::new();
+        for b in &hits {
+            let what = if b.segment.protocol.has_ports() {
+                format!("{}/{}", b.segment.protocol, b.segment.ports)
+            } else {
+                b.segment.protocol.to_string()
+            };
+            match by_block.iter_mut().find(|(blk, _)| *blk == b.block) {
+                Some((_, w)) if w.contains(&what) => {}
+                Some((_, w)) => w.push(what),
+                None => by_block.push((b.block, vec![what])),
             }
         }
+        let parts: Vec<String> = by_block
+            .iter()
+            .map(|(b, w)| format!("{b} on {}", w.join(", ")))
+            .collect();
+        Fix::Manual(format!(
+            "reference the client tier's security group instead of {}",
+            parts.join("; ")
+        ))
     }
 }
 

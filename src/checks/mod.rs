@@ -9,11 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::exposure::{PrefixLists, PublicReach, WidePublic};
-use crate::fix::{apply, Fix, Safety};
+use crate::fix::{
+    apply_within, plan_between, rules_of, Change, Direction, Fix, Plan, Quota, Safety,
+};
 use crate::model::{GroupId, SecurityGroup};
 use crate::params::{ParamError, ParamSpec, Params};
 use crate::ports::PortSet;
-use crate::verdict::{group_findings, Compliance, Finding, Verdict};
+use crate::verdict::{group_findings, Compliance, Finding, Verdict, MAX_ANNOTATION_CHARS};
 
 pub mod broad_private_ingress;
 pub mod public_egress;
@@ -35,9 +37,12 @@ pub trait Rule: Sized {
     /// The verdict on one group.
     fn evaluate(&self, sg: &SecurityGroup, facts: &Facts) -> Verdict;
     /// The smallest exact change that makes a NON_COMPLIANT group compliant, computed from the
-    /// same analysis as the verdict. Called only for groups the check found NON_COMPLIANT;
-    /// [`Check::fix`] checks every plan by applying it to the model and evaluating again.
-    fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix;
+    /// same analysis as the verdict: it removes only what the findings report. Called only for
+    /// groups the check found NON_COMPLIANT; [`Check::fix`] checks every plan by applying it to
+    /// the model and evaluating again. With `keep_lossy`, rules whose narrowing would lose more
+    /// than the violation (a `-1` rule's other protocols) are left alone: [`Check::fix`] offers
+    /// that plan when it still ends the violation.
+    fn fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix;
 }
 
 /// What a check needs to learn from AWS for a set of groups.
@@ -83,6 +88,15 @@ pub struct Facts {
     pub group_vpcs: BTreeMap<GroupId, String>,
     /// The region the groups are in, when known (for region-limited parameters).
     pub region: Option<String>,
+    /// The account's "rules per security group" quota, when known (default 60).
+    pub rules_quota: Option<usize>,
+}
+
+impl Facts {
+    /// The rule quota plans must stay within.
+    pub fn quota(&self) -> Quota {
+        Quota::new(self.rules_quota, &self.prefix_lists)
+    }
 }
 
 /// Generates [`Check`] (one variant per check module) and its exhaustive dispatch.
@@ -143,9 +157,9 @@ macro_rules! registry {
                 }
             }
 
-            fn raw_fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
+            fn raw_fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix {
                 match self {
-                    $(Check::$variant(c) => c.fix(sg, facts),)*
+                    $(Check::$variant(c) => c.fix(sg, facts, keep_lossy),)*
                 }
             }
         }
@@ -170,24 +184,50 @@ impl Check {
         self.verified_fix(sg, facts)
     }
 
-    /// The fix of a group already found NON_COMPLIANT, verified on the model.
+    /// The fix of a group already found NON_COMPLIANT, verified on the model: the plan that
+    /// leaves alone what narrowing would lose (a `-1` rule's other protocols) when it ends the
+    /// violation, else the full one; ordered within the rule quota.
     fn verified_fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
-        match self.raw_fix(sg, facts) {
-            Fix::Plan(plan) => match apply(sg, &plan.calls) {
-                Err(e) => Fix::Manual(format!("no exact plan: {e}")),
-                Ok(after) => {
-                    let v = self.evaluate(&after, facts);
-                    if v.compliance() == Compliance::NonCompliant {
-                        Fix::Manual(format!(
-                            "revoking wide public sources is not enough ({}): edit the prefix lists or narrow the remaining sources by hand",
-                            v.annotation()
-                        ))
-                    } else {
-                        Fix::Plan(plan)
-                    }
-                }
-            },
+        let quota = facts.quota();
+        let careful = self.raw_fix(sg, facts, true);
+        let first = match self.check_plan(sg, facts, careful, &quota) {
+            Ok(Fix::Plan(plan)) if plan.safety == Safety::Safe => return Fix::Plan(plan),
             other => other,
+        };
+        match self.check_plan(sg, facts, self.raw_fix(sg, facts, false), &quota) {
+            Ok(fix) => fix,
+            Err(why) => match first {
+                Ok(Fix::Plan(plan)) => Fix::Plan(plan),
+                _ => Fix::Manual(why),
+            },
+        }
+    }
+
+    /// A raw plan applied to the model, the group evaluated again, and the plan ordered within
+    /// the quota; `Err` with the reason when it does not end the violation.
+    fn check_plan(
+        &self,
+        sg: &SecurityGroup,
+        facts: &Facts,
+        fix: Fix,
+        quota: &Quota,
+    ) -> Result<Fix, String> {
+        let Fix::Plan(plan) = fix else {
+            return Ok(fix);
+        };
+        let after = apply_within(sg, &plan.calls, &Quota::unlimited())
+            .map_err(|e| format!("no exact plan: {e}"))?;
+        let v = self.evaluate(&after, facts);
+        if v.compliance() == Compliance::NonCompliant {
+            return Err(format!(
+                "revoking wide public sources is not enough ({}): edit the prefix lists or narrow the remaining sources by hand",
+                v.annotation()
+            ));
+        }
+        match within_quota(sg, &after, quota, plan.safety) {
+            Ok(Some(plan)) => Ok(Fix::Plan(plan)),
+            Ok(None) => Ok(Fix::Nothing),
+            Err(why) => Err(why),
         }
     }
 
@@ -199,10 +239,22 @@ impl Check {
         }
         let fix = self.verified_fix(sg, facts);
         let note = match &fix {
-            Fix::Plan(plan) => match plan.safety {
-                Safety::Safe => format!("fix: {}", plan.summary()),
-                Safety::Unsafe(_) => format!("unsafe fix: {}", plan.summary()),
-            },
+            Fix::Plan(plan) => {
+                let label = match plan.safety {
+                    Safety::Safe => "fix",
+                    Safety::Unsafe(_) => "unsafe fix",
+                };
+                let whole = format!("{label}: {}", plan.summary());
+                let room =
+                    MAX_ANNOTATION_CHARS.saturating_sub(verdict.annotation().chars().count() + 2);
+                if whole.chars().count() <= room {
+                    whole
+                } else {
+                    // Never half a call: how many calls, and where to see them.
+                    let calls = plan.calls.len();
+                    format!("{label}: {calls} EC2 calls (`sg-compliance remediate` prints them)")
+                }
+            }
             Fix::Manual(why) => format!("fix by hand: {why}"),
             Fix::Nothing => String::new(),
         };
@@ -233,6 +285,119 @@ impl Check {
     }
 }
 
+/// The plan from `before` to `after`, ordered within `quota`.
+fn within_quota(
+    before: &SecurityGroup,
+    after: &SecurityGroup,
+    quota: &Quota,
+    safety: Safety,
+) -> Result<Option<Plan>, String> {
+    let changes = [
+        Change {
+            direction: Direction::Ingress,
+            before: rules_of(&before.ingress),
+            after: rules_of(&after.ingress),
+        },
+        Change {
+            direction: Direction::Egress,
+            before: rules_of(&before.egress),
+            after: rules_of(&after.egress),
+        },
+    ];
+    plan_between(&changes, quota, true, safety)
+}
+
+/// One group's fix across every selected check: each check's plan is made on the result of the
+/// previous ones (until none changes anything), then one plan goes from the group's rules to the
+/// final rules, ordered within the quota. Checks without a plan keep their reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupFix {
+    /// The checks that found the group NON_COMPLIANT, with their annotations.
+    pub findings: Vec<(&'static str, String)>,
+    /// The one plan for all of them (`None` when nothing can be changed automatically).
+    pub plan: Option<Plan>,
+    /// Checks the plan does not fix, with why.
+    pub manual: Vec<(&'static str, String)>,
+}
+
+/// Plans one group's fix across `checks` (see [`GroupFix`]).
+pub fn plan_group(checks: &[Check], sg: &SecurityGroup, facts: &Facts) -> GroupFix {
+    let mut findings = Vec::new();
+    for check in checks {
+        let v = check.evaluate(sg, facts);
+        if v.compliance() == Compliance::NonCompliant {
+            findings.push((check.name(), v.reason().to_string()));
+        }
+    }
+    let mut state = sg.clone();
+    let mut unsafe_notes: Vec<String> = Vec::new();
+    let mut manual: BTreeMap<&'static str, String> = BTreeMap::new();
+    // A later check's plan can reopen what an earlier one closed; a few passes reach the fixed point.
+    for _ in 0..3 {
+        let mut changed = false;
+        for check in checks {
+            if check.evaluate(&state, facts).compliance() != Compliance::NonCompliant {
+                continue;
+            }
+            match check.verified_fix(&state, facts) {
+                Fix::Plan(plan) => match apply_within(&state, &plan.calls, &Quota::unlimited()) {
+                    Ok(next) => {
+                        if let Safety::Unsafe(note) = plan.safety {
+                            if !unsafe_notes.contains(&note) {
+                                unsafe_notes.push(note);
+                            }
+                        }
+                        manual.remove(check.name());
+                        state = next;
+                        changed = true;
+                    }
+                    Err(e) => {
+                        manual.insert(check.name(), format!("no exact plan: {e}"));
+                    }
+                },
+                Fix::Manual(why) => {
+                    manual.insert(check.name(), why);
+                }
+                Fix::Nothing => {}
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for check in checks {
+        let v = check.evaluate(&state, facts);
+        if v.compliance() == Compliance::NonCompliant && !manual.contains_key(check.name()) {
+            manual.insert(
+                check.name(),
+                format!(
+                    "the plans of the selected checks conflict: {}",
+                    v.annotation()
+                ),
+            );
+        }
+    }
+    let safety = if unsafe_notes.is_empty() {
+        Safety::Safe
+    } else {
+        Safety::Unsafe(unsafe_notes.join("; "))
+    };
+    let plan = match within_quota(sg, &state, &facts.quota(), safety) {
+        Ok(plan) => plan,
+        Err(why) => {
+            for (name, _) in &findings {
+                manual.entry(name).or_insert_with(|| why.clone());
+            }
+            None
+        }
+    };
+    GroupFix {
+        findings,
+        plan,
+        manual: manual.into_iter().collect(),
+    }
+}
+
 /// `tcp/22 <verb> 0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0)`, grouped by protocol and sources.
 /// Shared by the checks that report internet reach.
 pub fn public_findings(reach: Vec<PublicReach<'_>>, verb: &str) -> Vec<Finding> {
@@ -252,17 +417,10 @@ pub fn public_findings(reach: Vec<PublicReach<'_>>, verb: &str) -> Vec<Finding> 
 pub fn wide_public_findings(hits: Vec<WidePublic<'_>>, verb: &str) -> Vec<Finding> {
     group_findings(
         hits.into_iter()
-            .map(|h| {
-                let names: Vec<String> = h.sources.iter().map(ToString::to_string).collect();
-                Finding {
-                    protocol: h.protocol,
-                    detail: format!(
-                        "{verb} {} (public, broader than /{})",
-                        names.join(" + "),
-                        h.min
-                    ),
-                    ports: h.ports,
-                }
+            .map(|h| Finding {
+                protocol: h.protocol,
+                detail: format!("{verb} {} (public, broader than /{})", h.describe(), h.min),
+                ports: h.ports,
             })
             .collect(),
     )

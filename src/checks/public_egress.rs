@@ -6,10 +6,9 @@
 
 use super::{describe_ports, public_findings, Facts, Needs, Rule};
 use crate::exposure::{Exposure, PortPolicy};
-use crate::fix::{narrow_public, plan_of, Direction, Fix, Offending};
+use crate::fix::{narrow, plan_of, Direction, Fix, Violation};
 use crate::model::SecurityGroup;
 use crate::params::{ParamError, ParamSpec, Params};
-use crate::ports::PortRange;
 use crate::ports::PortSet;
 use crate::verdict::{Judgement, Verdict};
 
@@ -56,17 +55,21 @@ impl Rule for PublicEgress {
         })
     }
 
-    /// Revokes wide public destinations on unauthorized ports, re-authorizing the rest of each
-    /// touched rule (`-1` to 0.0.0.0/0 with 443 authorized becomes tcp/443, icmp and icmpv6).
-    fn fix(&self, sg: &SecurityGroup, _: &Facts) -> Fix {
-        let offending = Offending {
-            tcp: PortSet::from_ranges(self.tcp.subtract_from(&PortRange::ALL)),
-            udp: PortSet::from_ranges(self.udp.subtract_from(&PortRange::ALL)),
-            other: false,
-            all_traffic: true,
-        };
-        let (authorize, revoke, lost) = narrow_public(&sg.egress, &offending);
-        match plan_of(Direction::Egress, authorize, revoke, lost) {
+    /// Revokes wide public destinations on the reported ports, re-authorizing the rest of each
+    /// touched rule (`-1` to 0.0.0.0/0 with 443 authorized becomes tcp/443 and icmp: unsafe).
+    fn fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix {
+        let exposure = Exposure::of(&sg.egress, &facts.prefix_lists);
+        let mut violation = Violation::default();
+        violation.add_public(
+            &exposure.public_all(PortPolicy::Allow {
+                tcp: &self.tcp,
+                udp: &self.udp,
+            }),
+            false,
+        );
+        let n = narrow(&sg.egress, &violation, keep_lossy);
+        let note = n.unsafe_note();
+        match plan_of(Direction::Egress, n.authorize, n.revoke, note) {
             Some(plan) => Fix::Plan(plan),
             None => Fix::Manual("no wide public destination to revoke: the internet is reached through prefix lists or narrow destinations; edit them by hand".into()),
         }
@@ -98,7 +101,7 @@ mod tests {
     #[case::vpc_only("vpc only", NONE, json!([{"ipProtocol": "-1", "ipRanges": ["10.0.0.0/16"]}]), Compliance::Compliant, "no egress")]
     #[case::https_allowed("https allowed", HTTPS, json!([tcp(443, 443, &["0.0.0.0/0"]), {"ipProtocol": "udp", "fromPort": 53, "toPort": 53, "ipRanges": ["0.0.0.0/0"]}]), Compliance::Compliant, "tcp 443, udp 53,123")]
     #[case::http_not_allowed("http not allowed", HTTPS, json!([tcp(80, 80, &["0.0.0.0/0"])]), Compliance::NonCompliant, "tcp/80 to 0.0.0.0/0")]
-    #[case::split_v6("split v6", HTTPS, json!([{"ipProtocol": "tcp", "fromPort": 25, "toPort": 25, "ipv6Ranges": [{"cidrIpv6": "::/1"}]}, {"ipProtocol": "-1", "ipv6Ranges": [{"cidrIpv6": "8000::/1"}]}]), Compliance::NonCompliant, "tcp/25 to ::/1 + 8000::/1 (= ::/0)")]
+    #[case::split_v6("split v6", HTTPS, json!([{"ipProtocol": "tcp", "fromPort": 25, "toPort": 25, "ipv6Ranges": [{"cidrIpv6": "2000::/4"}]}, {"ipProtocol": "-1", "ipv6Ranges": [{"cidrIpv6": "3000::/4"}]}]), Compliance::NonCompliant, "tcp/25 to 2000::/4 + 3000::/4 (= every public IPv6 address)")]
     fn table(
         #[case] name: &str,
         #[case] p: &[(&str, &str)],

@@ -7,7 +7,7 @@
 
 use super::{describe_ports, public_findings, wide_public_findings, Facts, Needs, Rule};
 use crate::exposure::{Exposure, Family, PortPolicy};
-use crate::fix::{narrow_public, plan_of, Direction, Fix, Offending};
+use crate::fix::{narrow, plan_of, Direction, Fix, Violation};
 use crate::model::SecurityGroup;
 use crate::params::{ParamError, ParamSpec, Params};
 use crate::ports::PortSet;
@@ -61,9 +61,9 @@ impl Rule for PublicIngress {
 
     fn evaluate(&self, sg: &SecurityGroup, facts: &Facts) -> Verdict {
         let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
-        let (policy, headline, compliant) = match &self.ports {
+        let policy = self.policy();
+        let (headline, compliant) = match &self.ports {
             PortMode::AllowList { tcp, udp } => (
-                PortPolicy::Allow { tcp, udp },
                 "open to the internet on unauthorized ports",
                 format!(
                     "no ingress from the internet outside authorized ports ({})",
@@ -71,7 +71,6 @@ impl Rule for PublicIngress {
                 ),
             ),
             PortMode::DenyList { tcp, udp } => (
-                PortPolicy::Deny { tcp, udp },
                 "blocked ports open to the internet",
                 format!(
                     "blocked ports ({}) are not reachable from the internet",
@@ -80,15 +79,10 @@ impl Rule for PublicIngress {
             ),
         };
         let mut findings = public_findings(exposure.public(policy), "open to");
-        if self.min_public_v4 > 0 || self.min_public_v6 > 0 {
-            findings.extend(wide_public_findings(
-                exposure.wide_public(policy, |f| match f {
-                    Family::V4 => self.min_public_v4,
-                    Family::V6 => self.min_public_v6,
-                }),
-                "open to",
-            ));
-        }
+        findings.extend(wide_public_findings(
+            exposure.wide_public(policy, |f| self.min_public(f)),
+            "open to",
+        ));
         Verdict::judge(Judgement {
             findings,
             headline: headline.to_string(),
@@ -97,31 +91,39 @@ impl Rule for PublicIngress {
         })
     }
 
-    /// Revokes the wide public sources on the offending ports and re-authorizes the rest of each
-    /// touched rule (`tcp 0-65535 0.0.0.0/0` with 80,443 authorized becomes `tcp 80` and `tcp 443`).
-    fn fix(&self, sg: &SecurityGroup, _: &Facts) -> Fix {
-        let offending = match &self.ports {
-            PortMode::AllowList { tcp, udp } => Offending {
-                tcp: PortSet::from_ranges(tcp.subtract_from(&crate::ports::PortRange::ALL)),
-                udp: PortSet::from_ranges(udp.subtract_from(&crate::ports::PortRange::ALL)),
-                other: false,
-                all_traffic: true,
-            },
-            PortMode::DenyList { tcp, udp } => Offending {
-                tcp: tcp.clone(),
-                udp: udp.clone(),
-                other: false,
-                all_traffic: false,
-            },
-        };
-        let (authorize, revoke, lost) = narrow_public(&sg.ingress, &offending);
-        match plan_of(Direction::Ingress, authorize, revoke, lost) {
+    /// Revokes exactly what the findings report: on each reported (protocol, ports), the wide
+    /// public sources (and with `minPublicPrefixLength` the sources of the wide blocks), and
+    /// re-authorizes the rest of each touched rule (`tcp 0-65535 0.0.0.0/0` with 80,443
+    /// authorized becomes `tcp 80` and `tcp 443`).
+    fn fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix {
+        let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
+        let policy = self.policy();
+        let mut violation = Violation::default();
+        violation.add_public(&exposure.public_all(policy), false);
+        violation.add_wide(&exposure.wide_public_all(policy, |f| self.min_public(f)));
+        let n = narrow(&sg.ingress, &violation, keep_lossy);
+        let note = n.unsafe_note();
+        match plan_of(Direction::Ingress, n.authorize, n.revoke, note) {
             Some(plan) => Fix::Plan(plan),
             None => Fix::Manual("no wide public source to revoke: the internet is reached through prefix lists or narrow sources; edit them by hand".into()),
         }
     }
 }
 impl PublicIngress {
+    fn policy(&self) -> PortPolicy<'_> {
+        match &self.ports {
+            PortMode::AllowList { tcp, udp } => PortPolicy::Allow { tcp, udp },
+            PortMode::DenyList { tcp, udp } => PortPolicy::Deny { tcp, udp },
+        }
+    }
+
+    fn min_public(&self, family: Family) -> u8 {
+        match family {
+            Family::V4 => self.min_public_v4,
+            Family::V6 => self.min_public_v6,
+        }
+    }
+
     fn port_mode(p: &Params<'_>) -> Result<PortMode, ParamError> {
         let blocked = ["blockedTcpPorts", "blockedUdpPorts"];
         if blocked.iter().all(|k| p.given(k).is_none()) {
@@ -168,7 +170,7 @@ mod tests {
     #[case::range_80_443("range 80-443", ALLOW, json!([tcp(80, 443, &["0.0.0.0/0"])]), Compliance::NonCompliant, "tcp/81-442 open")]
     #[case::all_traffic("all traffic", ALLOW, json!([{"ipProtocol": "-1", "ipRanges": ["0.0.0.0/0"]}]), Compliance::NonCompliant, "all traffic open to 0.0.0.0/0")]
     #[case::ipv6_all_ports("ipv6 all ports", ALLOW, json!([{"ipProtocol": "6", "fromPort": 0, "toPort": 65535, "ipv6Ranges": [{"cidrIpv6": "::/0"}]}]), Compliance::NonCompliant, "tcp/0-79,81-442,444-65535 open to ::/0")]
-    #[case::ipv6_halves("ipv6 halves", ALLOW, json!([{"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080, "ipv6Ranges": [{"cidrIpv6": "::/1"}, {"cidrIpv6": "8000::/1"}]}]), Compliance::NonCompliant, "tcp/8080 open to ::/1 + 8000::/1 (= ::/0)")]
+    #[case::ipv6_halves("ipv6 halves", ALLOW, json!([{"ipProtocol": "tcp", "fromPort": 8080, "toPort": 8080, "ipv6Ranges": [{"cidrIpv6": "2000::/4"}, {"cidrIpv6": "3000::/4"}]}]), Compliance::NonCompliant, "tcp/8080 open to 2000::/4 + 3000::/4 (= every public IPv6 address)")]
     #[case::udp_not_authorized("udp not authorized", ALLOW, json!([{"ipProtocol": "udp", "fromPort": 53, "toPort": 53, "ipRanges": ["0.0.0.0/0"]}]), Compliance::NonCompliant, "udp/53 open")]
     #[case::icmp_is_not_a_port("icmp is not a port", ALLOW, json!([{"ipProtocol": "icmp", "fromPort": 8, "toPort": -1, "ipRanges": ["0.0.0.0/0"]}]), Compliance::Compliant, "no ingress")]
     #[case::ssh_from_anywhere("ssh from anywhere", SSH_RDP, json!([tcp(22, 22, &["0.0.0.0/0"])]), Compliance::NonCompliant, "blocked ports open to the internet: tcp/22 open to 0.0.0.0/0")]
@@ -180,8 +182,12 @@ mod tests {
     #[case::c_443_public_allowed_by_deny_list("443 public allowed by deny-list", SSH_RDP, json!([tcp(443, 443, &["0.0.0.0/0"])]), Compliance::Compliant, "tcp 22,3389, udp none")]
     #[case::unresolved_prefix_list("unresolved prefix list", SSH_RDP, json!([{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "prefixListIds": [{"prefixListId": "pl-0123"}]}]), Compliance::Compliant, "prefix lists pl-0123 not resolved")]
     #[case::wide_public_source_with_min_24("wide public source with min /24", &[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("minPublicPrefixLength", "24")], json!([tcp(22, 22, &["198.51.0.0/16", "203.0.113.0/24", "10.0.0.0/8"])]), Compliance::NonCompliant, "blocked ports open to the internet: tcp/22 open to 198.51.0.0/16 (public, broader than /24)")]
-    #[case::internet_but_one_address_with_min_24("internet but one address with min /24", &[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("minPublicPrefixLength", "24")], json!([tcp(22, 22, &["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5"])]), Compliance::NonCompliant, "(public, broader than /24)")]
-    #[case::internet_but_one_address_by_default("internet but one address by default", SSH_RDP, json!([tcp(22, 22, &["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5"])]), Compliance::Compliant, "not reachable")]
+    #[case::internet_but_a_public_6_with_min_24("internet but a public /6 with min /24", &[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("minPublicPrefixLength", "24")], json!([tcp(22, 22, &["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/4", "208.0.0.0/5", "216.0.0.0/6"])]), Compliance::NonCompliant, "(public, broader than /24)")]
+    #[case::internet_but_a_public_6_by_default("internet but a public /6 by default", SSH_RDP, json!([tcp(22, 22, &["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/4", "208.0.0.0/5", "216.0.0.0/6"])]), Compliance::Compliant, "not reachable")]
+    #[case::internet_less_private_space("internet less private space", SSH_RDP, json!([tcp(22, 22, &["0.0.0.0/5", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6", "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/3", "160.0.0.0/5", "168.0.0.0/6", "172.0.0.0/12", "172.32.0.0/11", "172.64.0.0/10", "172.128.0.0/9", "173.0.0.0/8", "174.0.0.0/7", "176.0.0.0/4", "192.0.0.0/9", "192.128.0.0/11", "192.160.0.0/13", "192.169.0.0/16", "192.170.0.0/15", "192.172.0.0/14", "192.176.0.0/12", "192.192.0.0/10", "193.0.0.0/8", "194.0.0.0/7", "196.0.0.0/6", "200.0.0.0/5", "208.0.0.0/4", "224.0.0.0/3"])]), Compliance::NonCompliant, "(= every public IPv4 address)")]
+    #[case::special_purpose_only("special-purpose only", SSH_RDP, json!([tcp(22, 22, &["127.0.0.0/8", "169.254.0.0/16", "198.18.0.0/15", "192.0.2.0/24"]), {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipv6Ranges": [{"cidrIpv6": "fe80::/10"}, {"cidrIpv6": "2001:db8::/32"}]}]), Compliance::Compliant, "not reachable")]
+    #[case::sixteen_24s_are_a_20("sixteen /24s are a /20", &[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("minPublicPrefixLength", "24")], json!([tcp(22, 22, &["198.51.0.0/24", "198.51.1.0/24", "198.51.2.0/24", "198.51.3.0/24", "198.51.4.0/24", "198.51.5.0/24", "198.51.6.0/24", "198.51.7.0/24", "198.51.8.0/24", "198.51.9.0/24", "198.51.10.0/24", "198.51.11.0/24", "198.51.12.0/24", "198.51.13.0/24", "198.51.14.0/24", "198.51.15.0/24"])]), Compliance::NonCompliant, "(together 198.51.0.0/20)")]
+    #[case::one_fact_once("one fact once", &[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("minPublicPrefixLength", "24")], json!([tcp(22, 22, &["0.0.0.0/0"])]), Compliance::NonCompliant, "blocked ports open to the internet: tcp/22 open to 0.0.0.0/0")]
     #[case::narrow_public_source_with_min_24("narrow public source with min /24", &[("check", "public-ingress"), ("blockedTcpPorts", "22"), ("minPublicPrefixLength", "24"), ("minPublicPrefixLengthIpv6", "48")], json!([tcp(22, 22, &["203.0.113.0/24"]), {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipv6Ranges": [{"cidrIpv6": "2001:db8::/48"}]}]), Compliance::Compliant, "not reachable")]
     fn table(
         #[case] name: &str,

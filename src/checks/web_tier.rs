@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use super::{public_findings, Facts, Needs, Rule};
 use crate::exposure::{Exposure, PortPolicy};
-use crate::fix::{narrow_public, plan_of, rules_of, Direction, Fix, Offending, Peer, RuleSpec};
+use crate::fix::{narrow, plan_of, rules_of, Direction, Fix, Peer, RuleSpec, Violation};
 use crate::model::{GroupId, Permission, Protocol, SecurityGroup};
 use crate::params::{ParamError, ParamSpec, Params, RegionalGroups};
 use crate::ports::PortSet;
@@ -151,7 +151,7 @@ impl Rule for WebTier {
     /// Authorizes the tier ports from the one load-balancer group known to front this group (same
     /// VPC; listed, or discovered and already referenced by it), and with `forbidPublicIngress`
     /// revokes wide public sources. Refuses, saying why, when that group is not known exactly.
-    fn fix(&self, sg: &SecurityGroup, facts: &Facts) -> Fix {
+    fn fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix {
         let listed = self.listed(facts);
         let lb_groups = listed.as_ref().unwrap_or(&facts.load_balancer_groups);
         let has_path = self
@@ -160,20 +160,36 @@ impl Rule for WebTier {
         let existing = rules_of(&sg.ingress);
         let mut authorize = Vec::new();
         if !has_path {
+            // An unknown VPC is never "the same VPC": EC2 rejects references across VPCs.
             let same_vpc = |g: &GroupId| match (facts.group_vpcs.get(g), &sg.vpc_id) {
                 (Some(theirs), Some(ours)) => theirs == ours,
-                _ => true,
+                _ => false,
             };
-            let candidates: BTreeSet<&GroupId> = match &listed {
-                Some(listed) => listed.iter().filter(|g| same_vpc(g)).collect(),
+            let all: BTreeSet<&GroupId> = match &listed {
+                Some(listed) => listed.iter().collect(),
                 None => sg
                     .ingress
                     .iter()
                     .flat_map(|p| &p.groups)
                     .map(|g| &g.group_id)
-                    .filter(|g| facts.load_balancer_groups.contains(*g) && same_vpc(g))
+                    .filter(|g| facts.load_balancer_groups.contains(*g))
                     .collect(),
             };
+            let candidates: BTreeSet<&GroupId> =
+                all.iter().copied().filter(|g| same_vpc(g)).collect();
+            let unknown: BTreeSet<&str> = all
+                .iter()
+                .filter(|g| !facts.group_vpcs.contains_key(**g))
+                .map(|g| g.as_str())
+                .collect();
+            if candidates.is_empty() && !unknown.is_empty() {
+                return Fix::Manual(format!(
+                    "authorize tcp/{} from {} if it is in {} (its VPC is unknown; EC2 rejects references across VPCs)",
+                    self.ports,
+                    join(unknown),
+                    sg.vpc_id.as_deref().unwrap_or("this group's VPC")
+                ));
+            }
             let lb = match candidates.len() {
                 1 => candidates.into_iter().next().cloned(),
                 0 => None,
@@ -200,10 +216,13 @@ impl Rule for WebTier {
         }
         let (mut revoke, mut lost) = (Vec::new(), None);
         if self.forbid_public_ingress {
-            let (more, r, l) = narrow_public(&sg.ingress, &Offending::everything());
-            authorize.extend(more);
-            revoke = r;
-            lost = l;
+            let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
+            let mut violation = Violation::default();
+            violation.add_public(&exposure.public_all(PortPolicy::Any), true);
+            let n = narrow(&sg.ingress, &violation, keep_lossy);
+            lost = n.unsafe_note();
+            authorize.extend(n.authorize);
+            revoke = n.revoke;
         }
         match plan_of(Direction::Ingress, authorize, revoke, lost) {
             Some(plan) => Fix::Plan(plan),
@@ -425,13 +444,18 @@ mod tests {
                 &format!("eu-west-1:{LB}, us-east-1:{OTHER}"),
             ),
         ]);
-        let sg = group(
+        let mut sg = group(
             &[("tier", "web")],
             json!([from_group("tcp", Some(443), Some(443), LB)]),
             json!([]),
         );
+        sg.vpc_id = Some("vpc-1".into());
         let in_region = |region: &str| Facts {
             region: Some(region.into()),
+            group_vpcs: [LB, OTHER]
+                .iter()
+                .map(|g| (GroupId::parse(g).unwrap(), "vpc-1".to_string()))
+                .collect(),
             ..Facts::default()
         };
         assert_eq!(

@@ -83,6 +83,15 @@ impl<C: Cloud, W: Write + Send> Cloud for Printing<'_, C, W> {
     async fn prefix_lists(&self, ids: &BTreeSet<String>) -> Result<PrefixLists, CloudError> {
         self.inner.prefix_lists(ids).await
     }
+    async fn group_vpcs(
+        &self,
+        ids: &BTreeSet<GroupId>,
+    ) -> Result<std::collections::BTreeMap<GroupId, String>, CloudError> {
+        self.inner.group_vpcs(ids).await
+    }
+    fn rules_quota(&self) -> Option<usize> {
+        self.inner.rules_quota()
+    }
     async fn put_evaluations(
         &self,
         evaluations: &[Evaluation],

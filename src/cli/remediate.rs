@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::build_checks;
 use crate::checks::Check;
 use crate::cloud::{CloudError, InMemory};
-use crate::fix::{Fix, Safety};
+use crate::fix::Safety;
 use crate::inventory::Inventory;
 use crate::model::SecurityGroup;
 use crate::remediate::{call_views, cli_commands, plan, CallView, Item};
@@ -56,9 +56,17 @@ pub struct RemediateArgs {
     /// With --apply: EC2 DryRun, so missing permissions show up and nothing changes.
     #[arg(long = "dry-run")]
     dry_run: bool,
-    /// With --apply: also apply unsafe fixes (they drop what their note says).
+    /// Also show (and with --apply, apply) unsafe fixes: they drop what their note says. Without
+    /// it their commands are printed commented out.
     #[arg(long = "unsafe")]
     allow_unsafe: bool,
+    /// The region of offline inputs that carry none (describe output), for region-scoped
+    /// parameters such as `loadBalancerSecurityGroupIds=eu-west-1:sg-…`.
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// The account's "rules per security group" quota, if raised from AWS's default 60.
+    #[arg(long = "rules-quota", value_name = "N")]
+    rules_quota: Option<usize>,
 }
 
 pub async fn run(args: RemediateArgs) -> ExitCode {
@@ -95,8 +103,17 @@ async fn remediate(args: RemediateArgs) -> Result<u8, Failure> {
             "choose one source: --input FILE (plans only) or --live",
         ));
     }
-    if (args.yes || args.dry_run || args.allow_unsafe) && !args.apply {
-        return Err(input_error("--yes, --dry-run and --unsafe go with --apply"));
+    if (args.yes || args.dry_run) && !args.apply {
+        return Err(input_error("--yes and --dry-run go with --apply"));
+    }
+    if let Some(q) = args.rules_quota {
+        if q == 0 {
+            return Err(input_error(
+                "--rules-quota: expected a number of rules above 0",
+            ));
+        }
+        // The port reads it from here (as the Lambda functions read their environment).
+        std::env::set_var("SG_COMPLIANCE_RULES_QUOTA", q.to_string());
     }
     if args.apply && !args.live {
         return Err(input_error(
@@ -121,17 +138,32 @@ async fn remediate(args: RemediateArgs) -> Result<u8, Failure> {
     }
     let mut items = Vec::new();
     let mut bad = 0;
+    let mut seen: Vec<String> = Vec::new();
     for (scope, data) in inventory.scopes {
         let groups = select(data.groups.iter().cloned(), &args.group_ids, &mut bad);
+        seen.extend(groups.iter().map(|g| g.group_id.to_string()));
+        let region = scope.region.clone().or_else(|| args.region.clone());
         let cloud = InMemory {
             load_balancer_groups: data.load_balancer_groups,
-            region: scope.region.clone(),
+            region: region.clone(),
+            // Every group of the file, so a listed group's VPC is known.
+            groups: Some(data.groups.clone()),
             ..InMemory::default()
         };
         let (found, _) = plan(&cloud, &checks, &groups).await.map_err(cloud_error)?;
-        items.extend(found.into_iter().map(|i| (scope.region.clone(), i)));
+        items.extend(found.into_iter().map(|i| (region.clone(), i)));
     }
-    print_plans(&items, args.format)?;
+    if let Some(id) = args.group_ids.iter().find(|id| !seen.contains(id)) {
+        return Err(input_error(format!(
+            "{id}: no such security group in {}",
+            args.input
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    print_plans(&items, args.format, args.allow_unsafe)?;
     Ok(if bad > 0 {
         2
     } else if items.is_empty() {
@@ -162,50 +194,73 @@ fn select(
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+struct Reason<'a> {
+    check: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotation: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct PlanJson<'a> {
     group_id: String,
     group_name: Option<&'a str>,
     region: Option<&'a str>,
-    check: &'static str,
-    annotation: &'a str,
+    /// The checks that found it NON_COMPLIANT, with their reasons.
+    findings: Vec<Reason<'a>>,
     safe: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     unsafe_reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    manual: Option<&'a str>,
+    /// Checks the plan does not fix, with what to do by hand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    manual: Vec<Reason<'a>>,
     calls: Vec<CallView>,
 }
 
-fn print_plans(items: &[(Option<String>, Item)], format: PlanFormat) -> Result<(), Failure> {
+fn print_plans(
+    items: &[(Option<String>, Item)],
+    format: PlanFormat,
+    show_unsafe: bool,
+) -> Result<(), Failure> {
     let mut out = String::new();
     match format {
         PlanFormat::Json => {
             let rows: Vec<PlanJson> = items
                 .iter()
                 .map(|(region, i)| {
-                    let (calls, safe, unsafe_reason, manual) = match &i.fix {
-                        Fix::Plan(p) => (
-                            call_views(&i.group, p),
-                            p.safety == Safety::Safe,
-                            match &p.safety {
-                                Safety::Unsafe(r) => Some(r.as_str()),
-                                Safety::Safe => None,
-                            },
-                            None,
-                        ),
-                        Fix::Manual(why) => (vec![], false, None, Some(why.as_str())),
-                        Fix::Nothing => (vec![], true, None, None),
-                    };
+                    let plan = i.fix.plan.as_ref().filter(|_| i.fix.manual.is_empty());
                     PlanJson {
                         group_id: i.group.group_id.to_string(),
                         group_name: i.group.group_name.as_deref(),
                         region: region.as_deref(),
-                        check: i.check.name(),
-                        annotation: &i.annotation,
-                        safe,
-                        unsafe_reason,
-                        manual,
-                        calls,
+                        findings: i
+                            .fix
+                            .findings
+                            .iter()
+                            .map(|(c, a)| Reason {
+                                check: c,
+                                annotation: Some(a),
+                                reason: None,
+                            })
+                            .collect(),
+                        safe: plan.is_some_and(|p| p.safety == Safety::Safe),
+                        unsafe_reason: plan.and_then(|p| match &p.safety {
+                            Safety::Unsafe(r) => Some(r.as_str()),
+                            Safety::Safe => None,
+                        }),
+                        manual: i
+                            .fix
+                            .manual
+                            .iter()
+                            .map(|(c, r)| Reason {
+                                check: c,
+                                annotation: None,
+                                reason: Some(r),
+                            })
+                            .collect(),
+                        calls: plan.map(|p| call_views(&i.group, p)).unwrap_or_default(),
                     }
                 })
                 .collect();
@@ -213,6 +268,7 @@ fn print_plans(items: &[(Option<String>, Item)], format: PlanFormat) -> Result<(
             out.push('\n');
         }
         PlanFormat::Text => {
+            let (mut safe, mut risky, mut by_hand) = (0, 0, 0);
             for (region, i) in items {
                 let name = i
                     .group
@@ -220,35 +276,51 @@ fn print_plans(items: &[(Option<String>, Item)], format: PlanFormat) -> Result<(
                     .as_deref()
                     .map(|n| format!(" ({n})"))
                     .unwrap_or_default();
-                out.push_str(&format!(
-                    "# {}{name}, {}: {}\n",
-                    i.group.group_id,
-                    i.check.name(),
-                    i.annotation
-                ));
-                match &i.fix {
-                    Fix::Plan(p) => {
-                        if let Safety::Unsafe(reason) = &p.safety {
-                            out.push_str(&format!("# unsafe: {reason}\n"));
-                        }
+                out.push_str(&format!("# {}{name}\n", i.group.group_id));
+                for (check, reason) in &i.fix.findings {
+                    out.push_str(&format!("#   {check}: {reason}\n"));
+                }
+                for (check, why) in &i.fix.manual {
+                    out.push_str(&format!("# no automatic fix for {check}: {why}\n"));
+                }
+                match (&i.fix.plan, i.fix.manual.is_empty()) {
+                    (Some(p), true) => {
+                        let hidden = match &p.safety {
+                            Safety::Unsafe(reason) => {
+                                risky += 1;
+                                out.push_str(&format!("# unsafe: {reason}\n"));
+                                if !show_unsafe {
+                                    out.push_str("# (commented out: pass --unsafe to use it)\n");
+                                }
+                                !show_unsafe
+                            }
+                            Safety::Safe => {
+                                safe += 1;
+                                false
+                            }
+                        };
                         for cmd in cli_commands(&i.group, p, region.as_deref()) {
-                            out.push_str(&cmd);
-                            out.push('\n');
+                            for line in cmd.lines() {
+                                if hidden {
+                                    out.push_str("# ");
+                                }
+                                out.push_str(line);
+                                out.push('\n');
+                            }
                         }
                     }
-                    Fix::Manual(why) => out.push_str(&format!("# no automatic fix: {why}\n")),
-                    Fix::Nothing => {}
+                    _ => by_hand += 1,
                 }
                 out.push('\n');
             }
-            let fixable = items
-                .iter()
-                .filter(|(_, i)| matches!(i.fix, Fix::Plan(_)))
-                .count();
             out.push_str(&format!(
-                "{} non-compliant (group, check) pairs: {fixable} with an exact plan, {} to fix by hand\n",
+                "{} non-compliant groups: {safe} with a safe plan, {risky} with an unsafe plan{}, {by_hand} to fix by hand\n",
                 items.len(),
-                items.len() - fixable
+                if risky > 0 && !show_unsafe {
+                    " (commented out; --unsafe shows them)"
+                } else {
+                    ""
+                }
             ));
         }
     }
@@ -312,7 +384,7 @@ async fn live(args: &RemediateArgs, checks: &[Check]) -> Result<u8, Failure> {
     let (items, facts) = plan(&cloud, checks, &groups).await.map_err(cloud_error)?;
     let tagged: Vec<(Option<String>, Item)> =
         items.iter().cloned().map(|i| (region.clone(), i)).collect();
-    print_plans(&tagged, args.format)?;
+    print_plans(&tagged, args.format, args.allow_unsafe)?;
     if !args.apply {
         return Ok(if bad > 0 {
             2
@@ -324,7 +396,7 @@ async fn live(args: &RemediateArgs, checks: &[Check]) -> Result<u8, Failure> {
     }
     let applicable: Vec<&Item> = items
         .iter()
-        .filter(|i| matches!(i.fix, Fix::Plan(_)))
+        .filter(|i| i.fix.plan.is_some() && i.fix.manual.is_empty())
         .collect();
     if !args.yes && !applicable.is_empty() {
         confirm(applicable.len())?;

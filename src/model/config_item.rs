@@ -46,18 +46,24 @@ struct ItemPermission {
 #[serde(rename_all = "camelCase")]
 struct ItemIpv4Range {
     cidr_ip: String,
+    #[serde(default)]
+    description: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ItemIpv6Range {
     cidr_ipv6: String,
+    #[serde(default)]
+    description: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ItemPrefixList {
     prefix_list_id: String,
+    #[serde(default)]
+    description: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +71,8 @@ struct ItemPrefixList {
 struct ItemGroupPair {
     group_id: Option<String>,
     user_id: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -94,32 +102,47 @@ pub fn from_config_item(
         .group_id
         .ok_or(ModelError::Missing("configuration.groupId"))?;
     let group_id = own_group_id(&id, "configuration.groupId")?;
-    let perms = |list: &[ItemPermission], field: &str| {
-        build_all(list, &id, &format!("configuration.{field}"), |p| {
-            RawPermission {
-                protocol: p.ip_protocol.as_deref(),
-                from_port: p.from_port,
-                to_port: p.to_port,
-                ipv4: p
-                    .ip_ranges
-                    .iter()
-                    .map(String::as_str)
-                    .chain(p.ipv4_ranges.iter().map(|r| r.cidr_ip.as_str()))
-                    .collect(),
-                ipv6: p.ipv6_ranges.iter().map(|r| r.cidr_ipv6.as_str()).collect(),
-                prefix_lists: p
-                    .prefix_list_ids
-                    .iter()
-                    .map(|r| r.prefix_list_id.as_str())
-                    .collect(),
-                groups: p
-                    .user_id_group_pairs
-                    .iter()
-                    .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
-                    .collect(),
-            }
-        })
-    };
+    let perms =
+        |list: &[ItemPermission], field: &str| {
+            build_all(list, &id, &format!("configuration.{field}"), |p| {
+                RawPermission {
+                    protocol: p.ip_protocol.as_deref(),
+                    from_port: p.from_port,
+                    to_port: p.to_port,
+                    ipv4: p
+                        .ip_ranges
+                        .iter()
+                        .map(String::as_str)
+                        .chain(p.ipv4_ranges.iter().map(|r| r.cidr_ip.as_str()))
+                        .collect(),
+                    ipv6: p.ipv6_ranges.iter().map(|r| r.cidr_ipv6.as_str()).collect(),
+                    prefix_lists: p
+                        .prefix_list_ids
+                        .iter()
+                        .map(|r| r.prefix_list_id.as_str())
+                        .collect(),
+                    groups: p
+                        .user_id_group_pairs
+                        .iter()
+                        .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
+                        .collect(),
+                    descriptions: p
+                        .ipv4_ranges
+                        .iter()
+                        .filter_map(|r| Some((r.cidr_ip.as_str(), r.description.as_deref()?)))
+                        .chain(p.ipv6_ranges.iter().filter_map(|r| {
+                            Some((r.cidr_ipv6.as_str(), r.description.as_deref()?))
+                        }))
+                        .chain(p.prefix_list_ids.iter().filter_map(|r| {
+                            Some((r.prefix_list_id.as_str(), r.description.as_deref()?))
+                        }))
+                        .chain(p.user_id_group_pairs.iter().filter_map(|r| {
+                            Some((r.group_id.as_deref()?, r.description.as_deref()?))
+                        }))
+                        .collect(),
+                }
+            })
+        };
     // The item's own tags map comes last, so it wins over the configuration's list.
     let tags = conf
         .tags

@@ -73,6 +73,8 @@ pub struct DescribedPermission<'a> {
 pub struct DescribedIpRange<'a> {
     #[serde(borrow)]
     pub cidr_ip: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub description: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -80,6 +82,8 @@ pub struct DescribedIpRange<'a> {
 pub struct DescribedIpv6Range<'a> {
     #[serde(borrow)]
     pub cidr_ipv6: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub description: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -87,6 +91,8 @@ pub struct DescribedIpv6Range<'a> {
 pub struct DescribedPrefixList<'a> {
     #[serde(borrow)]
     pub prefix_list_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub description: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -96,6 +102,8 @@ pub struct DescribedGroupPair<'a> {
     pub group_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub user_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub description: Option<Cow<'a, str>>,
 }
 
 impl DescribedGroup<'_> {
@@ -103,33 +111,48 @@ impl DescribedGroup<'_> {
     pub fn into_model(self) -> Result<SecurityGroup, ModelError> {
         let id = self.group_id.ok_or(ModelError::Missing("GroupId"))?;
         let group_id = own_group_id(&id, "GroupId")?;
-        let perms = |list: &[DescribedPermission], field: &str| {
-            build_all(list, &id, field, |p| RawPermission {
-                protocol: p.ip_protocol.as_deref(),
-                from_port: p.from_port,
-                to_port: p.to_port,
-                ipv4: p
-                    .ip_ranges
-                    .iter()
-                    .filter_map(|r| r.cidr_ip.as_deref())
-                    .collect(),
-                ipv6: p
-                    .ipv6_ranges
-                    .iter()
-                    .filter_map(|r| r.cidr_ipv6.as_deref())
-                    .collect(),
-                prefix_lists: p
-                    .prefix_list_ids
-                    .iter()
-                    .filter_map(|r| r.prefix_list_id.as_deref())
-                    .collect(),
-                groups: p
-                    .user_id_group_pairs
-                    .iter()
-                    .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
-                    .collect(),
-            })
-        };
+        let perms =
+            |list: &[DescribedPermission], field: &str| {
+                build_all(list, &id, field, |p| RawPermission {
+                    protocol: p.ip_protocol.as_deref(),
+                    from_port: p.from_port,
+                    to_port: p.to_port,
+                    ipv4: p
+                        .ip_ranges
+                        .iter()
+                        .filter_map(|r| r.cidr_ip.as_deref())
+                        .collect(),
+                    ipv6: p
+                        .ipv6_ranges
+                        .iter()
+                        .filter_map(|r| r.cidr_ipv6.as_deref())
+                        .collect(),
+                    prefix_lists: p
+                        .prefix_list_ids
+                        .iter()
+                        .filter_map(|r| r.prefix_list_id.as_deref())
+                        .collect(),
+                    groups: p
+                        .user_id_group_pairs
+                        .iter()
+                        .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
+                        .collect(),
+                    descriptions: p
+                        .ip_ranges
+                        .iter()
+                        .filter_map(|r| Some((r.cidr_ip.as_deref()?, r.description.as_deref()?)))
+                        .chain(p.ipv6_ranges.iter().filter_map(|r| {
+                            Some((r.cidr_ipv6.as_deref()?, r.description.as_deref()?))
+                        }))
+                        .chain(p.prefix_list_ids.iter().filter_map(|r| {
+                            Some((r.prefix_list_id.as_deref()?, r.description.as_deref()?))
+                        }))
+                        .chain(p.user_id_group_pairs.iter().filter_map(|r| {
+                            Some((r.group_id.as_deref()?, r.description.as_deref()?))
+                        }))
+                        .collect(),
+                })
+            };
         Ok(SecurityGroup {
             ingress: perms(&self.ip_permissions, "IpPermissions")?,
             egress: perms(&self.ip_permissions_egress, "IpPermissionsEgress")?,

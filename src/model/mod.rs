@@ -126,9 +126,20 @@ pub struct Permission {
     /// `FromPort`/`ToPort` as written, for protocols whose "ports" are not ports (ICMP type and
     /// code): a fix must name the rule exactly. `None` for tcp, udp and `-1`.
     pub wire_ports: Option<(i64, i64)>,
+    /// Rule descriptions by peer (the CIDR, prefix-list id or group id as written here), for the
+    /// peers that have one: a fix that re-authorizes part of a rule keeps its description.
+    pub descriptions: Vec<(String, String)>,
 }
 
 impl Permission {
+    /// The description of the rule with this peer (`peer` as [`std::fmt::Display`] writes it).
+    pub fn description(&self, peer: &str) -> Option<&str> {
+        self.descriptions
+            .iter()
+            .find(|(p, _)| p == peer)
+            .map(|(_, d)| d.as_str())
+    }
+
     /// Whether this permission lets `protocol` through (a `-1` permission lets everything through).
     pub fn admits(&self, protocol: Protocol) -> bool {
         self.protocol == Protocol::All || self.protocol == protocol
@@ -213,6 +224,8 @@ pub(crate) struct RawPermission<'a> {
     pub ipv6: Vec<&'a str>,
     pub prefix_lists: Vec<&'a str>,
     pub groups: Vec<(&'a str, Option<&'a str>)>,
+    /// (peer as written, description) for the peers that carry a description.
+    pub descriptions: Vec<(&'a str, &'a str)>,
 }
 
 impl RawPermission<'_> {
@@ -290,6 +303,20 @@ impl RawPermission<'_> {
             (_, Some(from), None) => Some((from, -1)),
             (_, None, _) => None,
         };
+        // Keyed by the normalised peer, as a fix names it.
+        let descriptions = self
+            .descriptions
+            .into_iter()
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(peer, d)| {
+                let peer = peer.trim();
+                let key = match peer.parse::<IpNet>() {
+                    Ok(n) => n.to_string(),
+                    Err(_) => peer.to_string(),
+                };
+                (key, d.to_string())
+            })
+            .collect();
         Ok(Permission {
             protocol,
             ports,
@@ -298,6 +325,7 @@ impl RawPermission<'_> {
             prefix_lists: self.prefix_lists.into_iter().map(str::to_string).collect(),
             groups,
             wire_ports,
+            descriptions,
         })
     }
 }

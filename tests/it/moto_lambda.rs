@@ -392,7 +392,7 @@ async fn exposure_checks_periodic_against_moto() {
     assert_eq!(default_egress["ComplianceType"], "NON_COMPLIANT");
     assert_eq!(
         default_egress["Annotation"],
-        "egress to the internet on unauthorized ports: all traffic to 0.0.0.0/0; unsafe fix: authorize tcp/443, icmp, icmpv6 to 0.0.0.0/0; revoke all traffic to 0.0.0.0/0"
+        "egress to the internet on unauthorized ports: all traffic to 0.0.0.0/0; unsafe fix: authorize tcp/443, icmp to 0.0.0.0/0; revoke all traffic to 0.0.0.0/0"
     );
 }
 
