@@ -71,6 +71,14 @@ pub fn group_findings(findings: Vec<Finding>) -> Vec<Finding> {
             None => out.push(f),
         }
     }
+    // Adjacent intervals of one finding read as one (`tcp/0-65535`, not `tcp/0-79,80,81-65535`).
+    for f in &mut out {
+        if f.ports.len() > 1 {
+            f.ports = crate::ports::PortSet::from_ranges(f.ports.iter().copied())
+                .ranges()
+                .to_vec();
+        }
+    }
     out
 }
 
