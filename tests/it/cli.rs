@@ -164,31 +164,76 @@ fn missing_file_and_bad_flag_are_errors() {
 /// unknown `--group-id` is an error; `--region` places region-scoped parameters.
 #[test]
 fn remediate_offline_marks_unsafe_plans_and_checks_its_arguments() {
-    let file = format!("{}/fixtures/remediate/groups.json", env!("CARGO_MANIFEST_DIR"));
-    let egress = ["remediate", "--input", &file, "--check", "public-egress", "--param", "authorizedEgressTcpPorts=443"];
+    let file = format!(
+        "{}/fixtures/remediate/groups.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let egress = [
+        "remediate",
+        "--input",
+        &file,
+        "--check",
+        "public-egress",
+        "--param",
+        "authorizedEgressTcpPorts=443",
+    ];
     let out = run(&egress, None);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("#   public-egress: egress to the internet on unauthorized ports: all traffic to 0.0.0.0/0"), "{text}");
-    assert!(text.contains("\n# aws ec2 authorize-security-group-egress --group-id sg-0e0000000000000e1"), "{text}");
-    assert!(text.contains("0 with a safe plan, 1 with an unsafe plan (commented out; --unsafe shows them)"), "{text}");
+    assert!(
+        text.contains(
+            "\n# aws ec2 authorize-security-group-egress --group-id sg-0e0000000000000e1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "0 with a safe plan, 1 with an unsafe plan (commented out; --unsafe shows them)"
+        ),
+        "{text}"
+    );
     let shown = run(&[&egress[..], &["--unsafe"]].concat(), None);
     let text = String::from_utf8_lossy(&shown.stdout);
-    assert!(text.contains("\naws ec2 authorize-security-group-egress --group-id sg-0e0000000000000e1"), "{text}");
+    assert!(
+        text.contains("\naws ec2 authorize-security-group-egress --group-id sg-0e0000000000000e1"),
+        "{text}"
+    );
     assert!(text.contains("\"IpProtocol\":\"icmp\""), "{text}");
 
-    let unknown = run(&["remediate", "--input", &file, "--group-id", "sg-0123456789abcdef0"], None);
+    let unknown = run(
+        &[
+            "remediate",
+            "--input",
+            &file,
+            "--group-id",
+            "sg-0123456789abcdef0",
+        ],
+        None,
+    );
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("sg-0123456789abcdef0: no such security group in"));
+    assert!(String::from_utf8_lossy(&unknown.stderr)
+        .contains("sg-0123456789abcdef0: no such security group in"));
 
     // The load balancer listed for eu-west-1 applies only when the region is known.
     let web = [
-        "remediate", "--input", &file, "--check", "web-tier", "--param", "tierTagKey=tier",
-        "--param", "loadBalancerSecurityGroupIds=eu-west-1:sg-0e0000000000000e3",
-        "--group-id", "sg-0e0000000000000e2",
+        "remediate",
+        "--input",
+        &file,
+        "--check",
+        "web-tier",
+        "--param",
+        "tierTagKey=tier",
+        "--param",
+        "loadBalancerSecurityGroupIds=eu-west-1:sg-0e0000000000000e3",
+        "--group-id",
+        "sg-0e0000000000000e2",
     ];
     let without = String::from_utf8_lossy(&run(&web, None).stdout).to_string();
-    assert!(without.contains("no automatic fix for web-tier"), "{without}");
+    assert!(
+        without.contains("no automatic fix for web-tier"),
+        "{without}"
+    );
     let with = run(&[&web[..], &["--region", "eu-west-1"]].concat(), None);
     let text = String::from_utf8_lossy(&with.stdout);
     assert!(

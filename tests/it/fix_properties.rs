@@ -417,7 +417,16 @@ fn holds(
     plan: &sg_compliance::fix::Plan,
     checks: &[(&Check, bool, &Offends)],
 ) -> Result<(), TestCaseError> {
-    let facts = facts();
+    holds_with(sg, plan, checks, &facts())
+}
+
+fn holds_with(
+    sg: &SecurityGroup,
+    plan: &sg_compliance::fix::Plan,
+    checks: &[(&Check, bool, &Offends)],
+    facts: &Facts,
+) -> Result<(), TestCaseError> {
+    let facts = facts.clone();
     let after = apply(sg, &plan.calls)
         .map_err(|e| TestCaseError::fail(format!("{e}; plan {}", plan.summary())))?;
     for (check, _, _) in checks {
@@ -664,4 +673,45 @@ fn one_plan_across_checks() {
             );
         }
     }
+}
+
+/// Every bundled fixture: one plan per group across every check with a fix, applied in order
+/// with EC2's semantics, ends every violation it plans for and loses nothing else (the same
+/// independent oracle).
+#[test]
+fn remediating_every_fixture_ends_the_violations_and_keeps_the_rest() {
+    use sg_compliance::inventory::Inventory;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let cases = cases();
+    let checks: Vec<Check> = cases.iter().map(|(c, _, _)| c.clone()).collect();
+    let mut planned = 0;
+    for file in [
+        "audit/organization.json",
+        "audit/describe-security-groups.json",
+        "describe/seed-example.json",
+        "remediate/groups.json",
+    ] {
+        let mut inv = Inventory::default();
+        inv.read_file(&root.join(file)).unwrap();
+        for data in inv.scopes.values() {
+            for sg in data.groups.iter().flatten() {
+                let mut facts = facts();
+                if let Some(vpc) = &sg.vpc_id {
+                    facts.group_vpcs = [(GroupId::parse(LB).unwrap(), vpc.clone())].into();
+                }
+                let fix = plan_group(&checks, sg, &facts);
+                let Some(plan) = &fix.plan else { continue };
+                if !fix.manual.is_empty() {
+                    continue;
+                }
+                planned += 1;
+                let with: Vec<(&Check, bool, &Offends)> =
+                    cases.iter().map(|(c, i, o)| (c, *i, o)).collect();
+                if let Err(e) = holds_with(sg, plan, &with, &facts) {
+                    panic!("{file} {}: {e}", sg.group_id);
+                }
+            }
+        }
+    }
+    assert!(planned >= 5, "only {planned} groups had a plan");
 }

@@ -286,19 +286,29 @@ async fn remediation_function_authorizes_only_a_load_balancer_of_the_same_vpc() 
         async move { rules(&req.send().await.unwrap().security_groups()[0]) }
     };
     // Only the other VPC's group listed: no plan, nothing authorized.
-    let params = json!({"tierTagKey": "tier", "loadBalancerSecurityGroupIds": lb_there}).to_string();
-    let (kind, body) = f.invoke(&json!({"groupId": web, "ruleParameters": params, "dryRun": false}));
-    assert_eq!((kind.as_str(), body["errorType"].as_str()), ("error", Some("NoAutomaticFix")), "{body}");
+    let params =
+        json!({"tierTagKey": "tier", "loadBalancerSecurityGroupIds": lb_there}).to_string();
+    let (kind, body) =
+        f.invoke(&json!({"groupId": web, "ruleParameters": params, "dryRun": false}));
+    assert_eq!(
+        (kind.as_str(), body["errorType"].as_str()),
+        ("error", Some("NoAutomaticFix")),
+        "{body}"
+    );
     assert!(describe().await.is_empty());
     // Both listed: the one in the group's own VPC, without "several load balancer groups".
     let both = format!("{lb_there},{lb_here}");
     let params = json!({"tierTagKey": "tier", "loadBalancerSecurityGroupIds": both}).to_string();
-    let (kind, body) = f.invoke(&json!({"groupId": web, "ruleParameters": params, "dryRun": false}));
+    let (kind, body) =
+        f.invoke(&json!({"groupId": web, "ruleParameters": params, "dryRun": false}));
     assert_eq!(kind, "response", "{body}");
     assert_eq!(body["after"], "COMPLIANT", "{body}");
     assert_eq!(
         describe().await,
-        vec![format!("tcp 443-443 {lb_here}"), format!("tcp 80-80 {lb_here}")]
+        vec![
+            format!("tcp 443-443 {lb_here}"),
+            format!("tcp 80-80 {lb_here}")
+        ]
     );
 }
 
@@ -313,20 +323,32 @@ async fn remediate_apply_plans_once_per_group_and_within_the_quota() {
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
     let vpc = vpc(&ec2).await;
     let full = security_group(&ec2, &vpc, "full", false).await;
-    let mut perms: Vec<IpPermission> = (0..57).map(|i| tcp(10_000 + i, 10_000 + i, "10.0.0.0/16")).collect();
+    let mut perms: Vec<IpPermission> = (0..57)
+        .map(|i| tcp(10_000 + i, 10_000 + i, "10.0.0.0/16"))
+        .collect();
     perms.push(
         IpPermission::builder()
             .ip_protocol("tcp")
             .from_port(0)
             .to_port(65535)
-            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").description("legacy app").build())
+            .ip_ranges(
+                IpRange::builder()
+                    .cidr_ip("0.0.0.0/0")
+                    .description("legacy app")
+                    .build(),
+            )
             .build(),
     );
     allow(&ec2, &full, perms).await;
     // Two checks on one group: web-tier forbids public ingress, public-ingress allows 80,443.
     let lb = security_group(&ec2, &vpc, "alb", false).await;
     let web = security_group(&ec2, &vpc, "web", true).await;
-    allow(&ec2, &web, vec![tcp(0, 65535, "0.0.0.0/0"), tcp(80, 80, "10.0.0.0/16")]).await;
+    allow(
+        &ec2,
+        &web,
+        vec![tcp(0, 65535, "0.0.0.0/0"), tcp(80, 80, "10.0.0.0/16")],
+    )
+    .await;
     ec2.authorize_security_group_ingress()
         .group_id(&web)
         .ip_permissions(
@@ -334,7 +356,11 @@ async fn remediate_apply_plans_once_per_group_and_within_the_quota() {
                 .ip_protocol("tcp")
                 .from_port(443)
                 .to_port(443)
-                .user_id_group_pairs(aws_sdk_ec2::types::UserIdGroupPair::builder().group_id(&lb).build())
+                .user_id_group_pairs(
+                    aws_sdk_ec2::types::UserIdGroupPair::builder()
+                        .group_id(&lb)
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -342,18 +368,38 @@ async fn remediate_apply_plans_once_per_group_and_within_the_quota() {
         .unwrap();
     let lb_param = format!("loadBalancerSecurityGroupIds={lb}");
     let ssh = [
-        "remediate", "--live", "--check", "public-ingress", "--param", "blockedTcpPorts=22,3389",
+        "remediate",
+        "--live",
+        "--check",
+        "public-ingress",
+        "--param",
+        "blockedTcpPorts=22,3389",
     ];
     let plan = moto.cli(&[&ssh[..], &["--group-id", full.as_str()]].concat());
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(text.contains("modify-security-group-rules"), "{text}");
-    let applied = moto.cli(&[&ssh[..], &["--group-id", full.as_str(), "--apply", "--yes"]].concat());
-    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
-    let g = ec2.describe_security_groups().group_ids(&full).send().await.unwrap();
+    let applied =
+        moto.cli(&[&ssh[..], &["--group-id", full.as_str(), "--apply", "--yes"]].concat());
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let g = ec2
+        .describe_security_groups()
+        .group_ids(&full)
+        .send()
+        .await
+        .unwrap();
     let g = &g.security_groups()[0];
     let got = rules(g);
     assert_eq!(got.len(), 60, "{got:?}");
-    for piece in ["tcp 0-21 0.0.0.0/0", "tcp 23-3388 0.0.0.0/0", "tcp 3390-65535 0.0.0.0/0"] {
+    for piece in [
+        "tcp 0-21 0.0.0.0/0",
+        "tcp 23-3388 0.0.0.0/0",
+        "tcp 3390-65535 0.0.0.0/0",
+    ] {
         assert!(got.contains(&piece.to_string()), "{got:?}");
     }
     let described: Vec<&str> = g
@@ -366,19 +412,43 @@ async fn remediate_apply_plans_once_per_group_and_within_the_quota() {
     assert_eq!(described, ["legacy app"; 3], "{:?}", g.ip_permissions());
 
     let both = [
-        "remediate", "--live", "--check", "web-tier", "--param", "tierTagKey=tier", "--param",
-        "forbidPublicIngress=true", "--param", lb_param.as_str(), "--check", "public-ingress",
-        "--group-id", web.as_str(),
+        "remediate",
+        "--live",
+        "--check",
+        "web-tier",
+        "--param",
+        "tierTagKey=tier",
+        "--param",
+        "forbidPublicIngress=true",
+        "--param",
+        lb_param.as_str(),
+        "--check",
+        "public-ingress",
+        "--group-id",
+        web.as_str(),
     ];
     let plan = moto.cli(&both);
     let text = String::from_utf8_lossy(&plan.stdout);
     // One revoke ends both: public-ingress's narrowing is not applied on top of it.
     assert_eq!(text.matches("aws ec2 ").count(), 1, "one plan: {text}");
     let applied = moto.cli(&[&both[..], &["--apply", "--yes"]].concat());
-    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stderr));
-    let after = ec2.describe_security_groups().group_ids(&web).send().await.unwrap();
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let after = ec2
+        .describe_security_groups()
+        .group_ids(&web)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         rules(&after.security_groups()[0]),
-        vec![format!("tcp 443-443 {lb}"), "tcp 80-80 10.0.0.0/16".to_string()]
+        vec![
+            format!("tcp 443-443 {lb}"),
+            "tcp 80-80 10.0.0.0/16".to_string()
+        ]
     );
 }
