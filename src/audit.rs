@@ -121,6 +121,9 @@ pub struct AuditReport {
     pub checks: Vec<CheckInfo>,
     pub rows: Vec<Row>,
     pub errors: Vec<AuditError>,
+    /// What the reader should know that is not an error (printed on stderr): an input without
+    /// groups, older history items skipped.
+    pub notes: Vec<String>,
 }
 
 impl AuditReport {
@@ -233,12 +236,72 @@ async fn audit_groups<C: Cloud>(
     }
     let refs: Vec<&SecurityGroup> = groups.iter().collect();
     let check_refs: Vec<&Check> = checks.iter().collect();
-    let facts = gather_facts(cloud, &check_refs, &refs).await?;
+    let facts = match gather_facts(cloud, &check_refs, &refs).await {
+        Ok(facts) => facts,
+        Err(CloudError::Offline(_)) => {
+            drop(refs);
+            let (rows, errors) = judge_what_can_be_told(cloud, scope, &groups, checks);
+            report.rows.extend(rows);
+            report.errors.extend(errors);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     drop(refs);
     for rows in judge_all(scope, &groups, checks, &facts) {
         report.rows.extend(rows);
     }
     Ok(())
+}
+
+/// Files without the facts a verdict needs (which groups are load balancers'): each (group,
+/// check) whose verdict depends on them is reported as an error naming the group, every other one
+/// is judged, so one undecidable group never hides the others' rows.
+fn judge_what_can_be_told<C: Cloud>(
+    cloud: &C,
+    scope: &Scope,
+    groups: &[SecurityGroup],
+    checks: &[Check],
+) -> (Vec<Row>, Vec<AuditError>) {
+    let (mut rows, mut errors) = (Vec::new(), Vec::new());
+    let mut shared = Interner::default();
+    for check in checks {
+        let (decidable, undecidable): (Vec<&SecurityGroup>, Vec<&SecurityGroup>) = groups
+            .iter()
+            .partition(|g| check.needs(&[*g]).load_balancer_candidates.is_empty());
+        if !undecidable.is_empty() {
+            const NAMED: usize = 5;
+            let mut ids: Vec<String> = undecidable
+                .iter()
+                .take(NAMED)
+                .map(|g| g.group_id.to_string())
+                .collect();
+            if undecidable.len() > NAMED {
+                ids.push(format!("{} more", undecidable.len() - NAMED));
+            }
+            errors.push(AuditError {
+                kind: ErrorKind::Input,
+                message: format!(
+                    "{scope}: {} not judged by {}: it cannot tell whether their source groups belong to load balancers (the other groups are judged): pass --network-interfaces FILE (`aws ec2 describe-network-interfaces` output), --param loadBalancerSecurityGroupIds=sg-…, or audit with --live",
+                    ids.join(", "),
+                    check.name()
+                ),
+            });
+        }
+        let owned: Vec<SecurityGroup> = decidable.iter().map(|g| (*g).clone()).collect();
+        match immediate(gather_facts(cloud, &[check], &decidable)) {
+            Ok(facts) => judge_rows(
+                scope,
+                &owned,
+                std::slice::from_ref(check),
+                &facts,
+                &mut shared,
+                &mut rows,
+            ),
+            Err(e) => errors.push(scope_error(scope, &e)),
+        }
+    }
+    (rows, errors)
 }
 
 /// One row per group and check, in chunks. The verdicts are pure, so large scopes are judged on
@@ -332,9 +395,23 @@ pub async fn audit_files(
         match audit_described(&name, &bytes, checks, load_balancers.as_ref())? {
             Some(described) => {
                 drop(bytes); // before the rows are gathered into one list
+                if described.groups == 0 {
+                    report.notes.push(format!("no security groups in {name}"));
+                }
                 described.add_to(&mut report);
             }
-            None => inventory.add_bytes(&name, &bytes)?,
+            None => {
+                let read = inventory.add_bytes(&name, &bytes)?;
+                if read.nothing_to_judge(&name)? {
+                    report.notes.push(format!("no security groups in {name}"));
+                }
+                if read.older > 0 {
+                    report.notes.push(format!(
+                        "{name}: judged the newest configuration item of each group; skipped {} older ones",
+                        read.older
+                    ));
+                }
+            }
         }
     }
     if load_balancers.is_some() {
@@ -355,6 +432,8 @@ pub async fn audit_files(
 pub struct Described {
     pages: Vec<Vec<Row>>,
     errors: Vec<AuditError>,
+    /// Groups read (valid or not).
+    pub groups: usize,
 }
 
 impl Described {
@@ -433,6 +512,12 @@ pub fn audit_described(
                     );
                     pages.push(rows);
                 }
+                Err(CloudError::Offline(_)) => {
+                    let (rows, more) =
+                        judge_what_can_be_told(&cloud, &Scope::default(), &groups, checks);
+                    pages.push(rows);
+                    errors.extend(more);
+                }
                 Err(e) => {
                     let scope = Scope {
                         account_id: groups.first().and_then(|g| g.owner_id.clone()),
@@ -447,7 +532,9 @@ pub fn audit_described(
     let (found, results) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
         let mut indexing = None;
+        let mut groups = 0;
         let found = inventory::describe_pages(name, bytes, PAGE, &mut |page| {
+            groups += page.len();
             // Once the file is known to be describe output, and its first page needs VPCs: the
             // index on its own thread, while the parse goes on (a worker that needs it first
             // waits for it). Checks that never ask for a VPC never pay for the index.
@@ -468,14 +555,18 @@ pub fn audit_described(
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect();
-        (found, results)
+        (found.map(|f| (f, groups)), results)
     });
-    if !found? {
+    let (found, groups) = found?;
+    if !found {
         return Ok(None);
     }
     // One error for a file whose facts are missing, and then no rows from it (as for a scope).
     let failed = results.iter().find_map(|(_, _, f)| f.clone());
-    let mut described = Described::default();
+    let mut described = Described {
+        groups,
+        ..Described::default()
+    };
     for (pages, errors, _) in results {
         if failed.is_none() {
             described.pages.extend(pages);
@@ -556,7 +647,7 @@ mod tests {
     async fn every_group_and_check_gets_a_row_and_the_exit_code_follows() {
         let inv = inventory(json!({"SecurityGroups": [
             {"GroupId": "sg-0000000a", "OwnerId": "1", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]},
-            {"GroupId": "sg-0000000b", "OwnerId": "1"},
+            {"GroupId": "sg-0000000b", "OwnerId": "1", "IpPermissions": []},
             {"GroupId": "sg-0000000c", "OwnerId": "1", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 99999, "ToPort": 1}]}
         ]}));
         let cs = checks(&[
@@ -585,14 +676,14 @@ mod tests {
         let mut groups: Vec<serde_json::Value> = (0..2_500)
             .map(|i| {
                 json!({"GroupId": format!("sg-{i:017x}"), "OwnerId": "1", "VpcId": "vpc-1",
-                             "Tags": [{"Key": "tier", "Value": "web"}]})
+                             "Tags": [{"Key": "tier", "Value": "web"}], "IpPermissions": []})
             })
             .collect();
         groups.push(
             json!({"GroupId": "sg-0000000e", "IpPermissions": [{"FromPort": 1, "ToPort": 2}]}),
         );
-        groups.push(json!({"GroupId": "sg-0000000a", "OwnerId": "1", "VpcId": "vpc-1"}));
-        groups.push(json!({"GroupId": "sg-0000000b", "OwnerId": "1", "VpcId": "vpc-2"}));
+        groups.push(json!({"GroupId": "sg-0000000a", "OwnerId": "1", "VpcId": "vpc-1", "IpPermissions": []}));
+        groups.push(json!({"GroupId": "sg-0000000b", "OwnerId": "1", "VpcId": "vpc-2", "IpPermissions": []}));
         serde_json::to_vec(&json!({"SecurityGroups": groups})).unwrap()
     }
 
@@ -630,7 +721,7 @@ mod tests {
         assert_eq!(report.rows.len(), 2_502, "every valid group, once");
         assert_eq!(report.group_count(), 2_502);
         assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
-        assert!(report.errors[0].message.contains("ipProtocol"));
+        assert!(report.errors[0].message.contains("IpProtocol"));
         // A group on the first page knows the load balancers on the last one, and their VPCs:
         // the fix authorizes the one in its own VPC only.
         let first = &report.rows[0];
@@ -649,22 +740,27 @@ mod tests {
     }
 
     #[test]
-    fn missing_facts_fail_the_file_once_and_other_inputs_are_not_judged_here() {
-        let discover = checks(&[&[("tierTagKey", "tier")]]);
+    fn groups_whose_verdict_needs_missing_facts_are_named_and_the_rest_judged() {
+        let discover = checks(&[&[("tierTagKey", "tier")], &[("check", "public-ingress")]]);
         let mut report = AuditReport::new(&discover);
         assert!(described("big.json", &large_describe(), &discover, &mut report).unwrap());
-        assert!(report.rows.is_empty());
+        // Every valid group under public-ingress; the two untagged ones under web-tier too.
+        assert_eq!(report.rows.len(), 2_502 + 2, "{:?}", report.errors);
         let offline: Vec<_> = report
             .errors
             .iter()
             .filter(|e| e.message.contains("--network-interfaces"))
             .collect();
-        assert_eq!(offline.len(), 1, "{:?}", report.errors);
+        // One line per page of 1,000 groups, each naming its groups.
+        assert_eq!(offline.len(), 3, "{:?}", report.errors);
         assert!(
-            offline[0].message.starts_with("1/-: "),
-            "{}",
-            offline[0].message
+            offline
+                .iter()
+                .any(|e| e.message.contains("sg-00000000000000000, ")
+                    && e.message.contains("995 more not judged by web-tier")),
+            "{offline:?}"
         );
+        assert_eq!(report.exit_code(), 2, "missing facts are an input problem");
         // Config query output is not describe output: left to the inventory.
         let results = serde_json::to_vec(&json!({"Results": []})).unwrap();
         assert!(!described("r.json", &results, &discover, &mut report).unwrap());

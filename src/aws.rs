@@ -437,8 +437,8 @@ fn described<'a>(g: &'a aws_sdk_ec2::types::SecurityGroup) -> DescribedGroup<'a>
                 value: t.value().map(Cow::Borrowed),
             })
             .collect(),
-        ip_permissions: perms(g.ip_permissions()),
-        ip_permissions_egress: perms(g.ip_permissions_egress()),
+        ip_permissions: Some(perms(g.ip_permissions())),
+        ip_permissions_egress: Some(perms(g.ip_permissions_egress())),
     }
 }
 

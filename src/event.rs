@@ -25,7 +25,7 @@ pub enum EventError {
     Missing(String),
     #[error("`{field}` has the wrong type: {reason}")]
     WrongType { field: String, reason: String },
-    #[error("unknown `messageType` `{0}`: expected ConfigurationItemChangeNotification, OversizedConfigurationItemChangeNotification or ScheduledNotification")]
+    #[error("unknown `messageType` `{0}`: expected ConfigurationItemChangeNotification, OversizedConfigurationItemChangeNotification, ScheduledNotification or ConfigurationSnapshotDeliveryCompleted")]
     UnknownMessageType(String),
     #[error("`{field}` value `{value}` is not an ISO-8601 time such as 2026-11-21T10:00:00.000Z")]
     BadTime { field: String, value: String },
@@ -297,9 +297,17 @@ fn parse_message(invoking: &Value) -> Result<Message, EventError> {
                 summary: parse_summary(summary, path)?,
             })
         }
-        "ScheduledNotification" => Ok(Message::Scheduled {
-            notification_time: time_field(invoking, "invokingEvent", "notificationCreationTime")?,
-        }),
+        // Config's other periodic trigger: a configuration snapshot was delivered (the Rust and
+        // Go runtimes' example Config event). Judged as a scheduled sweep.
+        "ScheduledNotification" | "ConfigurationSnapshotDeliveryCompleted" => {
+            Ok(Message::Scheduled {
+                notification_time: time_field(
+                    invoking,
+                    "invokingEvent",
+                    "notificationCreationTime",
+                )?,
+            })
+        }
         other => Err(EventError::UnknownMessageType(other.to_string())),
     }
 }
@@ -439,6 +447,10 @@ mod tests {
         ))
         .unwrap();
         assert!(matches!(ev.message, Message::Scheduled { .. }));
+        let snapshot =
+            ConfigEvent::from_json(include_str!("../fixtures/events/snapshot-delivery.json"))
+                .unwrap();
+        assert!(matches!(snapshot.message, Message::Scheduled { .. }));
         let ev = ConfigEvent::from_value(wrap(
             json!({"messageType": "OversizedConfigurationItemChangeNotification",
                    "configurationItemSummary": {"resourceType": "AWS::EC2::SecurityGroup", "resourceId": "sg-0123abcd",

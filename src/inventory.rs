@@ -42,6 +42,8 @@ pub enum InputError {
     Unrecognised { path: String, found: String },
     #[error("{path}: not `aws ec2 describe-network-interfaces` output ({found}); expected an object with `NetworkInterfaces`")]
     NotInterfaces { path: String, found: String },
+    #[error("{path}: nothing to judge: {found}; expected security groups: the JSON output of `aws ec2 describe-security-groups` (or its `--query SecurityGroups` list), of `aws configservice select-resource-config` with `configuration` selected, or AWS::EC2::SecurityGroup configuration items")]
+    NothingToJudge { path: String, found: String },
     #[error("{path}: {field}: {reason}")]
     BadRecord {
         path: String,
@@ -76,6 +78,76 @@ pub struct ScopeData {
     pub load_balancer_groups: Option<BTreeSet<GroupId>>,
 }
 
+/// A group read from a configuration item or query result.
+struct Found {
+    scope: Scope,
+    /// The resource id, to keep only the newest item of each group.
+    id: Option<String>,
+    /// The capture time, sortable text.
+    time: Option<String>,
+    group: Result<SecurityGroup, ModelError>,
+}
+
+/// The newest item of each group so far.
+type Kept = Vec<Option<(Scope, Result<SecurityGroup, ModelError>, Option<String>)>>;
+
+/// What one input file held.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Read {
+    /// Security groups to judge (valid or not).
+    pub groups: usize,
+    /// Network interfaces (Config items or query results).
+    pub interfaces: usize,
+    /// Items of deleted or not-recorded groups (no configuration: nothing to judge).
+    pub deleted: usize,
+    /// Items or results of other resource types.
+    pub other_types: usize,
+    /// Older configuration items of a group a newer item of the same file describes
+    /// (`get-resource-config-history` lists every capture, newest first): not judged.
+    pub older: usize,
+    /// The file is `describe-security-groups` output (or its `--query SecurityGroups` list), where
+    /// no group means an account without groups, not a wrong file.
+    pub describe: bool,
+}
+
+impl Read {
+    /// Refuses a file with nothing to judge, saying what it held. A describe output with no group
+    /// is an account without groups: `Ok(true)` (the caller says so on stderr).
+    pub fn nothing_to_judge(&self, path: &str) -> Result<bool, InputError> {
+        if self.groups > 0 {
+            return Ok(false);
+        }
+        if self.describe {
+            return Ok(true);
+        }
+        let mut held = Vec::new();
+        if self.interfaces > 0 {
+            held.push(format!("{} network interfaces", self.interfaces));
+        }
+        if self.deleted > 0 {
+            held.push(format!(
+                "{} items of deleted or not-recorded groups",
+                self.deleted
+            ));
+        }
+        if self.other_types > 0 {
+            held.push(format!(
+                "{} items of other resource types",
+                self.other_types
+            ));
+        }
+        let found = if held.is_empty() {
+            "it holds no security group".to_string()
+        } else {
+            format!("it holds only {}", held.join(", "))
+        };
+        Err(InputError::NothingToJudge {
+            path: path.to_string(),
+            found,
+        })
+    }
+}
+
 /// Everything read from the inputs, per scope.
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
@@ -83,13 +155,18 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// Reads one `--input` file (any supported shape).
-    pub fn read_file(&mut self, path: &Path) -> Result<(), InputError> {
+    /// Reads one `--input` file (any supported shape) and says what it held.
+    pub fn read_file(&mut self, path: &Path) -> Result<Read, InputError> {
         let name = path.display().to_string();
         let bytes = read_bytes(path)?;
         // `describe-security-groups` output, the big one, is read in one typed pass: each group
         // becomes the model as soon as it is parsed (no JSON tree of the whole file).
         if let Some(groups) = describe_groups(&name, &bytes)? {
+            let read = Read {
+                groups: groups.len(),
+                describe: true,
+                ..Read::default()
+            };
             for g in groups {
                 let scope = Scope {
                     account_id: match &g {
@@ -100,35 +177,41 @@ impl Inventory {
                 };
                 self.scope(scope).groups.push(g);
             }
-            return Ok(());
+            return Ok(read);
         }
         self.add_bytes(&name, &bytes)
     }
 
-    /// Adds parsed input; `name` is used in error messages.
-    pub fn add_json(&mut self, name: &str, value: Value) -> Result<(), InputError> {
+    /// Adds parsed input; `name` is used in error messages. Says what it held.
+    pub fn add_json(&mut self, name: &str, value: Value) -> Result<Read, InputError> {
         match &value {
             Value::Object(o) if o.contains_key("SecurityGroups") => {
                 let out =
                     DescribeOutput::deserialize(&value).map_err(|e| bad(name, "SecurityGroups", e))?;
-                for g in out.security_groups {
-                    let scope = Scope {
-                        account_id: g.owner_id.as_deref().map(str::to_string),
-                        region: None,
-                    };
-                    self.scope(scope).groups.push(g.into_model());
-                }
-                Ok(())
+                Ok(self.add_described(out.security_groups))
+            }
+            // `aws ec2 describe-security-groups --query SecurityGroups`: the bare list.
+            Value::Array(list) if list.iter().any(|v| v.get("GroupId").is_some()) => {
+                let groups: Vec<DescribedGroup> = serde_path_to_error::deserialize(&value)
+                    .map_err(|e| bad(name, &e.path().to_string(), e.inner()))?;
+                Ok(self.add_described(groups))
+            }
+            Value::Array(list) if list.iter().any(|v| v.get("NetworkInterfaceId").is_some()) => {
+                Err(InputError::Unrecognised {
+                    path: name.to_string(),
+                    found: "this is a list of network interfaces: pass it with --network-interfaces".into(),
+                })
             }
             Value::Object(o) if o.contains_key("Results") => {
                 let results: Vec<String> =
                     serde_json::from_value(o["Results"].clone()).map_err(|e| bad(name, "Results", e))?;
+                let mut records = Vec::with_capacity(results.len());
                 for (i, text) in results.iter().enumerate() {
                     let field = format!("Results[{i}]");
                     let record: Value = serde_json::from_str(text).map_err(|e| bad(name, &field, e))?;
-                    self.add_record(name, &field, record)?;
+                    records.push((field, record, true));
                 }
-                Ok(())
+                self.add_records(name, records)
             }
             Value::Object(o) if o.contains_key("NetworkInterfaces") => Err(InputError::Unrecognised {
                 path: name.to_string(),
@@ -146,6 +229,11 @@ impl Inventory {
                     }),
                 }
             }
+            // An empty list: no groups, as an account without any.
+            Value::Array(list) if list.is_empty() => Ok(Read {
+                describe: true,
+                ..Read::default()
+            }),
             Value::Array(_) => self.add_items(name, "", &value),
             other => Err(InputError::Unrecognised {
                 path: name.to_string(),
@@ -154,35 +242,127 @@ impl Inventory {
         }
     }
 
-    fn add_items(&mut self, name: &str, key: &str, list: &Value) -> Result<(), InputError> {
+    fn add_described(&mut self, groups: Vec<DescribedGroup>) -> Read {
+        let read = Read {
+            groups: groups.len(),
+            describe: true,
+            ..Read::default()
+        };
+        for g in groups {
+            let scope = Scope {
+                account_id: g.owner_id.as_deref().map(str::to_string),
+                region: None,
+            };
+            self.scope(scope).groups.push(g.into_model());
+        }
+        read
+    }
+
+    fn add_items(&mut self, name: &str, key: &str, list: &Value) -> Result<Read, InputError> {
         let Value::Array(items) = list else {
             return Err(bad(name, key, "not a list"));
         };
-        for (i, item) in items.iter().enumerate() {
-            let field = if key.is_empty() {
-                format!("[{i}]")
-            } else {
-                format!("{key}[{i}]")
-            };
-            self.add_record(name, &field, item.clone())?;
-        }
-        Ok(())
+        let records = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let field = if key.is_empty() {
+                    format!("[{i}]")
+                } else {
+                    format!("{key}[{i}]")
+                };
+                (field, item.clone(), false)
+            })
+            .collect();
+        self.add_records(name, records)
     }
 
-    /// One configuration item or advanced-query result.
-    fn add_record(&mut self, name: &str, field: &str, record: Value) -> Result<(), InputError> {
+    /// Configuration items or advanced-query results (`query` for the latter). Of several items
+    /// of one group (`get-resource-config-history`), only the newest is judged.
+    fn add_records(
+        &mut self,
+        name: &str,
+        records: Vec<(String, Value, bool)>,
+    ) -> Result<Read, InputError> {
+        let mut read = Read::default();
+        // The newest capture of each resource: index into `kept` by (scope, resource id).
+        let mut newest: BTreeMap<(Scope, String), usize> = BTreeMap::new();
+        let mut kept: Kept = Vec::new();
+        for (field, record, query) in records {
+            let Some(Found {
+                scope,
+                id,
+                time,
+                group,
+            }) = self.add_record(name, &field, record, query, &mut read)?
+            else {
+                continue;
+            };
+            let key = id.map(|id| (scope.clone(), id));
+            match key.as_ref().and_then(|k| newest.get(k).copied()) {
+                Some(i) => {
+                    read.older += 1;
+                    let newer = match (&kept[i], &time) {
+                        (Some((_, _, Some(old))), Some(new)) => new.as_str() > old.as_str(),
+                        _ => false,
+                    };
+                    if newer {
+                        kept[i] = Some((scope, group, time));
+                    }
+                }
+                None => {
+                    if let Some(k) = key {
+                        newest.insert(k, kept.len());
+                    }
+                    kept.push(Some((scope, group, time)));
+                }
+            }
+        }
+        for (scope, group, _) in kept.into_iter().flatten() {
+            read.groups += 1;
+            self.scope(scope).groups.push(group);
+        }
+        Ok(read)
+    }
+
+    /// One configuration item or advanced-query result: a group (with its scope, resource id and
+    /// capture time) to judge, or `None` (an interface, another type, a deleted group: counted).
+    fn add_record(
+        &mut self,
+        name: &str,
+        field: &str,
+        record: Value,
+        query: bool,
+        read: &mut Read,
+    ) -> Result<Option<Found>, InputError> {
         let rec: Record = serde_path_to_error::deserialize(&record)
             .map_err(|e| bad(name, &format!("{field}.{}", e.path()), e.inner()))?;
         let resource_type = rec.resource_type.as_deref().unwrap_or(SECURITY_GROUP);
         if resource_type != SECURITY_GROUP && resource_type != NETWORK_INTERFACE {
-            return Ok(());
+            read.other_types += 1;
+            return Ok(None);
         }
         let configuration = match rec.configuration {
             Some(Value::String(text)) => serde_json::from_str(&text)
                 .map_err(|e| bad(name, &format!("{field}.configuration"), e))?,
             Some(v @ Value::Object(_)) => v,
             // Deleted / not-recorded items carry no configuration: nothing to audit.
-            Some(Value::Null) | None => return Ok(()),
+            Some(Value::Null) | None if rec.is_gone() => {
+                read.deleted += 1;
+                return Ok(None);
+            }
+            None | Some(Value::Null) => {
+                let what = if query {
+                    "select `configuration` in the query (the README's: SELECT accountId, awsRegion, resourceId, resourceType, configuration, tags …)"
+                } else {
+                    "is this a configuration item? (`--query` output with fewer fields cannot be judged)"
+                };
+                return Err(bad(
+                    name,
+                    &format!("{field}.configuration"),
+                    format!("is missing: {what}"),
+                ));
+            }
             Some(other) => {
                 return Err(bad(
                     name,
@@ -194,9 +374,20 @@ impl Inventory {
                 ))
             }
         };
+        // `arn:aws:ec2:REGION:ACCOUNT:security-group/sg-…` when the item has no region (the Config
+        // guide's own history example) or no account.
+        let arn: Vec<&str> = rec.arn.as_deref().unwrap_or("").split(':').collect();
+        let from_arn = |i: usize| {
+            arn.get(i)
+                .filter(|v| !v.is_empty() && arn.len() >= 6)
+                .map(|v| v.to_string())
+        };
         let scope = Scope {
-            account_id: rec.account_id.or(rec.aws_account_id),
-            region: rec.aws_region,
+            account_id: rec
+                .account_id
+                .or(rec.aws_account_id)
+                .or_else(|| from_arn(4)),
+            region: rec.aws_region.or_else(|| from_arn(3)),
         };
         if resource_type == NETWORK_INTERFACE {
             let eni: ItemInterface =
@@ -207,6 +398,7 @@ impl Inventory {
                         e.inner(),
                     )
                 })?;
+            read.interfaces += 1;
             let lb = self
                 .scope(scope)
                 .load_balancer_groups
@@ -222,12 +414,22 @@ impl Inventory {
                         .filter_map(|id| GroupId::parse(id).ok()),
                 );
             }
-            return Ok(());
+            return Ok(None);
         }
         let tags = rec.tags.into_map();
         let group = from_config_item(&configuration, &tags);
-        self.scope(scope).groups.push(group);
-        Ok(())
+        let id = rec.resource_id.or_else(|| {
+            configuration
+                .get("groupId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+        Ok(Some(Found {
+            scope,
+            id,
+            time: rec.configuration_item_capture_time,
+            group,
+        }))
     }
 
     /// Reads a `--network-interfaces` file: the load-balancer groups apply to every scope.
@@ -246,7 +448,7 @@ impl Inventory {
 
     /// Adds the contents of an input file already read (any supported shape but
     /// `describe-security-groups` output, which [`Inventory::read_file`] reads).
-    pub fn add_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), InputError> {
+    pub fn add_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<Read, InputError> {
         let value = serde_json::from_slice(bytes).map_err(|e| InputError::NotJson {
             path: name.to_string(),
             reason: e.to_string(),
@@ -268,14 +470,21 @@ impl Inventory {
 pub fn read_interface_groups(path: &Path) -> Result<BTreeSet<GroupId>, InputError> {
     let name = path.display().to_string();
     let value = read_json(path)?;
-    let Some(list) = value.get("NetworkInterfaces") else {
-        return Err(InputError::NotInterfaces {
-            path: name,
-            found: describe_keys(&value),
-        });
+    // The output, or its `--query NetworkInterfaces` list.
+    let (list, prefix) = match &value {
+        Value::Array(_) => (&value, ""),
+        _ => match value.get("NetworkInterfaces") {
+            Some(list) => (list, "NetworkInterfaces"),
+            None => {
+                return Err(InputError::NotInterfaces {
+                    path: name,
+                    found: describe_keys(&value),
+                })
+            }
+        },
     };
     let enis: Vec<DescribedInterface> = serde_path_to_error::deserialize(list)
-        .map_err(|e| bad(&name, &format!("NetworkInterfaces{}", e.path()), e.inner()))?;
+        .map_err(|e| bad(&name, &format!("{prefix}{}", e.path()), e.inner()))?;
     let lb: BTreeSet<GroupId> = enis
         .iter()
         .filter(|e| {
@@ -576,12 +785,37 @@ fn describe_keys(v: &Value) -> String {
 #[serde(rename_all = "camelCase")]
 struct Record {
     resource_type: Option<String>,
+    resource_id: Option<String>,
     account_id: Option<String>,
     aws_account_id: Option<String>,
     aws_region: Option<String>,
+    arn: Option<String>,
+    configuration_item_status: Option<String>,
+    /// ISO 8601 text (`get-resource-config-history`) or epoch seconds (some exporters).
+    #[serde(default, deserialize_with = "time_text")]
+    configuration_item_capture_time: Option<String>,
     configuration: Option<Value>,
     #[serde(default)]
     tags: Tags,
+}
+
+impl Record {
+    /// A deleted or not-recorded resource: its item carries no configuration.
+    fn is_gone(&self) -> bool {
+        matches!(
+            self.configuration_item_status.as_deref(),
+            Some("ResourceDeleted" | "ResourceNotRecorded" | "ResourceDeletedNotRecorded")
+        )
+    }
+}
+
+/// A capture time as sortable text: ISO 8601 as written, epoch seconds zero-padded.
+fn time_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(format!("{:020.6}", n.as_f64().unwrap_or(0.0))),
+        _ => None,
+    })
 }
 
 /// Tags as a map (configuration items) or a list of `{key, value}` (advanced queries).
@@ -701,7 +935,7 @@ mod tests {
         let mut inv = Inventory::default();
         inv.add_json(
             "f",
-            json!({"SecurityGroups": [{"GroupId": "sg-0123abcd", "OwnerId": "1"}, {"GroupId": "bad", "OwnerId": "1"}]}),
+            json!({"SecurityGroups": [{"GroupId": "sg-0123abcd", "OwnerId": "1", "IpPermissionsEgress": []}, {"GroupId": "bad", "OwnerId": "1"}]}),
         )
         .unwrap();
         let data = &inv.scopes[&Scope {
@@ -749,7 +983,7 @@ mod tests {
     #[test]
     fn configuration_items_in_list_and_history_shapes() {
         let item = json!({"awsAccountId": "1", "awsRegion": "eu-west-1", "resourceType": SECURITY_GROUP, "configuration": sg("sg-0123abcd"), "tags": {"tier": "web"}});
-        let deleted = json!({"awsAccountId": "1", "awsRegion": "eu-west-1", "resourceType": SECURITY_GROUP, "configuration": null});
+        let deleted = json!({"awsAccountId": "1", "awsRegion": "eu-west-1", "resourceType": SECURITY_GROUP, "configurationItemStatus": "ResourceDeleted", "configuration": null});
         let other = json!({"resourceType": "AWS::S3::Bucket", "configuration": {}});
         for input in [
             json!([item, deleted, other]),
@@ -761,17 +995,79 @@ mod tests {
         }
     }
 
+    /// What each kind of file held, and which ones have nothing to judge.
+    #[rstest]
+    // aws ec2 describe-security-groups --query SecurityGroups: the bare list is judged.
+    #[case::bare_list(json!([{"GroupId": "sg-0123abcd", "OwnerId": "1", "IpPermissions": [], "IpPermissionsEgress": []}]), 1, Ok(false))]
+    #[case::empty_describe(json!({"SecurityGroups": []}), 0, Ok(true))]
+    #[case::empty_list(json!([]), 0, Ok(true))]
+    #[case::history_of_other_types(json!({"configurationItems": [{"resourceType": "AWS::EC2::Instance", "configuration": {}}]}), 0, Err("it holds only 1 items of other resource types"))]
+    #[case::history_of_a_deleted_group(json!({"configurationItems": [{"resourceType": SECURITY_GROUP, "configurationItemStatus": "ResourceDeleted"}]}), 0, Err("it holds only 1 items of deleted or not-recorded groups"))]
+    #[case::query_without_groups(json!({"Results": []}), 0, Err("it holds no security group"))]
+    fn files_say_what_they_held(
+        #[case] input: Value,
+        #[case] groups: usize,
+        #[case] want: Result<bool, &str>,
+    ) {
+        let mut inv = Inventory::default();
+        let read = inv.add_json("f", input).unwrap();
+        assert_eq!((read.groups, inv.group_count()), (groups, groups));
+        match (read.nothing_to_judge("f"), want) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want),
+            (Err(e), Err(needle)) => assert!(
+                e.to_string().starts_with(&format!(
+                    "f: nothing to judge: {needle}; expected security groups"
+                )),
+                "{e}"
+            ),
+            (got, want) => panic!("{got:?} vs {want:?}"),
+        }
+    }
+
+    /// `get-resource-config-history` lists every capture of one group, newest first (the Config
+    /// guide's example item has no `awsRegion`: the ARN has it). Only the newest is judged.
+    #[test]
+    fn history_judges_the_newest_item_of_each_group() {
+        let item = |time: &str, port: i64| {
+            json!({"accountId": "123456789012", "arn": "arn:aws:ec2:us-west-2:123456789012:security-group/sg-6fbb3807",
+                   "configurationItemCaptureTime": time, "configurationItemStatus": "OK", "resourceId": "sg-6fbb3807",
+                   "resourceType": SECURITY_GROUP,
+                   "configuration": {"groupId": "sg-6fbb3807", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": port, "toPort": port, "ipRanges": ["0.0.0.0/0"]}]}})
+        };
+        let mut inv = Inventory::default();
+        let read = inv
+            .add_json("h", json!({"configurationItems": [item("2026-11-21T10:00:00.000Z", 443), item("2026-11-20T10:00:00.000Z", 22)]}))
+            .unwrap();
+        assert_eq!((read.groups, read.older), (1, 1));
+        let (scope, data) = inv.scopes.iter().next().unwrap();
+        assert_eq!(scope.region.as_deref(), Some("us-west-2"));
+        assert_eq!(scope.account_id.as_deref(), Some("123456789012"));
+        let g = data.groups[0].as_ref().unwrap();
+        assert_eq!(g.ingress[0].ports.from, 443, "the newest capture");
+    }
+
     #[rstest]
     #[case::event(json!({"invokingEvent": "{}"}), "not a recognised input (an object with keys invokingEvent)")]
     #[case::interfaces(json!({"NetworkInterfaces": []}), "pass it with --network-interfaces")]
     #[case::number(json!(5), "a JSON number")]
     #[case::bad_port(json!([{"resourceType": SECURITY_GROUP, "configuration": {"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": "22", "toPort": 22}]}}]), "ipPermissions[0].fromPort")]
     #[case::bad_result(json!({"Results": ["{nope"]}), "f: Results[0]:")]
+    // `select-resource-config` with fewer fields: rows without `configuration` are not groups.
+    #[case::query_without_configuration(json!({"Results": ["{\"resourceId\":\"sg-0123abcd\",\"resourceType\":\"AWS::EC2::SecurityGroup\"}"]}), "f: Results[0].configuration: is missing: select `configuration` in the query")]
+    // `describe-security-groups --query 'SecurityGroups[].{GroupId:GroupId,GroupName:GroupName}'`.
+    #[case::describe_query_with_fewer_fields(json!([{"GroupId": "sg-0123abcd", "GroupName": "web"}]), "`IpPermissions` is missing (and IpPermissionsEgress too)")]
+    // `--query 'SecurityGroups[].[GroupId,GroupName]'`: lists of strings.
+    #[case::ids_and_names(json!([["sg-0123abcd", "web"]]), "f: [0]..: invalid length 2, expected struct Record")]
+    #[case::interface_list(json!([{"NetworkInterfaceId": "eni-1", "Groups": []}]), "a list of network interfaces: pass it with --network-interfaces")]
+    // PascalCase input, PascalCase field names.
+    #[case::describe_field_names(json!({"SecurityGroups": [{"GroupId": "sg-0123abcd", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}, {"CidrIp": "10.0.0.0/33"}]}]}]}), "`IpPermissions[0].IpRanges[1].CidrIp` `10.0.0.0/33` is not an IPv4 CIDR")]
+    #[case::describe_port_name(json!([{"GroupId": "sg-0123abcd", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 70000, "ToPort": 22}]}]), "`IpPermissions[0].FromPort` 70000 is not a port")]
+    #[case::item_field_names(json!([{"resourceType": SECURITY_GROUP, "configuration": {"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["10.0.0.0/8"], "ipv4Ranges": [{"cidrIp": "nope"}]}]}}]), "`configuration.ipPermissions[0].ipv4Ranges[0].cidrIp` `nope`")]
     fn unusable_input_says_what_was_expected(#[case] input: Value, #[case] needle: &str) {
         let mut inv = Inventory::default();
         match inv.add_json("f", input) {
             Err(e) => assert!(e.to_string().contains(needle), "{e}"),
-            Ok(()) => {
+            Ok(_) => {
                 // A bad group is an error entry of its own, not a failed file.
                 let errors: Vec<String> = inv
                     .scopes

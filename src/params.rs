@@ -21,11 +21,15 @@ pub enum ParamError {
         value: String,
         reason: String,
     },
-    #[error("unknown rule parameter `{key}` for check `{check}`: valid parameters are {valid}")]
+    #[error(
+        "unknown rule parameter `{key}` for check `{check}`: valid parameters are {valid}{hint}"
+    )]
     Unknown {
         key: String,
         check: &'static str,
         valid: String,
+        /// Which other check declares the key, when one does.
+        hint: String,
     },
 }
 
@@ -85,6 +89,7 @@ impl<'a> Params<'a> {
                 key: key.clone(),
                 check,
                 valid: specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+                hint: String::new(),
             });
         }
         // An empty value never silently means "the default" (nor "nothing"): say which was meant.

@@ -134,7 +134,8 @@ macro_rules! registry {
 
             fn parse_named(name: &str, values: &BTreeMap<String, String>) -> Result<Check, ParamError> {
                 $(if name == <$rule as Rule>::NAME {
-                    let p = Params::new(values, <$rule as Rule>::NAME, <$rule as Rule>::PARAMETERS)?;
+                    let p = Params::new(values, <$rule as Rule>::NAME, <$rule as Rule>::PARAMETERS)
+                        .map_err(Check::with_owner_hint)?;
                     return <$rule as Rule>::parse(&p).map(Check::$variant);
                 })*
                 Err(ParamError::UnknownCheck {
@@ -259,6 +260,38 @@ impl Check {
             Fix::Nothing => String::new(),
         };
         (verdict.with_note(&note), fix)
+    }
+
+    /// An unknown parameter that another check declares names that check (`authorizedTcpPorts`
+    /// while `check` is unset is public-ingress's).
+    fn with_owner_hint(e: ParamError) -> ParamError {
+        match e {
+            ParamError::Unknown {
+                key,
+                check,
+                valid,
+                hint,
+            } => {
+                let owner = Check::NAMES.iter().find(|n| {
+                    **n != check
+                        && Check::spec(n)
+                            .is_some_and(|(specs, _)| specs.iter().any(|s| s.name == key))
+                });
+                let hint = match owner {
+                    Some(owner) => {
+                        format!(" (`{key}` is a parameter of check `{owner}`: set check={owner})")
+                    }
+                    None => hint,
+                };
+                ParamError::Unknown {
+                    key,
+                    check,
+                    valid,
+                    hint,
+                }
+            }
+            other => other,
+        }
     }
 
     /// The check when `ruleParameters` has no `check` key.
@@ -521,6 +554,21 @@ mod tests {
             assert_eq!(check.name(), *name);
         }
         assert_eq!(Check::spec("nope"), None);
+    }
+
+    #[test]
+    fn a_parameter_of_another_check_names_it() {
+        let err = Check::from_pairs(&[("authorizedTcpPorts", "443")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("(`authorizedTcpPorts` is a parameter of check `public-ingress`: set check=public-ingress)"),
+            "{err}"
+        );
+        let err = Check::from_pairs(&[("check", "public-ingress"), ("nope", "1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("minPublicPrefixLengthIpv6"), "{err}");
     }
 
     #[test]

@@ -86,6 +86,9 @@ async fn audit(args: AuditArgs) -> Result<u8, String> {
         }
     };
     write(&report, &args)?;
+    for note in &report.notes {
+        eprintln!("sg-compliance: {note}");
+    }
     for e in &report.errors {
         eprintln!("sg-compliance: error: {}", e.message);
     }

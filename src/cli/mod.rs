@@ -238,10 +238,19 @@ pub fn build_checks(
             .filter_map(|n| Check::spec(n))
             .flat_map(|(specs, _)| specs.iter().map(|s| s.name))
             .collect();
+        let key = params[i].0.clone();
+        let hint = Check::NAMES
+            .iter()
+            .find(|n| Check::spec(n).is_some_and(|(specs, _)| specs.iter().any(|s| s.name == key)))
+            .map(|owner| {
+                format!(" (`{key}` is a parameter of check `{owner}`: add --check {owner})")
+            })
+            .unwrap_or_default();
         return Err(ParamError::Unknown {
-            key: params[i].0.clone(),
+            key,
             check: "the selected checks",
             valid: valid.join(", "),
+            hint,
         });
     }
     Ok(checks)

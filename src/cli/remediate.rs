@@ -131,7 +131,14 @@ async fn remediate(args: RemediateArgs) -> Result<u8, Failure> {
     }
     let mut inventory = Inventory::default();
     for path in &args.input {
-        inventory.read_file(path).map_err(input_error)?;
+        let name = path.display().to_string();
+        let read = inventory.read_file(path).map_err(input_error)?;
+        if read.nothing_to_judge(&name).map_err(input_error)? {
+            eprintln!("sg-compliance: no security groups in {name}");
+        }
+        if read.older > 0 {
+            eprintln!("sg-compliance: {name}: judged the newest configuration item of each group; skipped {} older ones", read.older);
+        }
     }
     for path in &args.network_interfaces {
         inventory.read_interfaces(path).map_err(input_error)?;

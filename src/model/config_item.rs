@@ -116,6 +116,7 @@ pub fn from_config_item(
                         .chain(p.ipv4_ranges.iter().map(|r| r.cidr_ip.as_str()))
                         .collect(),
                     ipv6: p.ipv6_ranges.iter().map(|r| r.cidr_ipv6.as_str()).collect(),
+                    legacy_ipv4: p.ip_ranges.len(),
                     prefix_lists: p
                         .prefix_list_ids
                         .iter()

@@ -32,10 +32,10 @@ pub struct DescribedGroup<'a> {
     pub tags: Vec<DescribedTag<'a>>,
     #[serde(default)]
     #[serde(borrow)]
-    pub ip_permissions: Vec<DescribedPermission<'a>>,
+    pub ip_permissions: Option<Vec<DescribedPermission<'a>>>,
     #[serde(default)]
     #[serde(borrow)]
-    pub ip_permissions_egress: Vec<DescribedPermission<'a>>,
+    pub ip_permissions_egress: Option<Vec<DescribedPermission<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -111,6 +111,15 @@ impl DescribedGroup<'_> {
     pub fn into_model(self) -> Result<SecurityGroup, ModelError> {
         let id = self.group_id.ok_or(ModelError::Missing("GroupId"))?;
         let group_id = own_group_id(&id, "GroupId")?;
+        // describe-security-groups always lists both (maybe empty): a group without either is
+        // `--query` output with fewer fields, and judging it would call it open to nobody.
+        if self.ip_permissions.is_none() && self.ip_permissions_egress.is_none() {
+            return Err(ModelError::Invalid {
+                group: id.to_string(),
+                field: "IpPermissions".into(),
+                reason: "is missing (and IpPermissionsEgress too): `--query` output with fewer fields cannot be judged; pass the whole describe-security-groups output".into(),
+            });
+        }
         let perms =
             |list: &[DescribedPermission], field: &str| {
                 build_all(list, &id, field, |p| RawPermission {
@@ -137,6 +146,7 @@ impl DescribedGroup<'_> {
                         .iter()
                         .filter_map(|g| g.group_id.as_deref().map(|id| (id, g.user_id.as_deref())))
                         .collect(),
+                    legacy_ipv4: 0,
                     descriptions: p
                         .ip_ranges
                         .iter()
@@ -154,8 +164,14 @@ impl DescribedGroup<'_> {
                 })
             };
         Ok(SecurityGroup {
-            ingress: perms(&self.ip_permissions, "IpPermissions")?,
-            egress: perms(&self.ip_permissions_egress, "IpPermissionsEgress")?,
+            ingress: perms(
+                self.ip_permissions.as_deref().unwrap_or_default(),
+                "IpPermissions",
+            )?,
+            egress: perms(
+                self.ip_permissions_egress.as_deref().unwrap_or_default(),
+                "IpPermissionsEgress",
+            )?,
             group_id,
             group_name: self.group_name.map(Cow::into_owned),
             vpc_id: self.vpc_id.map(Cow::into_owned),

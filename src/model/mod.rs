@@ -226,12 +226,46 @@ pub(crate) struct RawPermission<'a> {
     pub groups: Vec<(&'a str, Option<&'a str>)>,
     /// (peer as written, description) for the peers that carry a description.
     pub descriptions: Vec<(&'a str, &'a str)>,
+    /// How many of `ipv4` come first from a Config item's legacy `ipRanges` strings (error paths).
+    pub legacy_ipv4: usize,
 }
 
 impl RawPermission<'_> {
     /// Validates and normalises. `field` says where the permission came from, for error messages.
     pub(crate) fn build(self, group: &str, field: &str) -> Result<Permission, ModelError> {
+        // Named as the input spells it: describe output (and the SDK) is PascalCase
+        // (`IpPermissions[0].IpRanges[1].CidrIp`), Config items camelCase
+        // (`configuration.ipPermissions[0].ipv4Ranges[1].cidrIp`, legacy `ipRanges[0]`).
+        let pascal = field
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_uppercase()));
+        let spelled = |what: &str| -> String {
+            if !pascal {
+                return what.to_string();
+            }
+            let mut c = what.chars();
+            match c.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        };
         let invalid = |what: &str, reason: String| ModelError::Invalid {
+            group: group.to_string(),
+            field: format!("{field}.{}", spelled(what)),
+            reason,
+        };
+        let legacy = self.legacy_ipv4;
+        let cidr_field = |i: usize, v6: bool| -> String {
+            match (pascal, v6) {
+                (true, false) => format!("IpRanges[{i}].CidrIp"),
+                (true, true) => format!("Ipv6Ranges[{i}].CidrIpv6"),
+                (false, true) => format!("ipv6Ranges[{i}].cidrIpv6"),
+                (false, false) if i < legacy => format!("ipRanges[{i}]"),
+                (false, false) => format!("ipv4Ranges[{}].cidrIp", i - legacy),
+            }
+        };
+        let at = |what: String, reason: String| ModelError::Invalid {
             group: group.to_string(),
             field: format!("{field}.{what}"),
             reason,
@@ -270,28 +304,37 @@ impl RawPermission<'_> {
             PortRange::ALL
         };
         let mut ipv4 = Vec::new();
-        for cidr in self.ipv4 {
-            let net = cidr
-                .trim()
-                .parse::<Ipv4Net>()
-                .map_err(|_| invalid("cidrIp", format!("`{cidr}` is not an IPv4 CIDR")))?;
+        for (i, cidr) in self.ipv4.into_iter().enumerate() {
+            let net = cidr.trim().parse::<Ipv4Net>().map_err(|_| {
+                at(
+                    cidr_field(i, false),
+                    format!("`{cidr}` is not an IPv4 CIDR"),
+                )
+            })?;
             if !ipv4.contains(&net) {
                 ipv4.push(net);
             }
         }
         let mut ipv6 = Vec::new();
-        for cidr in self.ipv6 {
+        for (i, cidr) in self.ipv6.into_iter().enumerate() {
             let net = cidr
                 .trim()
                 .parse::<Ipv6Net>()
-                .map_err(|_| invalid("cidrIpv6", format!("`{cidr}` is not an IPv6 CIDR")))?;
+                .map_err(|_| at(cidr_field(i, true), format!("`{cidr}` is not an IPv6 CIDR")))?;
             if !ipv6.contains(&net) {
                 ipv6.push(net);
             }
         }
         let mut groups = Vec::new();
-        for (id, user) in self.groups {
-            let group_id = GroupId::parse(id).map_err(|e| invalid("groupId", e))?;
+        for (i, (id, user)) in self.groups.into_iter().enumerate() {
+            let group_id = GroupId::parse(id).map_err(|e| {
+                let pairs = if pascal {
+                    "UserIdGroupPairs"
+                } else {
+                    "userIdGroupPairs"
+                };
+                at(format!("{pairs}[{i}].{}", spelled("groupId")), e)
+            })?;
             groups.push(GroupRef {
                 group_id,
                 user_id: user.map(str::to_string),
@@ -509,7 +552,7 @@ mod tests {
             ),
             (
                 json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": ["0.0.0.0/33"]}]}),
-                "configuration.ipPermissions[0].cidrIp` `0.0.0.0/33` is not an IPv4 CIDR",
+                "configuration.ipPermissions[0].ipRanges[0]` `0.0.0.0/33` is not an IPv4 CIDR",
             ),
             (
                 json!({"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 90, "toPort": 80}]}),

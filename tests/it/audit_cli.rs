@@ -346,3 +346,78 @@ fn exit_0_when_nothing_is_non_compliant_and_output_goes_to_a_file() {
     ]);
     assert_eq!(compliant.status.code(), Some(0), "{}", stdout(&compliant));
 }
+
+/// Every input shape a user has (fixtures/inputs/README.md says where each comes from): judged,
+/// or refused with one line that says what the file holds; never "0 groups, all fine".
+#[rstest]
+#[case::bare_list_is_judged(
+    "query-security-groups.json",
+    1,
+    1,
+    "",
+    "\"complianceResourceId\": \"sg-903004f8\""
+)]
+#[case::ids_and_names("query-ids-and-names.json", 2, 0, "query-ids-and-names.json: [0]", "")]
+#[case::id_objects(
+    "query-id-objects.json",
+    2,
+    0,
+    "query-id-objects.json: [0].configuration: is missing",
+    ""
+)]
+#[case::query_without_configuration(
+    "select-without-configuration.json",
+    2,
+    0,
+    "Results[0].configuration: is missing: select `configuration` in the query",
+    ""
+)]
+#[case::history_newest_only("history-sg-6fbb3807.json", 0, 1, "history-sg-6fbb3807.json: judged the newest configuration item of each group; skipped 1 older ones", "\"region\": \"us-west-2\"")]
+#[case::history_without_groups(
+    "history-of-an-instance.json",
+    2,
+    0,
+    "history-of-an-instance.json: nothing to judge: it holds only 1 items of other resource types",
+    ""
+)]
+#[case::account_without_groups(
+    "empty-account.json",
+    0,
+    0,
+    "sg-compliance: no security groups in ",
+    "[]"
+)]
+fn every_input_shape_is_judged_or_refused(
+    #[case] file: &str,
+    #[case] code: i32,
+    #[case] rows: usize,
+    #[case] err_needle: &str,
+    #[case] out_needle: &str,
+) {
+    let path = root().join("fixtures/inputs").join(file);
+    let out = sg_compliance(&[
+        "audit",
+        "--input",
+        &path.display().to_string(),
+        "--check",
+        "public-ingress",
+        "--param",
+        "blockedTcpPorts=22,1433,3389",
+        "--format",
+        "json",
+    ]);
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(code), "{err}{text}");
+    assert!(err.contains(err_needle), "{err}");
+    assert!(text.contains(out_needle), "{text}");
+    if code != 2 {
+        let got: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        assert_eq!(got.len(), rows, "{text}");
+    } else {
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+    // The guide's history example: the newest capture closed 1433 (the older one had it open).
+    if file.starts_with("history-sg") {
+        assert!(text.contains("\"complianceType\": \"COMPLIANT\""), "{text}");
+    }
+}

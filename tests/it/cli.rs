@@ -121,6 +121,8 @@ fn bad_input_exits_2_with_one_line_naming_field_and_value() {
         (web.clone(), vec!["loadBalancerSecurityGroupIds=not-a-group"], "`loadBalancerSecurityGroupIds` = `not-a-group`: `not-a-group` is not a security group id"),
         (bad_cidr.to_string(), vec![], "`sg-zz` is not a security group id"),
         (std::fs::read_to_string(fixture("scheduled")).unwrap(), vec![], "pass --live"),
+        // The Lambda runtimes' example periodic event (a snapshot delivery): a sweep as well.
+        (std::fs::read_to_string(fixture("snapshot-delivery")).unwrap(), vec![], "pass --live"),
         (std::fs::read_to_string(fixture("oversized")).unwrap(), vec![], "GetResourceConfigHistory: pass --live"),
         (web.replace("\"loadBalancerSecurityGroupIds", "\"unused").replace("\\\"unused\\\": \\\"sg-0b1a2b3c4d5e6f708\\\", ", ""), vec![], "unknown rule parameter `unused`"),
     ];

@@ -60,7 +60,7 @@ fn every_event_parses_and_round_trips() {
         );
     }
     assert!(
-        kinds["change"] >= 8 && kinds["oversized"] == 1 && kinds["scheduled"] == 1,
+        kinds["change"] >= 8 && kinds["oversized"] == 1 && kinds["scheduled"] == 2,
         "{kinds:?}"
     );
 }
