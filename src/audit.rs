@@ -124,6 +124,10 @@ pub struct AuditReport {
     /// What the reader should know that is not an error (printed on stderr): an input without
     /// groups, older history items skipped.
     pub notes: Vec<String>,
+    /// When the report was made (RFC 3339), for the HTML report; set by the command.
+    pub made_at: Option<String>,
+    /// What it was made from (`files a.json, b.json`, `account 1111… in eu-west-1`, `aggregator X`).
+    pub source: Option<String>,
 }
 
 impl AuditReport {

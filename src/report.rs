@@ -44,20 +44,22 @@ pub const TABLE_WIDTH: u16 = 120;
 /// Renders `report` as `format`.
 pub fn render(report: &AuditReport, format: Format) -> Result<String, ReportError> {
     let mut out = Vec::new();
-    write(report, format, &mut out)?;
+    write(report, format, Shown::NonCompliant, &mut out)?;
     String::from_utf8(out).map_err(|e| render_error("text")(e.to_string()))
 }
 
 /// Writes `report` as `format` to `out`. JSON and CSV, the formats of large audits, are written
 /// row by row (never the whole document in memory); the others are rendered, then written.
+/// The table and the Markdown report show `rows`; the machine formats always every row.
 pub fn write(
     report: &AuditReport,
     format: Format,
+    rows: Shown,
     out: &mut dyn std::io::Write,
 ) -> Result<(), ReportError> {
     let text = match format {
-        Format::Table => table(report, presets::UTF8_HORIZONTAL_ONLY, true),
-        Format::Markdown => table(report, presets::ASCII_MARKDOWN, false),
+        Format::Table => table(report, presets::UTF8_HORIZONTAL_ONLY, true, rows),
+        Format::Markdown => table(report, presets::ASCII_MARKDOWN, false, rows),
         Format::Json => return json(report, out),
         Format::Csv => return csv(report, out),
         Format::Sarif => sarif(report)?,
@@ -92,53 +94,176 @@ fn totals_line(report: &AuditReport) -> String {
     )
 }
 
-fn table(report: &AuditReport, preset: &str, wrap: bool) -> String {
-    let mut t = Table::new();
-    t.load_preset(preset);
-    if wrap {
-        t.set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(TABLE_WIDTH);
-    }
-    t.set_header([
-        "account", "region", "group", "name", "check", "verdict", "reason",
-    ]);
-    if wrap {
-        for column in t.column_iter_mut() {
-            column.set_padding((0, 1));
+/// A cell of the Markdown table: text that renders as itself (a group named `[text](https://…)`
+/// is not a link, `*` is not emphasis, `|` does not end the cell, `<b>` is not HTML).
+fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
         }
-        t.remove_style(comfy_table::TableComponent::HorizontalLines);
-        t.remove_style(comfy_table::TableComponent::MiddleIntersections);
-        t.remove_style(comfy_table::TableComponent::LeftBorderIntersections);
-        t.remove_style(comfy_table::TableComponent::RightBorderIntersections);
-        // Identifiers never wrap; the name and the reason take what is left.
-        use comfy_table::{ColumnConstraint::LowerBoundary, Width::Fixed};
-        let widest = |f: &dyn Fn(&Row) -> usize, min: usize| {
-            let w = report.rows.iter().map(f).max().unwrap_or(0).max(min);
-            LowerBoundary(Fixed(w as u16 + 1))
-        };
-        t.set_constraints([
-            widest(&|r| or_dash(&r.account_id).len(), 7),
-            widest(&|r| or_dash(&r.region).len(), 6),
-            widest(&|r| r.group_id.len(), 5),
-            widest(&|r| or_dash(&r.group_name).chars().count().min(16), 4),
-            widest(&|r| r.check.len(), 5),
-            widest(&|r| r.compliance.as_str().len(), 7),
-            LowerBoundary(Fixed(25)),
-        ]);
     }
-    for r in &report.rows {
-        t.add_row([
-            or_dash(&r.account_id),
-            or_dash(&r.region),
-            &*r.group_id,
-            or_dash(&r.group_name),
-            r.check,
-            verdict_text(r.compliance),
-            &*r.annotation,
-        ]);
+    out
+}
+
+/// A CSV cell a spreadsheet shows as text: a value starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return would be read as a formula (OWASP's CSV injection), so it gets a leading `'`.
+fn csv_text(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}").into(),
+        _ => text.into(),
     }
-    let mut out = t.to_string();
-    out.push_str("\n\n");
+}
+
+/// Which rows the table and the Markdown report show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    /// Only what needs action: the NON_COMPLIANT rows.
+    NonCompliant,
+    /// Every row, NON_COMPLIANT first (`--all`).
+    All,
+}
+
+/// The rows people read first: NON_COMPLIANT ones, then the rest (each part in report order).
+fn action_first(report: &AuditReport, which: Shown) -> Vec<&Row> {
+    let mut rows: Vec<&Row> = report
+        .rows
+        .iter()
+        .filter(|r| r.compliance == Compliance::NonCompliant)
+        .collect();
+    if which == Shown::All {
+        rows.extend(
+            report
+                .rows
+                .iter()
+                .filter(|r| r.compliance != Compliance::NonCompliant),
+        );
+    }
+    rows
+}
+
+/// `web-tier: 2 non-compliant, 10 compliant, 16 not applicable`, one line per check.
+fn totals_per_check(report: &AuditReport) -> String {
+    let by_check = report.tally_by(|r| r.check.to_string());
+    let mut out = String::new();
+    for c in &report.checks {
+        let t = by_check.get(c.name).cloned().unwrap_or_default();
+        out.push_str(&format!(
+            "{}: {} non-compliant, {} compliant, {} not applicable\n",
+            c.name, t.non_compliant, t.compliant, t.not_applicable
+        ));
+    }
+    out
+}
+
+/// The terminal table and the Markdown report: what needs action first, the reason (with its fix)
+/// given most of the width, the group and its name in one cell, account and region only when the
+/// report has more than one, then totals per check and overall.
+fn table(report: &AuditReport, preset: &str, wrap: bool, which: Shown) -> String {
+    let rows = action_first(report, which);
+    let scopes: std::collections::BTreeSet<(Option<&str>, Option<&str>)> = report
+        .rows
+        .iter()
+        .map(|r| (r.account_id.as_deref(), r.region.as_deref()))
+        .collect();
+    let with_scope = scopes.len() > 1;
+    let with_verdict = which == Shown::All;
+    let cell = |text: &str| -> String {
+        if wrap {
+            text.to_string()
+        } else {
+            markdown_text(text)
+        }
+    };
+    let mut out = String::new();
+    if rows.is_empty() {
+        out.push_str(if which == Shown::All {
+            "no rows\n"
+        } else {
+            "nothing needs action: no (group, check) is NON_COMPLIANT\n"
+        });
+    } else {
+        let mut t = Table::new();
+        t.load_preset(preset);
+        if wrap {
+            t.set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(TABLE_WIDTH);
+        }
+        let mut header = Vec::new();
+        if with_scope {
+            header.extend(["account", "region"]);
+        }
+        header.extend(["group", "check"]);
+        if with_verdict {
+            header.push("verdict");
+        }
+        header.push("reason and fix");
+        t.set_header(header);
+        if wrap {
+            for column in t.column_iter_mut() {
+                column.set_padding((0, 1));
+            }
+            t.remove_style(comfy_table::TableComponent::HorizontalLines);
+            t.remove_style(comfy_table::TableComponent::MiddleIntersections);
+            t.remove_style(comfy_table::TableComponent::LeftBorderIntersections);
+            t.remove_style(comfy_table::TableComponent::RightBorderIntersections);
+            // Identifiers never wrap (the group's name goes under its id); the reason takes the rest.
+            use comfy_table::{ColumnConstraint::LowerBoundary, Width::Fixed};
+            let widest = |f: &dyn Fn(&Row) -> usize, min: usize| {
+                let w = rows.iter().map(|r| f(r)).max().unwrap_or(0).max(min);
+                LowerBoundary(Fixed(w as u16 + 1))
+            };
+            let mut constraints = Vec::new();
+            if with_scope {
+                constraints.push(widest(&|r| or_dash(&r.account_id).len(), 7));
+                constraints.push(widest(&|r| or_dash(&r.region).len(), 6));
+            }
+            constraints.push(widest(&|r| r.group_id.len(), 5));
+            constraints.push(widest(&|r| r.check.len(), 5));
+            if with_verdict {
+                constraints.push(widest(&|r| r.compliance.as_str().len(), 7));
+            }
+            constraints.push(LowerBoundary(Fixed(40)));
+            t.set_constraints(constraints);
+        }
+        for r in &rows {
+            let group = match (&r.group_name, wrap) {
+                (Some(name), true) => {
+                    format!("{}\n{}", r.group_id, crate::verdict::elide(name, 19))
+                }
+                (Some(name), false) => format!("{} ({})", r.group_id, name),
+                (None, _) => r.group_id.to_string(),
+            };
+            let mut cells = Vec::new();
+            if with_scope {
+                cells.push(cell(or_dash(&r.account_id)));
+                cells.push(cell(or_dash(&r.region)));
+            }
+            cells.push(cell(&group));
+            cells.push(cell(r.check));
+            if with_verdict {
+                cells.push(cell(verdict_text(r.compliance)));
+            }
+            cells.push(cell(&r.annotation));
+            t.add_row(cells);
+        }
+        out.push_str(&t.to_string());
+        out.push('\n');
+    }
+    let hidden = report.rows.len() - rows.len();
+    if hidden > 0 {
+        out.push_str(&format!(
+            "({hidden} compliant or not applicable rows not shown: --all shows every row)\n"
+        ));
+    }
+    out.push('\n');
+    out.push_str(&totals_per_check(report));
     out.push_str(&totals_line(report));
     out.push('\n');
     out
@@ -247,17 +372,18 @@ fn csv(report: &AuditReport, out: &mut dyn std::io::Write) -> Result<(), ReportE
     ])
     .map_err(|e| err(e.to_string()))?;
     for r in &report.rows {
-        w.write_record([
-            r.account_id.as_deref().unwrap_or(""),
-            r.region.as_deref().unwrap_or(""),
-            &r.group_id,
-            r.group_name.as_deref().unwrap_or(""),
-            r.vpc_id.as_deref().unwrap_or(""),
-            r.check,
-            r.compliance.as_str(),
-            &r.annotation,
-        ])
-        .map_err(|e| err(e.to_string()))?;
+        let cells = [
+            csv_text(r.account_id.as_deref().unwrap_or("")),
+            csv_text(r.region.as_deref().unwrap_or("")),
+            csv_text(&r.group_id),
+            csv_text(r.group_name.as_deref().unwrap_or("")),
+            csv_text(r.vpc_id.as_deref().unwrap_or("")),
+            csv_text(r.check),
+            csv_text(r.compliance.as_str()),
+            csv_text(&r.annotation),
+        ];
+        w.write_record(cells.iter().map(|c| c.as_bytes()))
+            .map_err(|e| err(e.to_string()))?;
     }
     w.flush().map_err(|e| err(e.to_string()))
 }
@@ -341,6 +467,9 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
 #[derive(Serialize)]
 struct HtmlContext<'a> {
     version: &'static str,
+    /// When the report was made and from what, so a reader next month knows how old it is.
+    made_at: Option<&'a str>,
+    source: Option<&'a str>,
     totals: Tally,
     groups: usize,
     by_check: Vec<(String, &'a str, Tally)>,
@@ -368,6 +497,8 @@ fn html(report: &AuditReport) -> Result<String, ReportError> {
         .collect();
     let ctx = HtmlContext {
         version: env!("CARGO_PKG_VERSION"),
+        made_at: report.made_at.as_deref(),
+        source: report.source.as_deref(),
         totals: report.totals(),
         groups: report.group_count(),
         by_check,
@@ -466,7 +597,13 @@ mod tests {
             rows: rows(20_000),
             ..AuditReport::default()
         };
-        let e = write(&report, Format::Json, &mut Full { left: 100_000 }).unwrap_err();
+        let e = write(
+            &report,
+            Format::Json,
+            Shown::All,
+            &mut Full { left: 100_000 },
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("disk full"), "{e}");
     }
 }

@@ -44,6 +44,10 @@ pub struct AuditArgs {
     /// Audit every active account of the organization, assuming --role-name in each.
     #[arg(long)]
     org: bool,
+    /// In the table and Markdown reports, every row (NON_COMPLIANT first); by default only the
+    /// NON_COMPLIANT ones. JSON, CSV, SARIF and HTML are not affected.
+    #[arg(long)]
+    all: bool,
     /// With --org: the role to assume in each member account.
     #[arg(
         long,
@@ -75,16 +79,44 @@ pub async fn run(args: AuditArgs) -> ExitCode {
 async fn audit(args: AuditArgs) -> Result<u8, String> {
     let source = source(&args)?;
     let checks = build_checks(&args.checks, &args.params).map_err(|e| e.to_string())?;
-    let report = match source {
-        Source::Files => audit_files(&args.input, &args.network_interfaces, &checks)
-            .await
-            .map_err(|e| e.to_string())?,
-        Source::Live => live::regions(&checks, args.regions.as_deref()).await?,
-        Source::Aggregator(name) => live::aggregator(&checks, &name).await?,
-        Source::Org => {
-            live::organization(&checks, args.regions.as_deref(), &args.role_name).await?
+    let (mut report, from) = match source {
+        Source::Files => {
+            let names: Vec<String> = args
+                .input
+                .iter()
+                .chain(&args.network_interfaces)
+                .map(|p| p.display().to_string())
+                .collect();
+            (
+                audit_files(&args.input, &args.network_interfaces, &checks)
+                    .await
+                    .map_err(|e| e.to_string())?,
+                format!("the files {}", names.join(", ")),
+            )
         }
+        Source::Live => (
+            live::regions(&checks, args.regions.as_deref()).await?,
+            format!(
+                "the live account (regions: {})",
+                args.regions.as_deref().unwrap_or("the configured region")
+            ),
+        ),
+        Source::Aggregator(name) => (
+            live::aggregator(&checks, &name).await?,
+            format!("the AWS Config aggregator {name}"),
+        ),
+        Source::Org => (
+            live::organization(&checks, args.regions.as_deref(), &args.role_name).await?,
+            format!(
+                "every account of the organization through {} (regions: {})",
+                args.role_name,
+                args.regions.as_deref().unwrap_or("the configured region")
+            ),
+        ),
     };
+    let checks_run: Vec<&str> = report.checks.iter().map(|c| c.name).collect();
+    report.source = Some(format!("{from}, checks {}", checks_run.join(", ")));
+    report.made_at = Some(now_rfc3339());
     write(&report, &args)?;
     for note in &report.notes {
         eprintln!("sg-compliance: {note}");
@@ -137,6 +169,11 @@ fn source(args: &AuditArgs) -> Result<Source, String> {
 }
 
 fn write(report: &AuditReport, args: &AuditArgs) -> Result<(), String> {
+    let rows = if args.all {
+        report::Shown::All
+    } else {
+        report::Shown::NonCompliant
+    };
     let format = args.format.unwrap_or({
         if args.output.is_none() && std::io::stdout().is_terminal() {
             Format::Table
@@ -147,17 +184,37 @@ fn write(report: &AuditReport, args: &AuditArgs) -> Result<(), String> {
     match &args.output {
         Some(path) => std::fs::File::create(path)
             .map_err(|e| e.to_string())
-            .and_then(|file| emit(report, format, file))
+            .and_then(|file| emit(report, format, rows, file))
             .map_err(|e| format!("cannot write --output {}: {e}", path.display())),
-        None => emit(report, format, std::io::stdout().lock())
+        None => emit(report, format, rows, std::io::stdout().lock())
             .map_err(|e| format!("cannot write the report: {e}")),
     }
 }
 
+/// The current time as RFC 3339 (UTC), e.g. `2026-12-02T14:30:00Z`; `SOURCE_DATE_EPOCH` (the
+/// reproducible-builds convention) fixes it for a reproducible report.
+fn now_rfc3339() -> String {
+    use aws_smithy_types::date_time::Format as DateTimeFormat;
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(now.secs());
+    let whole = aws_smithy_types::DateTime::from_secs(secs);
+    whole
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| format!("{} seconds after 1970", now.secs()))
+}
+
 /// Streams the report through a buffer.
-fn emit(report: &AuditReport, format: Format, out: impl Write) -> Result<(), String> {
+fn emit(
+    report: &AuditReport,
+    format: Format,
+    rows: report::Shown,
+    out: impl Write,
+) -> Result<(), String> {
     let mut out = std::io::BufWriter::new(out);
-    report::write(report, format, &mut out).map_err(|e| e.to_string())?;
+    report::write(report, format, rows, &mut out).map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())
 }
 

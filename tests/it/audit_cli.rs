@@ -50,13 +50,19 @@ fn python() -> PathBuf {
 #[case::sarif("sarif")]
 #[case::html("html")]
 fn organization_snapshot_in_every_format(#[case] format: &str) {
-    let out = sg_compliance(&[
-        "audit",
-        "--input",
-        &audit_fixture("organization.json"),
-        "--format",
-        format,
-    ]);
+    let out = Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args([
+            "audit",
+            "--input",
+            "fixtures/audit/organization.json",
+            "--format",
+            format,
+        ])
+        .current_dir(root())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("SOURCE_DATE_EPOCH", "1764680400")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     insta::assert_snapshot!(format!("audit_organization_{format}"), text);
@@ -284,6 +290,7 @@ fn describe_output_with_network_interfaces_as_a_new_user_has_it() {
 #[case::no_source(&["audit"], "nothing to audit: pass --input FILE")]
 #[case::two_sources(&["audit", "--input", "x.json", "--live"], "--input and --live cannot be combined")]
 #[case::unknown_param(&["audit", "--input", "fixtures/audit/organization.json", "--param", "tierTagkey=x"], "unknown rule parameter `tierTagkey`")]
+#[case::parameter_of_an_unselected_check(&["audit", "--input", "fixtures/audit/organization.json", "--check", "web-tier", "--param", "authorizedTcpPorts=443"], "(`authorizedTcpPorts` is a parameter of check `public-ingress`: add --check public-ingress)")]
 #[case::web_tier_without_load_balancers(&["audit", "--input", "fixtures/audit/describe-security-groups.json"], "pass --network-interfaces FILE")]
 #[case::usage_error(&["audit", "--format", "pdf"], "sg-compliance: error: invalid value 'pdf' for '--format <FORMAT>'")]
 fn bad_input_is_one_line_and_exit_2(#[case] args: &[&str], #[case] needle: &str) {
@@ -420,4 +427,92 @@ fn every_input_shape_is_judged_or_refused(
     if file.starts_with("history-sg") {
         assert!(text.contains("\"complianceType\": \"COMPLIANT\""), "{text}");
     }
+}
+
+/// The table and Markdown lead with what needs action (`--all` adds the rest after it); reports
+/// escape what they print: group names are user-controlled.
+#[test]
+fn reports_lead_with_findings_and_escape_user_text() {
+    let dir = std::env::temp_dir().join(format!("sg-compliance-escape-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("groups.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({"SecurityGroups": [
+            {"GroupId": "sg-0000000a", "GroupName": "[click](https://example.com) *x* <b>|", "OwnerId": "1",
+             "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]},
+            {"GroupId": "sg-0000000b", "GroupName": "=HYPERLINK(\"https://example.com\")", "OwnerId": "1", "IpPermissions": []}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "--input",
+            file.to_str().unwrap(),
+            "--check",
+            "public-ingress",
+        ];
+        args.extend_from_slice(extra);
+        stdout(&sg_compliance(&args))
+    };
+    let md = run(&["--format", "markdown"]);
+    assert!(
+        md.contains("\\[click\\](https://example.com) \\*x\\* \\<b\\>\\|"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("sg-0000000b"),
+        "only what needs action by default: {md}"
+    );
+    assert!(
+        md.contains("(1 compliant or not applicable rows not shown: --all shows every row)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("public-ingress: 1 non-compliant, 1 compliant, 0 not applicable"),
+        "{md}"
+    );
+    let all = run(&["--format", "markdown", "--all"]);
+    let (a, b) = (
+        all.find("sg-0000000a").unwrap(),
+        all.find("sg-0000000b").unwrap(),
+    );
+    assert!(a < b, "NON_COMPLIANT first: {all}");
+    let csv = run(&["--format", "csv"]);
+    assert!(
+        csv.contains(",\"'=HYPERLINK(\"\"https://example.com\"\")\","),
+        "{csv}"
+    );
+    let html = run(&["--format", "html"]);
+    assert!(html.contains("Made <time datetime=\""), "{html}");
+    assert!(html.contains("checks public-ingress."), "{html}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--network-interfaces` takes the `--query NetworkInterfaces` list as it takes the whole output.
+#[test]
+fn interfaces_as_a_bare_list_read_as_the_whole_output() {
+    let run = |enis: &str| {
+        stdout(&sg_compliance(&[
+            "audit",
+            "--input",
+            &audit_fixture("describe-security-groups.json"),
+            "--network-interfaces",
+            enis,
+            "--format",
+            "json",
+        ]))
+    };
+    let whole = run(&audit_fixture("network-interfaces.json"));
+    let list = run(&root()
+        .join("fixtures/inputs/query-network-interfaces.json")
+        .display()
+        .to_string());
+    assert!(
+        whole.contains("NON_COMPLIANT") && whole.contains("load balancer"),
+        "{whole}"
+    );
+    assert_eq!(list, whole);
 }
