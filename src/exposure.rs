@@ -775,15 +775,19 @@ impl Exposure {
                     .filter(|n| n.prefix_len() < min)
                     .collect()
             };
-            let all_flagged = self
+            // What all traffic (`-1`) already reaches is reported once, on `-1`; a block that
+            // only a tcp/udp permission adds is reported on its own segment.
+            let by_all: Vec<IpNet> = self
                 .segments
                 .iter()
-                .any(|s| s.protocol == Protocol::All && !broad(s).is_empty());
+                .filter(|s| s.protocol == Protocol::All)
+                .flat_map(broad)
+                .collect();
             for seg in &self.segments {
-                if all_flagged && seg.protocol != Protocol::All {
-                    continue;
-                }
                 for block in broad(seg) {
+                    if seg.protocol != Protocol::All && by_all.iter().any(|a| a.contains(&block)) {
+                        continue;
+                    }
                     out.push(BroadPrivate {
                         family,
                         block,

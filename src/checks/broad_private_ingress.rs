@@ -169,4 +169,20 @@ mod tests {
         );
         insta::assert_snapshot!(snapshot_name("broad_private_ingress", name), annotation);
     }
+
+    /// The hand fix names every broad block on every segment: following it ends the finding.
+    #[test]
+    fn the_hand_fix_names_every_block() {
+        let check = params(DEFAULT);
+        let sg = group(
+            &[],
+            json!([tcp(5432, &["10.0.0.0/8"]), {"ipProtocol": "-1", "ipRanges": ["172.16.0.0/12"]}]),
+            json!([]),
+        );
+        let crate::fix::Fix::Manual(why) = check.fix(&sg, &Facts::default()) else {
+            panic!("no hand fix")
+        };
+        assert!(why.contains("10.0.0.0/8 on tcp/5432"), "{why}");
+        assert!(why.contains("172.16.0.0/12 on all traffic"), "{why}");
+    }
 }

@@ -252,8 +252,11 @@ impl Check {
                     whole
                 } else {
                     // Never half a call: how many calls, and where to see them.
-                    let calls = plan.calls.len();
-                    format!("{label}: {calls} EC2 calls (`sg-compliance remediate` prints them)")
+                    let calls = match plan.calls.len() {
+                        1 => "1 EC2 call".to_string(),
+                        n => format!("{n} EC2 calls"),
+                    };
+                    format!("{label}: {calls} (`sg-compliance remediate` prints the commands)")
                 }
             }
             Fix::Manual(why) => format!("fix by hand: {why}"),
@@ -554,6 +557,26 @@ mod tests {
             assert_eq!(check.name(), *name);
         }
         assert_eq!(Check::spec("nope"), None);
+    }
+
+    /// A fix too long for the annotation is counted, never cut in half.
+    #[test]
+    fn a_long_fix_is_a_call_count() {
+        let check =
+            Check::from_pairs(&[("check", "public-ingress"), ("blockedTcpPorts", "1-65535")])
+                .unwrap();
+        let perms: Vec<serde_json::Value> = (0..20)
+            .map(|i| serde_json::json!({"ipProtocol": "tcp", "fromPort": 1000 + 2 * i, "toPort": 1000 + 2 * i, "ipRanges": ["0.0.0.0/0"]}))
+            .collect();
+        let sg = test_support::group(&[], serde_json::json!(perms), serde_json::json!([]));
+        let (v, fix) = check.judge(&sg, &Facts::default());
+        assert!(matches!(fix, Fix::Plan(_)));
+        assert!(
+            v.annotation()
+                .ends_with("fix: 1 EC2 call (`sg-compliance remediate` prints the commands)"),
+            "{}",
+            v.annotation()
+        );
     }
 
     #[test]
