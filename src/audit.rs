@@ -124,6 +124,9 @@ pub struct AuditReport {
     /// What the reader should know that is not an error (printed on stderr): an input without
     /// groups, older history items skipped.
     pub notes: Vec<String>,
+    /// References between kinds of groups (tiers) the checks saw, with counts: the HTML report's
+    /// tier map.
+    pub graph: BTreeMap<crate::checks::Edge, usize>,
     /// When the report was made (RFC 3339), for the HTML report; set by the command.
     pub made_at: Option<String>,
     /// What it was made from (`files a.json, b.json`, `account 1111… in eu-west-1`, `aggregator X`).
@@ -251,6 +254,11 @@ async fn audit_groups<C: Cloud>(
         }
         Err(e) => return Err(e),
     };
+    for check in checks {
+        for (edge, n) in check.graph(&refs, &facts) {
+            *report.graph.entry(edge).or_default() += n;
+        }
+    }
     drop(refs);
     for rows in judge_all(scope, &groups, checks, &facts) {
         report.rows.extend(rows);
@@ -393,10 +401,17 @@ pub async fn audit_files(
     }
     let mut report = AuditReport::new(checks);
     let mut inventory = Inventory::default();
+    // A check that reads other groups' tags needs every group of a scope in hand: no page-by-page.
+    let paged = !checks.iter().any(Check::reads_group_info);
     for path in inputs {
         let name = path.display().to_string();
         let bytes = inventory::read_bytes(path)?;
-        match audit_described(&name, &bytes, checks, load_balancers.as_ref())? {
+        let described = if paged {
+            audit_described(&name, &bytes, checks, load_balancers.as_ref())?
+        } else {
+            None
+        };
+        match described {
             Some(described) => {
                 drop(bytes); // before the rows are gathered into one list
                 if described.groups == 0 {
@@ -426,6 +441,7 @@ pub async fn audit_files(
     let rest = audit_inventory(inventory, checks).await;
     report.rows.extend(rest.rows);
     report.errors.extend(rest.errors);
+    report.graph = rest.graph;
     report.sort();
     Ok(report)
 }
@@ -600,9 +616,15 @@ pub async fn audit_inventory(inventory: Inventory, checks: &[Check]) -> AuditRep
     let mut report = AuditReport::new(checks);
     for (scope, data) in inventory.scopes {
         // The groups are judged where they are; the in-memory cloud only answers the fact look-ups.
+        // Checks that read other groups' tags find them among the scope's groups.
+        let in_hand = checks
+            .iter()
+            .any(Check::reads_group_info)
+            .then(|| data.groups.clone());
         let cloud = InMemory {
             load_balancer_groups: data.load_balancer_groups,
             region: scope.region.clone(),
+            groups: in_hand,
             ..InMemory::default()
         };
         if let Err(e) = audit_groups(&cloud, &scope, data.groups, checks, &mut report).await {

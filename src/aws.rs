@@ -524,10 +524,38 @@ impl Cloud for AwsCloud {
         }
     }
 
-    async fn group_vpcs(
+    async fn referencing_groups(
+        &self,
+        id: &GroupId,
+        max: usize,
+    ) -> Result<(crate::cloud::GroupPage, bool), CloudError> {
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .filters(
+                Filter::builder()
+                    .name("ip-permission.group-id")
+                    .values(id.as_str())
+                    .build(),
+            )
+            .max_results(max.clamp(5, 1000) as i32)
+            .send()
+            .await
+            .map_err(api("DescribeSecurityGroups"))?;
+        let groups: Vec<_> = out
+            .security_groups()
+            .iter()
+            .filter(|g| g.group_id() != Some(id.as_str()))
+            .map(|g| described(g).into_model())
+            .collect();
+        let more = out.next_token().is_some_and(|t| !t.is_empty());
+        Ok(((groups, None), more))
+    }
+
+    async fn group_infos(
         &self,
         ids: &BTreeSet<GroupId>,
-    ) -> Result<BTreeMap<GroupId, String>, CloudError> {
+    ) -> Result<BTreeMap<GroupId, crate::model::GroupInfo>, CloudError> {
         let mut out = BTreeMap::new();
         // A filter takes up to 200 values.
         let ids: Vec<&GroupId> = ids.iter().collect();
@@ -548,11 +576,26 @@ impl Cloud for AwsCloud {
                 .await
                 .map_err(api("DescribeSecurityGroups"))?;
             for g in groups {
-                if let (Some(id), Some(vpc)) = (g.group_id(), g.vpc_id()) {
-                    if let Ok(id) = GroupId::parse(id) {
-                        out.insert(id, vpc.to_string());
-                    }
-                }
+                let Some(Ok(id)) = g.group_id().map(GroupId::parse) else {
+                    continue;
+                };
+                out.insert(
+                    id,
+                    crate::model::GroupInfo {
+                        vpc_id: g.vpc_id().map(str::to_string),
+                        owner_id: g.owner_id().map(str::to_string),
+                        tags: g
+                            .tags()
+                            .iter()
+                            .filter_map(|t| {
+                                Some((
+                                    t.key()?.to_string(),
+                                    t.value().unwrap_or_default().to_string(),
+                                ))
+                            })
+                            .collect(),
+                    },
+                );
             }
         }
         Ok(out)

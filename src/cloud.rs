@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 use crate::event::{ConfigItem, ItemSummary, ResultToken, Timestamp};
 use crate::exposure::PrefixLists;
 use crate::fix::Call;
-use crate::model::{GroupId, ModelError, SecurityGroup};
+use crate::model::{GroupId, GroupInfo, ModelError, SecurityGroup};
 use crate::verdict::{Compliance, Verdict};
 
 /// `PutEvaluations` accepts at most this many evaluations per call.
@@ -133,14 +133,39 @@ pub trait Cloud: Sync {
         &self,
         ids: &BTreeSet<String>,
     ) -> impl Future<Output = Result<PrefixLists, CloudError>> + Send;
-    /// The VPCs of these groups (`DescribeSecurityGroups` filtered on `group-id`, one batched
-    /// call); groups that do not exist or have no VPC are left out.
+    /// Tags, VPC and account of these groups (`DescribeSecurityGroups` filtered on `group-id`,
+    /// one batched call); groups that do not exist or cannot be read are left out.
+    fn group_infos(
+        &self,
+        ids: &BTreeSet<GroupId>,
+    ) -> impl Future<Output = Result<BTreeMap<GroupId, GroupInfo>, CloudError>> + Send {
+        let _ = ids;
+        async { Ok(BTreeMap::new()) }
+    }
+    /// One page (at most `max`) of the region's groups whose ingress references `id`
+    /// (`DescribeSecurityGroups` filtered on `ip-permission.group-id`), and whether there are more.
+    /// Nothing when the cloud cannot tell (offline).
+    fn referencing_groups(
+        &self,
+        id: &GroupId,
+        max: usize,
+    ) -> impl Future<Output = Result<(GroupPage, bool), CloudError>> + Send {
+        let _ = (id, max);
+        async { Ok(((Vec::new(), None), false)) }
+    }
+    /// The VPCs of these groups (through [`Cloud::group_infos`]).
     fn group_vpcs(
         &self,
         ids: &BTreeSet<GroupId>,
     ) -> impl Future<Output = Result<BTreeMap<GroupId, String>, CloudError>> + Send {
-        let _ = ids;
-        async { Ok(BTreeMap::new()) }
+        async move {
+            Ok(self
+                .group_infos(ids)
+                .await?
+                .into_iter()
+                .filter_map(|(id, info)| Some((id, info.vpc_id?)))
+                .collect())
+        }
     }
     /// Delivers evaluations (`PutEvaluations`, 100 a call, failed ones retried).
     fn put_evaluations(
@@ -246,17 +271,40 @@ impl Cloud for InMemory {
         }
     }
 
-    async fn group_vpcs(
+    async fn referencing_groups(
+        &self,
+        id: &GroupId,
+        max: usize,
+    ) -> Result<(GroupPage, bool), CloudError> {
+        let referencing: Vec<Result<SecurityGroup, ModelError>> = self
+            .groups
+            .iter()
+            .flatten()
+            .filter_map(|g| g.as_ref().ok())
+            .filter(|g| g.group_id != *id)
+            .filter(|g| {
+                g.ingress
+                    .iter()
+                    .any(|p| p.groups.iter().any(|r| r.group_id == *id))
+            })
+            .cloned()
+            .map(Ok)
+            .collect();
+        let more = referencing.len() > max;
+        Ok(((referencing.into_iter().take(max).collect(), None), more))
+    }
+
+    async fn group_infos(
         &self,
         ids: &BTreeSet<GroupId>,
-    ) -> Result<BTreeMap<GroupId, String>, CloudError> {
+    ) -> Result<BTreeMap<GroupId, GroupInfo>, CloudError> {
         Ok(self
             .groups
             .iter()
             .flatten()
             .filter_map(|g| g.as_ref().ok())
             .filter(|g| ids.contains(&g.group_id))
-            .filter_map(|g| Some((g.group_id.clone(), g.vpc_id.clone()?)))
+            .map(|g| (g.group_id.clone(), GroupInfo::of(g)))
             .collect())
     }
 

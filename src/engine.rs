@@ -12,6 +12,7 @@ use crate::event::{
     SECURITY_GROUP_TYPE,
 };
 use crate::exposure::PrefixLists;
+use crate::model::GroupInfo;
 use crate::model::{self, GroupId, ModelError, SecurityGroup};
 use crate::params::ParamError;
 use crate::verdict::{Compliance, Verdict};
@@ -197,8 +198,66 @@ async fn run<C: Cloud>(
             return Ok(outcome);
         }
     };
-    outcome.emit(cloud, token, vec![evaluation]).await?;
+    let mut evaluations = vec![evaluation];
+    if check.depends_on_other_groups()
+        && evaluations[0].compliance_resource_type == SECURITY_GROUP_TYPE
+    {
+        if let Ok(id) = GroupId::parse(&evaluations[0].compliance_resource_id) {
+            let at = evaluations[0].ordering_timestamp;
+            evaluations.extend(dependents(cloud, check, &id, at, &mut outcome).await?);
+        }
+    }
+    outcome.emit(cloud, token, evaluations).await?;
     Ok(outcome)
+}
+
+/// At most this many groups that reference a changed group are re-evaluated in its invocation;
+/// beyond them the periodic sweep takes over.
+pub const DEPENDENTS_PER_INVOCATION: usize = 1000;
+
+/// The groups whose verdict depends on `id` (they reference it) under a check that reads other
+/// groups, re-evaluated now: one page of `DescribeSecurityGroups` filtered on
+/// `ip-permission.group-id`, one batched fact look-up, evaluations at the trigger's time.
+async fn dependents<C: Cloud>(
+    cloud: &C,
+    check: &Check,
+    id: &GroupId,
+    at: Timestamp,
+    outcome: &mut Outcome,
+) -> Result<Vec<Evaluation>, EngineError> {
+    let ((page, _), more) = cloud
+        .referencing_groups(id, DEPENDENTS_PER_INVOCATION)
+        .await?;
+    if more {
+        tracing::info!(
+            group = %id,
+            max = DEPENDENTS_PER_INVOCATION,
+            "more groups reference this group than one invocation re-evaluates; the periodic sweep evaluates the rest"
+        );
+    }
+    let mut groups = Vec::with_capacity(page.len());
+    for g in page {
+        match g {
+            Ok(g) => groups.push(g),
+            Err(e) => outcome.failures.push(e.to_string()),
+        }
+    }
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let refs: Vec<&SecurityGroup> = groups.iter().collect();
+    let facts = gather_facts(cloud, &[check], &refs).await?;
+    Ok(groups
+        .iter()
+        .map(|g| {
+            Evaluation::new(
+                SECURITY_GROUP_TYPE,
+                g.group_id.as_str(),
+                check.judge(g, &facts).0,
+                at,
+            )
+        })
+        .collect())
 }
 
 /// The one evaluation of a configuration item, ordered at its capture time.
@@ -287,6 +346,8 @@ struct FactCache {
     prefix_lists: PrefixLists,
     vpcs_asked: BTreeSet<GroupId>,
     vpcs: BTreeMap<GroupId, String>,
+    infos_asked: BTreeSet<GroupId>,
+    infos: BTreeMap<GroupId, GroupInfo>,
 }
 
 async fn gather_facts_cached<C: Cloud>(
@@ -321,6 +382,27 @@ async fn gather_facts_cached<C: Cloud>(
             .extend(cloud.prefix_lists(&new_lists).await?);
         cache.asked.extend(new_lists);
     }
+    // Tags, VPC and account of other groups: from the groups in hand, the rest in one batch.
+    let mut group_info: BTreeMap<GroupId, GroupInfo> = groups
+        .iter()
+        .filter(|g| needs.info_of.contains(&g.group_id))
+        .map(|g| (g.group_id.clone(), GroupInfo::of(g)))
+        .collect();
+    let missing: BTreeSet<GroupId> = needs
+        .info_of
+        .iter()
+        .filter(|id| !group_info.contains_key(*id) && !cache.infos_asked.contains(*id))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        cache.infos.extend(cloud.group_infos(&missing).await?);
+        cache.infos_asked.extend(missing);
+    }
+    for id in &needs.info_of {
+        if let (false, Some(info)) = (group_info.contains_key(id), cache.infos.get(id)) {
+            group_info.insert(id.clone(), info.clone());
+        }
+    }
     let group_vpcs = match vpc_of {
         Some(vpc_of) => needs
             .vpcs_of
@@ -346,6 +428,7 @@ async fn gather_facts_cached<C: Cloud>(
                 .collect();
             let preliminary = Facts {
                 rules_quota: None,
+                group_info: group_info.clone(),
                 region: cloud.region(),
                 group_vpcs: known.clone(),
                 load_balancer_groups: needs
@@ -378,6 +461,7 @@ async fn gather_facts_cached<C: Cloud>(
     Ok(Facts {
         rules_quota: cloud.rules_quota(),
         region: cloud.region(),
+        group_info,
         group_vpcs,
         load_balancer_groups: needs
             .load_balancer_candidates

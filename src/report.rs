@@ -470,6 +470,8 @@ struct HtmlContext<'a> {
     /// When the report was made and from what, so a reader next month knows how old it is.
     made_at: Option<&'a str>,
     source: Option<&'a str>,
+    /// The tier map, a self-contained SVG (empty without a check that draws one).
+    tier_map: minijinja::Value,
     totals: Tally,
     groups: usize,
     by_check: Vec<(String, &'a str, Tally)>,
@@ -499,6 +501,7 @@ fn html(report: &AuditReport) -> Result<String, ReportError> {
         version: env!("CARGO_PKG_VERSION"),
         made_at: report.made_at.as_deref(),
         source: report.source.as_deref(),
+        tier_map: minijinja::Value::from_safe_string(tier_map(report)),
         totals: report.totals(),
         groups: report.group_count(),
         by_check,
@@ -527,6 +530,130 @@ fn html(report: &AuditReport) -> Result<String, ReportError> {
         .map_err(|e| err(e.to_string()))?;
     tmpl.render(minijinja::Value::from_serialize(&ctx))
         .map_err(|e| err(e.to_string()))
+}
+
+/// Text for an SVG text node or attribute.
+fn xml_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The tier map: kinds of groups (tiers, `lb`) as nodes left to right by how far they are from a
+/// tier nothing references, the references found between them as arrows with counts, red where
+/// they break a rule. Plain SVG: no script, no link, nothing fetched.
+fn tier_map(report: &AuditReport) -> String {
+    use std::collections::BTreeSet;
+    use std::fmt::Write;
+    if report.graph.is_empty() {
+        return String::new();
+    }
+    let nodes: BTreeSet<&str> = report
+        .graph
+        .keys()
+        .flat_map(|e| [e.from.as_str(), e.to.as_str()])
+        .collect();
+    // Rank: 0 for nodes no other node points at, else one more than the highest source (a bounded
+    // relaxation, so cycles end).
+    let mut rank: BTreeMap<&str, usize> = nodes.iter().map(|n| (*n, 0)).collect();
+    for _ in 0..nodes.len() {
+        let mut changed = false;
+        for e in report.graph.keys().filter(|e| e.from != e.to) {
+            let want = rank[e.from.as_str()] + 1;
+            if rank[e.to.as_str()] < want && want < nodes.len() {
+                rank.insert(e.to.as_str(), want);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut columns: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    for (n, r) in &rank {
+        columns.entry(*r).or_default().push(n);
+    }
+    let (w, h, gap_x, gap_y) = (120.0, 40.0, 110.0, 40.0);
+    let mut pos: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for (c, names) in &columns {
+        for (i, n) in names.iter().enumerate() {
+            pos.insert(
+                n,
+                (
+                    20.0 + *c as f64 * (w + gap_x),
+                    30.0 + i as f64 * (h + gap_y),
+                ),
+            );
+        }
+    }
+    let width = 40.0 + columns.len() as f64 * (w + gap_x) - gap_x;
+    let rows = columns.values().map(Vec::len).max().unwrap_or(1) as f64;
+    let height = 60.0 + rows * (h + gap_y);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="tier map" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="system-ui, sans-serif" font-size="13">"##
+    );
+    svg.push_str(r##"<defs><marker id="a-ok" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#5b6570"/></marker><marker id="a-bad" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#b3261e"/></marker></defs>"##);
+    for (e, n) in &report.graph {
+        let (color, marker) = if e.allowed {
+            ("#5b6570", "a-ok")
+        } else {
+            ("#b3261e", "a-bad")
+        };
+        let (fx, fy) = pos[e.from.as_str()];
+        let (tx, ty) = pos[e.to.as_str()];
+        let label = format!("{n} {}", if e.allowed { "allowed" } else { "breaking" });
+        if e.from == e.to {
+            let (x, y) = (fx + w / 2.0, fy);
+            let _ = write!(
+                svg,
+                r##"<path d="M{:.0},{:.0} C{:.0},{:.0} {:.0},{:.0} {:.0},{:.0}" fill="none" stroke="{color}" stroke-width="1.6" marker-end="url(#{marker})"><title>{} → {}: {label}</title></path><text x="{:.0}" y="{:.0}" fill="{color}" text-anchor="middle">{n}</text>"##,
+                x - 15.0,
+                y,
+                x - 25.0,
+                y - 28.0,
+                x + 25.0,
+                y - 28.0,
+                x + 15.0,
+                y,
+                xml_text(&e.from),
+                xml_text(&e.to),
+                x,
+                y - 24.0
+            );
+            continue;
+        }
+        // From the right edge of the source to the left edge of the target (or across, when the
+        // target is not further right); a breaking edge drawn a little apart from an allowed one.
+        let shift = if e.allowed { -5.0 } else { 5.0 };
+        let (x1, y1) = (fx + w, fy + h / 2.0 + shift);
+        let (x2, y2) = if tx > fx {
+            (tx, ty + h / 2.0 + shift)
+        } else {
+            (tx + w / 2.0, ty + h)
+        };
+        let _ = write!(
+            svg,
+            r##"<line x1="{x1:.0}" y1="{y1:.0}" x2="{x2:.0}" y2="{y2:.0}" stroke="{color}" stroke-width="1.6" marker-end="url(#{marker})"><title>{} → {}: {label}</title></line><text x="{:.0}" y="{:.0}" fill="{color}" text-anchor="middle">{n}</text>"##,
+            xml_text(&e.from),
+            xml_text(&e.to),
+            (x1 + x2) / 2.0,
+            (y1 + y2) / 2.0 - 4.0
+        );
+    }
+    for (n, (x, y)) in &pos {
+        let _ = write!(
+            svg,
+            r##"<rect x="{x:.0}" y="{y:.0}" width="{w:.0}" height="{h:.0}" rx="8" fill="#f4f6f8" stroke="#8a949e"/><text x="{:.0}" y="{:.0}" text-anchor="middle" font-weight="600">{}</text>"##,
+            x + w / 2.0,
+            y + h / 2.0 + 5.0,
+            xml_text(n)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ export const EXECUTION_FREQUENCIES: readonly ExecutionFrequency[] = [
 export const DEFAULT_EXECUTION_FREQUENCY: ExecutionFrequency = 'TwentyFour_Hours';
 
 /** The value of the `check` rule parameter. */
-export type Check = 'web-tier' | 'public-ingress' | 'public-egress' | 'broad-private-ingress';
+export type Check = 'web-tier' | 'public-ingress' | 'public-egress' | 'broad-private-ingress' | 'tiers';
 
 /** Options shared by every rule. */
 export interface RuleOptions {
@@ -118,6 +118,22 @@ export interface BroadPrivateIngressRuleOptions extends RuleOptions {
   readonly minPrefixLengthIpv6?: number;
 }
 
+export interface TiersRuleOptions extends RuleOptions {
+  /** Tag key whose value names a group's tier (`tierTagKey`). @default 'tier' */
+  readonly tierTagKey?: string;
+  /**
+   * Which tiers may reach which (`tierRules`), required: `TARGET<-SOURCE[|SOURCE...]:PORTS` separated by `;`, e.g.
+   * `web<-lb:80,443; app<-web:8080; db<-app:5432`; the source `lb` means load balancers' groups.
+   */
+  readonly tierRules?: string;
+  /** Whether a group may admit groups of its own tier (`allowSameTier`). Rust default: true. */
+  readonly allowSameTier?: boolean;
+  /** CIDR sources accepted in any tier, e.g. a VPN range (`allowedSourceCidrs`). Rust default: none. */
+  readonly allowedSourceCidrs?: string[];
+  /** Load balancers' groups, the `lb` source (a list, for one region); discovered when unset. */
+  readonly loadBalancerSecurityGroupIds?: string[];
+}
+
 /** All rules. Enabled by default: webTier, publicIngressSshRdp, publicIngress. */
 export interface RulesOptions {
   readonly webTier?: WebTierRuleOptions;
@@ -125,6 +141,7 @@ export interface RulesOptions {
   readonly publicIngress?: PublicIngressRuleOptions;
   readonly publicEgress?: PublicEgressRuleOptions;
   readonly broadPrivateIngress?: BroadPrivateIngressRuleOptions;
+  readonly tiers?: TiersRuleOptions;
 }
 
 export type RuleKey = keyof RulesOptions;
@@ -157,6 +174,7 @@ export const DEFAULT_RULE_NAMES: Record<RuleKey, string> = {
   publicIngress: 'public-ingress',
   publicEgress: 'public-egress',
   broadPrivateIngress: 'broad-private-ingress',
+  tiers: 'security-group-tiers',
 };
 
 const DEFAULT_ENABLED: Record<RuleKey, boolean> = {
@@ -165,6 +183,7 @@ const DEFAULT_ENABLED: Record<RuleKey, boolean> = {
   publicIngress: true,
   publicEgress: false,
   broadPrivateIngress: false,
+  tiers: false,
 };
 
 export const DEFAULT_TIER_TAG_KEY = 'tier';
@@ -451,6 +470,30 @@ export function resolveRules(
     out.push({
       ...common('broadPrivateIngress', o, 'Security groups must not admit overly broad private address ranges.'),
       check: 'broad-private-ingress',
+      inputParameters: params,
+    });
+  }
+
+  if (enabled('tiers')) {
+    const o = rules.tiers ?? {};
+    if (o.tierRules === undefined) {
+      throw new RuleConfigError('tiers.tierRules is required, e.g. "web<-lb:80,443; app<-web:8080; db<-app:5432"');
+    }
+    const cidrs = o.allowedSourceCidrs;
+    if (cidrs !== undefined && (!Array.isArray(cidrs) || cidrs.some((c) => typeof c !== 'string' || !c.includes('/')))) {
+      throw new RuleConfigError('tiers.allowedSourceCidrs must be a list of CIDRs, e.g. ["10.8.0.0/16"]');
+    }
+    const params = compact({
+      check: 'tiers',
+      tierTagKey: nonEmptyString('tiers.tierTagKey', o.tierTagKey ?? DEFAULT_TIER_TAG_KEY),
+      tierRules: nonEmptyString('tiers.tierRules', o.tierRules),
+      allowSameTier: bool('tiers.allowSameTier', o.allowSameTier),
+      allowedSourceCidrs: cidrs && cidrs.length > 0 ? cidrs.join(',') : undefined,
+      loadBalancerSecurityGroupIds: securityGroupIds('tiers.loadBalancerSecurityGroupIds', o.loadBalancerSecurityGroupIds),
+    });
+    out.push({
+      ...common('tiers', o, 'Each tier admits only the tiers in front of it, by security-group reference.'),
+      check: 'tiers',
       inputParameters: params,
     });
   }

@@ -169,4 +169,33 @@ describe('resolveRules', () => {
     expect(() => resolveRules(rules as never)).toThrow(RuleConfigError);
     expect(() => resolveRules(rules as never)).toThrow(message);
   });
+
+  test('tiers: opt-in, tierRules required, parameters passed as the Rust check reads them', () => {
+    expect(resolveRules({}).some((r) => r.check === 'tiers')).toBe(false);
+    const [tiers] = resolveRules({
+      webTier: { enabled: false },
+      publicIngress: { enabled: false },
+      publicIngressSshRdp: { enabled: false },
+      tiers: {
+        enabled: true,
+        tierRules: 'web<-lb:80,443; app<-web:8080; db<-app:5432',
+        allowSameTier: false,
+        allowedSourceCidrs: ['10.8.0.0/16', '10.9.0.0/16'],
+        loadBalancerSecurityGroupIds: ['sg-0123456789abcdef0'],
+      },
+    });
+    expect(tiers.ruleName).toBe('security-group-tiers');
+    expect(tiers.inputParameters).toEqual({
+      check: 'tiers',
+      tierTagKey: 'tier',
+      tierRules: 'web<-lb:80,443; app<-web:8080; db<-app:5432',
+      allowSameTier: 'false',
+      allowedSourceCidrs: '10.8.0.0/16,10.9.0.0/16',
+      loadBalancerSecurityGroupIds: 'sg-0123456789abcdef0',
+    });
+    expect(() => resolveRules({ tiers: { enabled: true } })).toThrow(RuleConfigError);
+    expect(() => resolveRules({ tiers: { enabled: true, tierRules: 'db<-app:5432', allowedSourceCidrs: ['nope'] } })).toThrow(
+      /allowedSourceCidrs/,
+    );
+  });
 });

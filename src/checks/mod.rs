@@ -12,7 +12,7 @@ use crate::exposure::{PrefixLists, PublicReach, WidePublic};
 use crate::fix::{
     apply_within, plan_between, rules_of, Change, Direction, Fix, Plan, Quota, Safety,
 };
-use crate::model::{GroupId, SecurityGroup};
+use crate::model::{GroupId, GroupInfo, SecurityGroup};
 use crate::params::{ParamError, ParamSpec, Params};
 use crate::ports::PortSet;
 use crate::verdict::{group_findings, Compliance, Finding, Verdict, MAX_ANNOTATION_CHARS};
@@ -20,6 +20,7 @@ use crate::verdict::{group_findings, Compliance, Finding, Verdict, MAX_ANNOTATIO
 pub mod broad_private_ingress;
 pub mod public_egress;
 pub mod public_ingress;
+pub mod tiers;
 pub mod web_tier;
 
 /// What every check module provides.
@@ -30,6 +31,12 @@ pub trait Rule: Sized {
     const SUMMARY: &'static str;
     /// Every parameter it accepts, with defaults.
     const PARAMETERS: &'static [ParamSpec];
+    /// Whether a verdict reads other groups' tags ([`Needs::info_of`]): the audit then keeps every
+    /// group of a scope in hand.
+    const READS_GROUP_INFO: bool = false;
+    /// Whether a group's verdict depends on other groups (their tags, or whether they are a load
+    /// balancer's): a change to a group then re-evaluates the groups that reference it.
+    const DEPENDS_ON_OTHER_GROUPS: bool = false;
     /// Validates the parameters (unknown keys are already rejected).
     fn parse(p: &Params<'_>) -> Result<Self, ParamError>;
     /// The facts to gather before evaluating these groups (one batched look-up per kind).
@@ -43,6 +50,21 @@ pub trait Rule: Sized {
     /// than the violation (a `-1` rule's other protocols) are left alone: [`Check::fix`] offers
     /// that plan when it still ends the violation.
     fn fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix;
+    /// The references this check sees between kinds of groups (tiers), with whether each breaks
+    /// a rule; the HTML report draws them. Most checks have none.
+    fn graph(&self, groups: &[&SecurityGroup], facts: &Facts) -> BTreeMap<Edge, usize> {
+        let _ = (groups, facts);
+        BTreeMap::new()
+    }
+}
+
+/// A reference between two kinds of groups (e.g. tiers) found in the groups judged.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    /// Whether the rules allow it.
+    pub allowed: bool,
 }
 
 /// What a check needs to learn from AWS for a set of groups.
@@ -54,6 +76,9 @@ pub struct Needs {
     pub prefix_lists: BTreeSet<String>,
     /// Groups whose VPC a verdict compares with the judged group's ([`Facts::group_vpcs`]).
     pub vpcs_of: BTreeSet<GroupId>,
+    /// Groups whose tags, VPC and account a verdict reads ([`Facts::group_info`]): taken from the
+    /// groups in hand, the others looked up in one batch.
+    pub info_of: BTreeSet<GroupId>,
 }
 
 impl Needs {
@@ -74,6 +99,7 @@ impl Needs {
             .extend(other.load_balancer_candidates);
         self.prefix_lists.extend(other.prefix_lists);
         self.vpcs_of.extend(other.vpcs_of);
+        self.info_of.extend(other.info_of);
     }
 }
 
@@ -90,6 +116,9 @@ pub struct Facts {
     pub region: Option<String>,
     /// The account's "rules per security group" quota, when known (default 60).
     pub rules_quota: Option<usize>,
+    /// Tags, VPC and account of the groups [`Needs::info_of`] named; a group missing here could
+    /// not be read (another account or region, deleted, not in the input).
+    pub group_info: BTreeMap<GroupId, GroupInfo>,
 }
 
 impl Facts {
@@ -115,6 +144,20 @@ macro_rules! registry {
             pub fn name(&self) -> &'static str {
                 match self {
                     $(Check::$variant(_) => <$rule as Rule>::NAME,)*
+                }
+            }
+
+            /// See [`Rule::READS_GROUP_INFO`].
+            pub fn reads_group_info(&self) -> bool {
+                match self {
+                    $(Check::$variant(_) => <$rule as Rule>::READS_GROUP_INFO,)*
+                }
+            }
+
+            /// See [`Rule::DEPENDS_ON_OTHER_GROUPS`].
+            pub fn depends_on_other_groups(&self) -> bool {
+                match self {
+                    $(Check::$variant(_) => <$rule as Rule>::DEPENDS_ON_OTHER_GROUPS,)*
                 }
             }
 
@@ -158,6 +201,13 @@ macro_rules! registry {
                 }
             }
 
+            /// See [`Rule::graph`].
+            pub fn graph(&self, groups: &[&SecurityGroup], facts: &Facts) -> BTreeMap<Edge, usize> {
+                match self {
+                    $(Check::$variant(c) => c.graph(groups, facts),)*
+                }
+            }
+
             fn raw_fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix {
                 match self {
                     $(Check::$variant(c) => c.fix(sg, facts, keep_lossy),)*
@@ -173,6 +223,7 @@ registry! {
     PublicIngress => public_ingress::PublicIngress,
     PublicEgress => public_egress::PublicEgress,
     BroadPrivateIngress => broad_private_ingress::BroadPrivateIngress,
+    Tiers => tiers::Tiers,
 }
 
 impl Check {
@@ -256,7 +307,7 @@ impl Check {
                         1 => "1 EC2 call".to_string(),
                         n => format!("{n} EC2 calls"),
                     };
-                    format!("{label}: {calls} (`sg-compliance remediate` prints the commands)")
+                    format!("{label}: {calls}, see remediate")
                 }
             }
             Fix::Manual(why) => format!("fix by hand: {why}"),
@@ -551,7 +602,13 @@ mod tests {
             assert!(!summary.is_empty());
             let mut pairs = vec![("check", *name)];
             for s in specs.iter().filter(|s| s.required) {
-                pairs.push((s.name, "x"));
+                // A value of the parameter's grammar (tier rules have one).
+                let value = if s.name == "tierRules" {
+                    "web<-lb:443"
+                } else {
+                    "x"
+                };
+                pairs.push((s.name, value));
             }
             let check = Check::from_pairs(&pairs).unwrap();
             assert_eq!(check.name(), *name);
@@ -572,8 +629,7 @@ mod tests {
         let (v, fix) = check.judge(&sg, &Facts::default());
         assert!(matches!(fix, Fix::Plan(_)));
         assert!(
-            v.annotation()
-                .ends_with("fix: 1 EC2 call (`sg-compliance remediate` prints the commands)"),
+            v.annotation().ends_with("fix: 1 EC2 call, see remediate"),
             "{}",
             v.annotation()
         );
@@ -598,7 +654,7 @@ mod tests {
     fn unknown_check_lists_the_registry() {
         assert_eq!(
             Check::from_pairs(&[("check", "nope")]).unwrap_err().to_string(),
-            "unknown check `nope`: valid checks are web-tier, public-ingress, public-egress, broad-private-ingress"
+            "unknown check `nope`: valid checks are web-tier, public-ingress, public-egress, broad-private-ingress, tiers"
         );
     }
 }

@@ -38,6 +38,7 @@ impl Rule for WebTier {
         ParamSpec::optional("loadBalancerSecurityGroupIds", None),
         ParamSpec::optional("forbidPublicIngress", Some("false")),
     ];
+    const DEPENDS_ON_OTHER_GROUPS: bool = true;
 
     fn parse(p: &Params<'_>) -> Result<Self, ParamError> {
         Ok(WebTier {

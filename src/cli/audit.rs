@@ -324,6 +324,9 @@ mod live {
         for p in parts {
             report.rows.extend(p.rows);
             report.errors.extend(p.errors);
+            for (edge, n) in p.graph {
+                *report.graph.entry(edge).or_default() += n;
+            }
         }
         report
     }
@@ -401,6 +404,9 @@ mod live {
         for p in parts {
             report.rows.extend(p.rows);
             report.errors.extend(p.errors);
+            for (edge, n) in p.graph {
+                *report.graph.entry(edge).or_default() += n;
+            }
         }
         report.sort();
         Ok(report)

@@ -83,11 +83,18 @@ impl<C: Cloud, W: Write + Send> Cloud for Printing<'_, C, W> {
     async fn prefix_lists(&self, ids: &BTreeSet<String>) -> Result<PrefixLists, CloudError> {
         self.inner.prefix_lists(ids).await
     }
-    async fn group_vpcs(
+    async fn referencing_groups(
+        &self,
+        id: &GroupId,
+        max: usize,
+    ) -> Result<(crate::cloud::GroupPage, bool), CloudError> {
+        self.inner.referencing_groups(id, max).await
+    }
+    async fn group_infos(
         &self,
         ids: &BTreeSet<GroupId>,
-    ) -> Result<std::collections::BTreeMap<GroupId, String>, CloudError> {
-        self.inner.group_vpcs(ids).await
+    ) -> Result<std::collections::BTreeMap<GroupId, crate::model::GroupInfo>, CloudError> {
+        self.inner.group_infos(ids).await
     }
     fn rules_quota(&self) -> Option<usize> {
         self.inner.rules_quota()

@@ -199,6 +199,24 @@ pub struct SecurityGroup {
     pub egress: Vec<Permission>,
 }
 
+/// What a verdict may need to know about another group (its tier tag, its VPC, its account).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupInfo {
+    pub vpc_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub tags: Tags,
+}
+
+impl GroupInfo {
+    pub fn of(sg: &SecurityGroup) -> GroupInfo {
+        GroupInfo {
+            vpc_id: sg.vpc_id.clone(),
+            owner_id: sg.owner_id.clone(),
+            tags: sg.tags.clone(),
+        }
+    }
+}
+
 /// A security group's data did not make sense.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ModelError {

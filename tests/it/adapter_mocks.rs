@@ -319,7 +319,9 @@ async fn oversized_items_are_fetched_from_history() {
                 )
                 .build()
         });
-    let cloud = cloud(&[&history], &[]);
+    let dependents = mock!(aws_sdk_ec2::Client::describe_security_groups)
+        .then_output(|| DescribeSecurityGroupsOutput::builder().build());
+    let cloud = cloud(&[&history], &[&dependents]);
     let (ev, check) = oversized_event();
     let outcome = evaluate_event(&cloud, &ev, &check).await.unwrap();
     assert_eq!(history.num_calls(), 1);
@@ -339,7 +341,9 @@ async fn oversized_items_are_fetched_from_history() {
 async fn oversized_item_missing_from_history_is_an_error_that_says_why() {
     let history = mock!(aws_sdk_config::Client::get_resource_config_history)
         .then_output(|| GetResourceConfigHistoryOutput::builder().build());
-    let cloud = cloud(&[&history], &[]);
+    let dependents = mock!(aws_sdk_ec2::Client::describe_security_groups)
+        .then_output(|| DescribeSecurityGroupsOutput::builder().build());
+    let cloud = cloud(&[&history], &[&dependents]);
     let (ev, check) = oversized_event();
     let err = evaluate_event(&cloud, &ev, &check).await.unwrap_err();
     assert!(

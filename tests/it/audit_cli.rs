@@ -516,3 +516,72 @@ fn interfaces_as_a_bare_list_read_as_the_whole_output() {
     );
     assert_eq!(list, whole);
 }
+
+/// The `tiers` check on a three-tier account (fixtures/tiers/README.md): every kind of wrong
+/// source is named, the rest judged, and the HTML report draws the tier map.
+#[test]
+fn tiers_on_a_three_tier_account() {
+    let file = root().join("fixtures/tiers/three-tier.json");
+    let args = |format: &str| {
+        vec![
+            "audit".to_string(),
+            "--input".into(),
+            file.display().to_string(),
+            "--check".into(),
+            "tiers".into(),
+            "--param".into(),
+            "tierTagKey=tier".into(),
+            "--param".into(),
+            "tierRules=web<-lb:80,443; app<-web:8080; db<-app:5432".into(),
+            "--param".into(),
+            "loadBalancerSecurityGroupIds=sg-0a1b0000000000001".into(),
+            "--format".into(),
+            format.into(),
+        ]
+    };
+    let run = |format: &str| {
+        let a = args(format);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        sg_compliance(&refs)
+    };
+    let out = run("json");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let row = |id: &str| {
+        rows.iter()
+            .find(|r| r["complianceResourceId"] == id)
+            .unwrap_or_else(|| panic!("{id}"))
+            .clone()
+    };
+    let verdict = |id: &str| row(id)["complianceType"].as_str().unwrap().to_string();
+    let reason = |id: &str| row(id)["annotation"].as_str().unwrap().to_string();
+    assert_eq!(
+        verdict("sg-0a1b0000000000001"),
+        "NOT_APPLICABLE",
+        "the load balancer's own group"
+    );
+    assert_eq!(verdict("sg-0a1b0000000000002"), "COMPLIANT");
+    assert!(reason("sg-0a1b0000000000007").contains("tcp/22 from 0.0.0.0/0 (CIDR not allowed)"));
+    assert!(reason("sg-0a1b0000000000003").contains("tcp/22 from 10.0.0.0/8 (CIDR not allowed)"));
+    let db = reason("sg-0a1b0000000000004");
+    for needle in [
+        "tier db: tcp/5432 from ",
+        "sg-0a1b0000000000002 (tier web, not a source of db)",
+        "pl-0123456789abcdef0 (prefix list)",
+        "sg-0a1b0000000000006 (untagged)",
+        "sg-0f0f0000000000009 (tags unreadable)",
+    ] {
+        assert!(db.contains(needle), "{needle}: {db}");
+    }
+    assert!(reason("sg-0a1b0000000000005").contains("tier cache has no rule"));
+    assert_eq!(verdict("sg-0a1b0000000000006"), "NOT_APPLICABLE");
+    // The tier map: a self-contained SVG, edges with counts, the rule-breaking ones red.
+    let html = stdout(&run("html"));
+    let svg_start = html.find("<svg").expect("an SVG tier map");
+    let svg = &html[svg_start..html[svg_start..].find("</svg>").unwrap() + svg_start + 6];
+    assert!(!svg.contains("<script") && !svg.contains("href"), "{svg}");
+    for node in [">lb<", ">web<", ">app<", ">db<", ">untagged<", ">unknown<"] {
+        assert!(svg.contains(node), "{node}: {svg}");
+    }
+    insta::assert_snapshot!("tiers_map_svg", svg);
+}

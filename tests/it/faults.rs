@@ -310,13 +310,21 @@ async fn a_sweep_of_2500_groups_makes_the_minimal_calls() {
     assert_eq!(previous.num_calls(), 1);
 }
 
-/// A change event with `loadBalancerSecurityGroupIds` needs no EC2 call at all: one
-/// `PutEvaluations` (the EC2 client here has no rules, so any EC2 call would fail the test).
+/// A change event with `loadBalancerSecurityGroupIds` makes no fact look-up: one
+/// `DescribeSecurityGroups` for the groups that reference it (their web-tier verdict may depend on
+/// it: none here) and one `PutEvaluations` (the EC2 client answers nothing else, so any other EC2
+/// call would fail the test).
 #[tokio::test]
 async fn a_change_event_with_listed_load_balancers_makes_one_call() {
     let put = mock!(aws_sdk_config::Client::put_evaluations)
         .then_output(|| PutEvaluationsOutput::builder().build());
-    let cloud = cloud(&[&put], &[]);
+    let dependents = mock!(aws_sdk_ec2::Client::describe_security_groups)
+        .match_requests(|r| {
+            r.filters().first().and_then(|f| f.name()) == Some("ip-permission.group-id")
+                && r.filters()[0].values() == ["sg-0a1b2c3d4e5f60718"]
+        })
+        .then_output(|| DescribeSecurityGroupsOutput::builder().build());
+    let cloud = cloud(&[&put], &[&dependents]);
     let ev = ConfigEvent::from_json(include_str!(
         "../../fixtures/events/web-tier-compliant.json"
     ))
@@ -327,5 +335,5 @@ async fn a_change_event_with_listed_load_balancers_makes_one_call() {
         .contains_key("loadBalancerSecurityGroupIds"));
     let outcome = evaluate_and_deliver(&cloud, &ev, &check).await.unwrap();
     assert_eq!((outcome.total(), outcome.delivered), (1, 1));
-    assert_eq!(put.num_calls(), 1);
+    assert_eq!((put.num_calls(), dependents.num_calls()), (1, 1));
 }

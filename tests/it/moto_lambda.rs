@@ -605,3 +605,80 @@ async fn init_warms_up_configs_connection_with_one_read_only_call() {
         assert_eq!(calls, want, "{env:?}");
     }
 }
+
+/// Verdicts follow their dependencies: the tier tag of a source group changes (app becomes web),
+/// and the invocation for that change also re-evaluates the groups that reference it (one
+/// DescribeSecurityGroups filtered on `ip-permission.group-id`): the database tier turns
+/// NON_COMPLIANT in the same invocation; an unrelated group gets no evaluation.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_change_on_a_source_group_re_evaluates_its_dependents() {
+    let moto = Moto::start();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let vpc = crate::support::vpc(&ec2).await;
+    let app = group(&ec2, &vpc, "app", &[("tier", "app")]).await;
+    let db = group(&ec2, &vpc, "db", &[("tier", "db")]).await;
+    let other = group(&ec2, &vpc, "other-db", &[("tier", "db")]).await;
+    allow(
+        &ec2,
+        &db,
+        tcp(5432)
+            .user_id_group_pairs(UserIdGroupPair::builder().group_id(&app).build())
+            .build(),
+    )
+    .await;
+    let function = Function::start(&moto, &[]);
+    let params = json!({"check": "tiers", "tierTagKey": "tier", "tierRules": "db<-app:5432; app<-web:8080",
+                        "loadBalancerSecurityGroupIds": "sg-0fffffffffffffff0"});
+    let (kind, _) = function.invoke(&json!({"invokingEvent": "{}"}));
+    assert_eq!(kind, "error");
+    // The app group is re-tagged web.
+    ec2.create_tags()
+        .resources(&app)
+        .tags(Tag::builder().key("tier").value("web").build())
+        .send()
+        .await
+        .unwrap();
+    moto.start_recording();
+    let item = config_item(&describe(&ec2, &app).await, "2026-11-21T10:00:00.000Z");
+    let (kind, summary) = function.invoke(&change(item, params));
+    assert_eq!(kind, "response", "{summary}");
+    let recording = moto.recording();
+    let (evals, calls) = put_evaluations(&recording);
+    assert_eq!(
+        calls.len(),
+        1,
+        "one PutEvaluations for the group and its dependents"
+    );
+    let db_verdict = verdict(&evals, &db);
+    assert_eq!(
+        db_verdict["ComplianceType"], "NON_COMPLIANT",
+        "{db_verdict}"
+    );
+    assert!(
+        db_verdict["Annotation"]
+            .as_str()
+            .unwrap()
+            .contains(&format!(
+                "tcp/5432 from {app} (tier web, not a source of db)"
+            )),
+        "{db_verdict}"
+    );
+    assert!(evals
+        .iter()
+        .any(|e| e["ComplianceResourceId"] == app.as_str()));
+    assert!(
+        !evals
+            .iter()
+            .any(|e| e["ComplianceResourceId"] == other.as_str()),
+        "unrelated groups untouched: {evals:#?}"
+    );
+    let lookups: Vec<String> = recording
+        .iter()
+        .filter(|r| operation(r) == "DescribeSecurityGroups")
+        .map(body_text)
+        .collect();
+    assert!(
+        lookups.iter().any(|b| b.contains("ip-permission.group-id")),
+        "{lookups:?}"
+    );
+}
