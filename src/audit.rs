@@ -38,6 +38,10 @@ pub struct Row {
     pub compliance: Compliance,
     #[serde(serialize_with = "text")]
     pub annotation: Shared,
+    /// For a NON_COMPLIANT inbound-exposure finding with network facts: how reachable it is now,
+    /// and the path (or why not).
+    #[serde(skip)]
+    pub exposure: Option<(crate::reach::Level, Shared)>,
 }
 
 fn text<S: serde::Serializer>(v: &Shared, s: S) -> Result<S::Ok, S::Error> {
@@ -219,7 +223,17 @@ pub async fn audit_scope<C: Cloud>(
     report: &mut AuditReport,
 ) -> Result<(), CloudError> {
     let listed = cloud.list_security_groups().await?;
-    audit_groups(cloud, scope, listed, checks, report).await
+    // Network facts for effective exposure, when a check reports inbound exposure and the cloud
+    // can read them (four paginated calls: interfaces, subnets, route tables, network ACLs).
+    let networks: Option<inventory::Networks> = if checks.iter().any(Check::ingress_exposure) {
+        cloud
+            .network()
+            .await?
+            .map(|net| [(scope.account_id.clone(), net)].into())
+    } else {
+        None
+    };
+    audit_groups(cloud, scope, listed, checks, networks.as_ref(), report).await
 }
 
 /// Audits groups already read (listed, or parsed from files): facts through `cloud`, then one row
@@ -229,6 +243,7 @@ async fn audit_groups<C: Cloud>(
     scope: &Scope,
     listed: Vec<Result<SecurityGroup, crate::model::ModelError>>,
     checks: &[Check],
+    networks: Option<&inventory::Networks>,
     report: &mut AuditReport,
 ) -> Result<(), CloudError> {
     let mut groups: Vec<SecurityGroup> = Vec::with_capacity(listed.len());
@@ -247,7 +262,7 @@ async fn audit_groups<C: Cloud>(
         Ok(facts) => facts,
         Err(CloudError::Offline(_)) => {
             drop(refs);
-            let (rows, errors) = judge_what_can_be_told(cloud, scope, &groups, checks);
+            let (rows, errors) = judge_what_can_be_told(cloud, scope, &groups, checks, networks);
             report.rows.extend(rows);
             report.errors.extend(errors);
             return Ok(());
@@ -260,7 +275,7 @@ async fn audit_groups<C: Cloud>(
         }
     }
     drop(refs);
-    for rows in judge_all(scope, &groups, checks, &facts) {
+    for rows in judge_all(scope, &groups, checks, &facts, networks) {
         report.rows.extend(rows);
     }
     Ok(())
@@ -274,6 +289,7 @@ fn judge_what_can_be_told<C: Cloud>(
     scope: &Scope,
     groups: &[SecurityGroup],
     checks: &[Check],
+    networks: Option<&inventory::Networks>,
 ) -> (Vec<Row>, Vec<AuditError>) {
     let (mut rows, mut errors) = (Vec::new(), Vec::new());
     let mut shared = Interner::default();
@@ -307,6 +323,7 @@ fn judge_what_can_be_told<C: Cloud>(
                 &owned,
                 std::slice::from_ref(check),
                 &facts,
+                networks,
                 &mut shared,
                 &mut rows,
             ),
@@ -323,6 +340,7 @@ fn judge_all(
     groups: &[SecurityGroup],
     checks: &[Check],
     facts: &Facts,
+    networks: Option<&inventory::Networks>,
 ) -> Vec<Vec<Row>> {
     let judge = |chunk: &[SecurityGroup]| {
         let mut rows = Vec::with_capacity(chunk.len() * checks.len());
@@ -331,6 +349,7 @@ fn judge_all(
             chunk,
             checks,
             facts,
+            networks,
             &mut Interner::default(),
             &mut rows,
         );
@@ -356,6 +375,7 @@ fn judge_rows(
     groups: &[SecurityGroup],
     checks: &[Check],
     facts: &Facts,
+    networks: Option<&inventory::Networks>,
     shared: &mut Interner,
     rows: &mut Vec<Row>,
 ) {
@@ -366,10 +386,21 @@ fn judge_rows(
         let vpc = sg.vpc_id.as_deref().map(|v| shared.get(v));
         let id: Shared = Arc::from(sg.group_id.as_str());
         let name: Option<Shared> = sg.group_name.as_deref().map(Arc::from);
+        let network = networks.and_then(|n| network_of(n, sg));
         for check in checks {
             let (compliance, annotation) = check.judge(sg, facts).0.into_parts();
             // Many groups get the same annotation ("not tagged tier:web…"): kept once.
             let annotation = shared.get(&annotation);
+            let exposure = match (network, compliance) {
+                (Some(net), Compliance::NonCompliant) => {
+                    let flagged = check.flagged(sg, facts);
+                    (!flagged.is_empty()).then(|| {
+                        let r = net.reachability(&sg.group_id, &flagged);
+                        (r.level, shared.get(&r.path))
+                    })
+                }
+                _ => None,
+            };
             rows.push(Row {
                 account_id: account.clone(),
                 region: region.clone(),
@@ -379,9 +410,22 @@ fn judge_rows(
                 check: check.name(),
                 compliance,
                 annotation,
+                exposure,
             });
         }
     }
+}
+
+/// The network facts of a group's account (or the only ones given).
+fn network_of<'a>(
+    networks: &'a inventory::Networks,
+    sg: &SecurityGroup,
+) -> Option<&'a crate::reach::Network> {
+    networks.get(&sg.owner_id).or_else(|| {
+        (networks.len() == 1)
+            .then(|| networks.values().next())
+            .flatten()
+    })
 }
 
 /// Audits input files: `describe-security-groups` output is judged while it is parsed (see
@@ -401,13 +445,49 @@ pub async fn audit_files(
     }
     let mut report = AuditReport::new(checks);
     let mut inventory = Inventory::default();
+    // Network facts first (interfaces, subnets, route tables, NACLs, whatever their order on the
+    // command line), so groups judged while their file is read know them.
+    for path in interfaces {
+        let name = path.display().to_string();
+        let value: serde_json::Value = serde_json::from_slice(&inventory::read_bytes(path)?)
+            .map_err(|e| InputError::NotJson {
+                path: name.clone(),
+                reason: e.to_string(),
+            })?;
+        let value = match value {
+            list @ serde_json::Value::Array(_) => serde_json::json!({ "NetworkInterfaces": list }),
+            other => other,
+        };
+        inventory::add_network(&mut inventory.networks, &name, &value)?;
+    }
+    let mut rest = Vec::new();
+    for path in inputs {
+        let bytes = inventory::read_bytes(path)?;
+        if inventory::is_network_output(&bytes) {
+            let name = path.display().to_string();
+            inventory.add_bytes(&name, &bytes)?;
+            // Interfaces given with --input also tell which groups are load balancers'.
+            if let Ok(lb) = inventory::read_interface_groups(path) {
+                load_balancers.get_or_insert_with(BTreeSet::new).extend(lb);
+            }
+        } else {
+            rest.push((path, bytes));
+        }
+    }
+    let networks = std::mem::take(&mut inventory.networks);
+    let with_networks = (!networks.is_empty()).then_some(&networks);
     // A check that reads other groups' tags needs every group of a scope in hand: no page-by-page.
     let paged = !checks.iter().any(Check::reads_group_info);
-    for path in inputs {
+    for (path, bytes) in rest {
         let name = path.display().to_string();
-        let bytes = inventory::read_bytes(path)?;
         let described = if paged {
-            audit_described(&name, &bytes, checks, load_balancers.as_ref())?
+            audit_described(
+                &name,
+                &bytes,
+                checks,
+                load_balancers.as_ref(),
+                with_networks,
+            )?
         } else {
             None
         };
@@ -433,6 +513,7 @@ pub async fn audit_files(
             }
         }
     }
+    inventory.networks = networks;
     if load_balancers.is_some() {
         for data in inventory.scopes.values_mut() {
             data.load_balancer_groups = load_balancers.clone();
@@ -481,6 +562,7 @@ pub fn audit_described(
     bytes: &[u8],
     checks: &[Check],
     load_balancers: Option<&BTreeSet<GroupId>>,
+    networks: Option<&inventory::Networks>,
 ) -> Result<Option<Described>, InputError> {
     const PAGE: usize = 1_000;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -527,14 +609,20 @@ pub fn audit_described(
                         &groups,
                         checks,
                         &facts,
+                        networks,
                         &mut shared,
                         &mut rows,
                     );
                     pages.push(rows);
                 }
                 Err(CloudError::Offline(_)) => {
-                    let (rows, more) =
-                        judge_what_can_be_told(&cloud, &Scope::default(), &groups, checks);
+                    let (rows, more) = judge_what_can_be_told(
+                        &cloud,
+                        &Scope::default(),
+                        &groups,
+                        checks,
+                        networks,
+                    );
                     pages.push(rows);
                     errors.extend(more);
                 }
@@ -614,6 +702,7 @@ fn immediate<T>(f: impl Future<Output = Result<T, CloudError>>) -> Result<T, Clo
 /// Audits groups read from files: each scope through an in-memory cloud.
 pub async fn audit_inventory(inventory: Inventory, checks: &[Check]) -> AuditReport {
     let mut report = AuditReport::new(checks);
+    let networks = inventory.networks;
     for (scope, data) in inventory.scopes {
         // The groups are judged where they are; the in-memory cloud only answers the fact look-ups.
         // Checks that read other groups' tags find them among the scope's groups.
@@ -627,7 +716,16 @@ pub async fn audit_inventory(inventory: Inventory, checks: &[Check]) -> AuditRep
             groups: in_hand,
             ..InMemory::default()
         };
-        if let Err(e) = audit_groups(&cloud, &scope, data.groups, checks, &mut report).await {
+        if let Err(e) = audit_groups(
+            &cloud,
+            &scope,
+            data.groups,
+            checks,
+            (!networks.is_empty()).then_some(&networks),
+            &mut report,
+        )
+        .await
+        {
             report.errors.push(scope_error(&scope, &e));
         }
     }
@@ -720,7 +818,7 @@ mod tests {
         checks: &[Check],
         report: &mut AuditReport,
     ) -> Result<bool, InputError> {
-        let found = audit_described(name, bytes, checks, None)?;
+        let found = audit_described(name, bytes, checks, None, None)?;
         Ok(found.map(|d| d.add_to(report)).is_some())
     }
 

@@ -142,6 +142,13 @@ pub trait Cloud: Sync {
         let _ = ids;
         async { Ok(BTreeMap::new()) }
     }
+    /// The region's network facts for effective exposure (interfaces, subnets, route tables,
+    /// network ACLs); `None` when this cloud cannot read them.
+    fn network(
+        &self,
+    ) -> impl Future<Output = Result<Option<crate::reach::Network>, CloudError>> + Send {
+        async { Ok(None) }
+    }
     /// One page (at most `max`) of the region's groups whose ingress references `id`
     /// (`DescribeSecurityGroups` filtered on `ip-permission.group-id`), and whether there are more.
     /// Nothing when the cloud cannot tell (offline).

@@ -186,6 +186,18 @@ fn merged(nets: &[IpNet]) -> Vec<Interval> {
     out
 }
 
+/// The public addresses of one network, as intervals.
+pub fn public_intervals(net: &IpNet) -> Vec<Interval> {
+    let (lo, hi) = interval(net);
+    public_space(Family::of(net))
+        .iter()
+        .filter_map(|&(a, b)| {
+            let (s, e) = (lo.max(a), hi.min(b));
+            (s <= e).then_some((s, e))
+        })
+        .collect()
+}
+
 /// Whether a network holds at least one public address (a source wholly inside special-purpose
 /// space, such as 127.0.0.0/8, 169.254.0.0/16 or 2001:db8::/32, is not public).
 pub fn has_public(net: &IpNet) -> bool {

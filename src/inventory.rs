@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use ipnet::IpNet;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -108,6 +109,9 @@ pub struct Read {
     /// The file is `describe-security-groups` output (or its `--query SecurityGroups` list), where
     /// no group means an account without groups, not a wrong file.
     pub describe: bool,
+    /// The file holds network facts (interfaces, subnets, route tables, NACLs): nothing to judge,
+    /// and that is what it is for.
+    pub network: bool,
 }
 
 impl Read {
@@ -117,8 +121,8 @@ impl Read {
         if self.groups > 0 {
             return Ok(false);
         }
-        if self.describe {
-            return Ok(true);
+        if self.describe || self.network {
+            return Ok(self.describe);
         }
         let mut held = Vec::new();
         if self.interfaces > 0 {
@@ -152,7 +156,13 @@ impl Read {
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
     pub scopes: BTreeMap<Scope, ScopeData>,
+    /// Network facts (interfaces, subnets, route tables, NACLs) per account, for effective
+    /// exposure; `None` key = files without an owner.
+    pub networks: Networks,
 }
+
+/// Network facts per account.
+pub type Networks = BTreeMap<Option<String>, crate::reach::Network>;
 
 impl Inventory {
     /// Reads one `--input` file (any supported shape) and says what it held.
@@ -186,8 +196,8 @@ impl Inventory {
     pub fn add_json(&mut self, name: &str, value: Value) -> Result<Read, InputError> {
         match &value {
             Value::Object(o) if o.contains_key("SecurityGroups") => {
-                let out =
-                    DescribeOutput::deserialize(&value).map_err(|e| bad(name, "SecurityGroups", e))?;
+                let out = DescribeOutput::deserialize(&value)
+                    .map_err(|e| bad(name, "SecurityGroups", e))?;
                 Ok(self.add_described(out.security_groups))
             }
             // `aws ec2 describe-security-groups --query SecurityGroups`: the bare list.
@@ -197,26 +207,41 @@ impl Inventory {
                 Ok(self.add_described(groups))
             }
             Value::Array(list) if list.iter().any(|v| v.get("NetworkInterfaceId").is_some()) => {
-                Err(InputError::Unrecognised {
-                    path: name.to_string(),
-                    found: "this is a list of network interfaces: pass it with --network-interfaces".into(),
+                let n = add_network(
+                    &mut self.networks,
+                    name,
+                    &serde_json::json!({ "NetworkInterfaces": value }),
+                )?;
+                Ok(Read {
+                    interfaces: n,
+                    network: true,
+                    ..Read::default()
                 })
             }
             Value::Object(o) if o.contains_key("Results") => {
-                let results: Vec<String> =
-                    serde_json::from_value(o["Results"].clone()).map_err(|e| bad(name, "Results", e))?;
+                let results: Vec<String> = serde_json::from_value(o["Results"].clone())
+                    .map_err(|e| bad(name, "Results", e))?;
                 let mut records = Vec::with_capacity(results.len());
                 for (i, text) in results.iter().enumerate() {
                     let field = format!("Results[{i}]");
-                    let record: Value = serde_json::from_str(text).map_err(|e| bad(name, &field, e))?;
+                    let record: Value =
+                        serde_json::from_str(text).map_err(|e| bad(name, &field, e))?;
                     records.push((field, record, true));
                 }
                 self.add_records(name, records)
             }
-            Value::Object(o) if o.contains_key("NetworkInterfaces") => Err(InputError::Unrecognised {
-                path: name.to_string(),
-                found: "this is describe-network-interfaces output: pass it with --network-interfaces".into(),
-            }),
+            Value::Object(o)
+                if ["NetworkInterfaces", "Subnets", "RouteTables", "NetworkAcls"]
+                    .iter()
+                    .any(|k| o.contains_key(*k)) =>
+            {
+                let n = add_network(&mut self.networks, name, &value)?;
+                Ok(Read {
+                    interfaces: n,
+                    network: true,
+                    ..Read::default()
+                })
+            }
             Value::Object(o) => {
                 let key = ["configurationItems", "baseConfigurationItems"]
                     .into_iter()
@@ -880,6 +905,339 @@ struct DescribedGroupRef {
     group_id: Option<String>,
 }
 
+/// Whether the bytes are network output (`describe-network-interfaces`, `-subnets`,
+/// `-route-tables`, `-network-acls`, or the `--query NetworkInterfaces` list), from its first key
+/// alone (a large `describe-security-groups` file is not parsed for it).
+pub fn is_network_output(bytes: &[u8]) -> bool {
+    const KEYS: [&str; 4] = ["NetworkInterfaces", "Subnets", "RouteTables", "NetworkAcls"];
+    let text = &bytes[..bytes.len().min(4096)];
+    let Some(start) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    match text[start] {
+        b'{' => {
+            let rest = &text[start + 1..];
+            let Some(q) = rest.iter().position(|b| *b == b'"') else {
+                return false;
+            };
+            let key = &rest[q + 1..];
+            KEYS.iter()
+                .any(|k| key.starts_with(format!("{k}\"").as_bytes()))
+        }
+        b'[' => {
+            // A bare list: network interfaces carry `NetworkInterfaceId` (the first object shows it).
+            let head = String::from_utf8_lossy(text);
+            head.contains("\"NetworkInterfaceId\"") && !head.contains("\"GroupName\"")
+        }
+        _ => false,
+    }
+}
+
+/// Reads `describe-network-interfaces`, `describe-subnets`, `describe-route-tables` or
+/// `describe-network-acls` output (detected by its top-level key) into `networks`, per owner
+/// account. Returns how many records it held.
+pub fn add_network(
+    networks: &mut Networks,
+    name: &str,
+    value: &Value,
+) -> Result<usize, InputError> {
+    use crate::reach::{Interface, Nacl, NaclEntry, Route, RouteTable};
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Eni {
+        network_interface_id: Option<String>,
+        subnet_id: Option<String>,
+        vpc_id: Option<String>,
+        owner_id: Option<String>,
+        #[serde(default)]
+        groups: Vec<DescribedGroupRef>,
+        association: Option<Assoc>,
+        #[serde(default)]
+        ipv6_addresses: Vec<V6>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Assoc {
+        public_ip: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct V6 {
+        ipv6_address: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct SubnetRecord {
+        subnet_id: Option<String>,
+        vpc_id: Option<String>,
+        owner_id: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Table {
+        route_table_id: Option<String>,
+        vpc_id: Option<String>,
+        owner_id: Option<String>,
+        #[serde(default)]
+        associations: Vec<TableAssoc>,
+        #[serde(default)]
+        routes: Vec<RouteRecord>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct TableAssoc {
+        #[serde(default)]
+        main: bool,
+        subnet_id: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct RouteRecord {
+        destination_cidr_block: Option<String>,
+        destination_ipv6_cidr_block: Option<String>,
+        gateway_id: Option<String>,
+        nat_gateway_id: Option<String>,
+        egress_only_internet_gateway_id: Option<String>,
+        transit_gateway_id: Option<String>,
+        vpc_peering_connection_id: Option<String>,
+        network_interface_id: Option<String>,
+        instance_id: Option<String>,
+        state: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Acl {
+        network_acl_id: Option<String>,
+        vpc_id: Option<String>,
+        owner_id: Option<String>,
+        #[serde(default)]
+        is_default: bool,
+        #[serde(default)]
+        associations: Vec<AclAssoc>,
+        #[serde(default)]
+        entries: Vec<AclEntry>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct AclAssoc {
+        subnet_id: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct AclEntry {
+        rule_number: Option<i64>,
+        protocol: Option<String>,
+        rule_action: Option<String>,
+        #[serde(default)]
+        egress: bool,
+        cidr_block: Option<String>,
+        ipv6_cidr_block: Option<String>,
+        port_range: Option<Ports>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Ports {
+        from: Option<i64>,
+        to: Option<i64>,
+    }
+    fn list<T: serde::de::DeserializeOwned>(
+        name: &str,
+        value: &Value,
+        key: &str,
+    ) -> Result<Vec<T>, InputError> {
+        match value.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) => serde_path_to_error::deserialize(v)
+                .map_err(|e| bad(name, &format!("{key}{}", e.path()), e.inner())),
+        }
+    }
+    let net = |s: &str, field: &str| -> Result<IpNet, InputError> {
+        s.trim()
+            .parse::<IpNet>()
+            .map(|n| n.trunc())
+            .map_err(|_| bad(name, field, format!("`{s}` is not a CIDR")))
+    };
+    let mut count = 0;
+    for (i, e) in list::<Eni>(name, value, "NetworkInterfaces")?
+        .into_iter()
+        .enumerate()
+    {
+        count += 1;
+        let field = |f: &str| format!("NetworkInterfaces[{i}].{f}");
+        let addr = |s: &str, f: &str| -> Result<std::net::IpAddr, InputError> {
+            s.trim()
+                .parse()
+                .map_err(|_| bad(name, &field(f), format!("`{s}` is not an IP address")))
+        };
+        let public_ipv4 = match e.association.and_then(|a| a.public_ip) {
+            Some(ip) => Some(addr(&ip, "Association.PublicIp")?),
+            None => None,
+        };
+        let mut ipv6 = Vec::new();
+        for v in e
+            .ipv6_addresses
+            .iter()
+            .filter_map(|v| v.ipv6_address.as_deref())
+        {
+            ipv6.push(addr(v, "Ipv6Addresses")?);
+        }
+        networks
+            .entry(e.owner_id)
+            .or_default()
+            .interfaces
+            .push(Interface {
+                id: e.network_interface_id.unwrap_or_else(|| format!("[{i}]")),
+                subnet_id: e.subnet_id,
+                vpc_id: e.vpc_id,
+                groups: e
+                    .groups
+                    .iter()
+                    .filter_map(|g| g.group_id.as_deref())
+                    .filter_map(|id| GroupId::parse(id).ok())
+                    .collect(),
+                public_ipv4,
+                ipv6,
+            });
+    }
+    for s in list::<SubnetRecord>(name, value, "Subnets")? {
+        count += 1;
+        if let (Some(id), Some(vpc)) = (s.subnet_id, s.vpc_id) {
+            networks
+                .entry(s.owner_id)
+                .or_default()
+                .subnets
+                .insert(id, vpc);
+        }
+    }
+    for (i, t) in list::<Table>(name, value, "RouteTables")?
+        .into_iter()
+        .enumerate()
+    {
+        count += 1;
+        let mut routes = Vec::new();
+        for (j, r) in t.routes.iter().enumerate() {
+            if r.state.as_deref() == Some("blackhole") {
+                continue;
+            }
+            let Some(dest) = r
+                .destination_cidr_block
+                .as_deref()
+                .or(r.destination_ipv6_cidr_block.as_deref())
+            else {
+                continue; // a prefix-list destination: not a public default route
+            };
+            let target = [
+                &r.gateway_id,
+                &r.nat_gateway_id,
+                &r.egress_only_internet_gateway_id,
+                &r.transit_gateway_id,
+                &r.vpc_peering_connection_id,
+                &r.network_interface_id,
+                &r.instance_id,
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| "unknown".into());
+            routes.push(Route {
+                destination: net(
+                    dest,
+                    &format!("RouteTables[{i}].Routes[{j}].DestinationCidrBlock"),
+                )?,
+                target,
+            });
+        }
+        networks
+            .entry(t.owner_id)
+            .or_default()
+            .route_tables
+            .push(RouteTable {
+                id: t.route_table_id.unwrap_or_else(|| format!("[{i}]")),
+                vpc_id: t.vpc_id,
+                main: t.associations.iter().any(|a| a.main),
+                subnets: t
+                    .associations
+                    .into_iter()
+                    .filter_map(|a| a.subnet_id)
+                    .collect(),
+                routes,
+            });
+    }
+    for (i, a) in list::<Acl>(name, value, "NetworkAcls")?
+        .into_iter()
+        .enumerate()
+    {
+        count += 1;
+        let mut entries = Vec::new();
+        for (j, e) in a.entries.iter().enumerate() {
+            let field = |f: &str| format!("NetworkAcls[{i}].Entries[{j}].{f}");
+            let Some(cidr) = e.cidr_block.as_deref().or(e.ipv6_cidr_block.as_deref()) else {
+                continue;
+            };
+            let protocol = match e.protocol.as_deref().map(str::trim) {
+                None | Some("-1") | Some("all") => None,
+                Some(p) => Some(
+                    crate::model::Protocol::parse(p)
+                        .map_err(|why| bad(name, &field("Protocol"), why))?,
+                ),
+            };
+            let ports = match (&e.port_range, protocol.is_some_and(|p| p.has_ports())) {
+                (
+                    Some(Ports {
+                        from: Some(f),
+                        to: Some(t),
+                    }),
+                    true,
+                ) => Some(
+                    crate::ports::PortRange::new(
+                        u16::try_from(*f).map_err(|_| {
+                            bad(name, &field("PortRange.From"), format!("{f} is not a port"))
+                        })?,
+                        u16::try_from(*t).map_err(|_| {
+                            bad(name, &field("PortRange.To"), format!("{t} is not a port"))
+                        })?,
+                    )
+                    .ok_or_else(|| bad(name, &field("PortRange"), "From is greater than To"))?,
+                ),
+                _ => None,
+            };
+            entries.push(NaclEntry {
+                number: e
+                    .rule_number
+                    .ok_or_else(|| bad(name, &field("RuleNumber"), "is missing"))?,
+                egress: e.egress,
+                protocol,
+                ports,
+                cidr: net(cidr, &field("CidrBlock"))?,
+                allow: match e.rule_action.as_deref() {
+                    Some("allow") => true,
+                    Some("deny") => false,
+                    other => {
+                        return Err(bad(
+                            name,
+                            &field("RuleAction"),
+                            format!("{other:?}: expected allow or deny"),
+                        ))
+                    }
+                },
+            });
+        }
+        networks.entry(a.owner_id).or_default().nacls.push(Nacl {
+            id: a.network_acl_id.unwrap_or_else(|| format!("[{i}]")),
+            vpc_id: a.vpc_id,
+            default: a.is_default,
+            subnets: a
+                .associations
+                .into_iter()
+                .filter_map(|a| a.subnet_id)
+                .collect(),
+            entries,
+        });
+    }
+    Ok(count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1001,6 +1359,10 @@ mod tests {
     #[case::bare_list(json!([{"GroupId": "sg-0123abcd", "OwnerId": "1", "IpPermissions": [], "IpPermissionsEgress": []}]), 1, Ok(false))]
     #[case::empty_describe(json!({"SecurityGroups": []}), 0, Ok(true))]
     #[case::empty_list(json!([]), 0, Ok(true))]
+    // Network facts for effective exposure: nothing to judge, and that is their purpose.
+    #[case::interfaces(json!({"NetworkInterfaces": []}), 0, Ok(false))]
+    #[case::interface_list(json!([{"NetworkInterfaceId": "eni-1", "Groups": []}]), 0, Ok(false))]
+    #[case::route_tables(json!({"RouteTables": [{"RouteTableId": "rtb-1", "Routes": [{"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1"}]}]}), 0, Ok(false))]
     #[case::history_of_other_types(json!({"configurationItems": [{"resourceType": "AWS::EC2::Instance", "configuration": {}}]}), 0, Err("it holds only 1 items of other resource types"))]
     #[case::history_of_a_deleted_group(json!({"configurationItems": [{"resourceType": SECURITY_GROUP, "configurationItemStatus": "ResourceDeleted"}]}), 0, Err("it holds only 1 items of deleted or not-recorded groups"))]
     #[case::query_without_groups(json!({"Results": []}), 0, Err("it holds no security group"))]
@@ -1048,7 +1410,6 @@ mod tests {
 
     #[rstest]
     #[case::event(json!({"invokingEvent": "{}"}), "not a recognised input (an object with keys invokingEvent)")]
-    #[case::interfaces(json!({"NetworkInterfaces": []}), "pass it with --network-interfaces")]
     #[case::number(json!(5), "a JSON number")]
     #[case::bad_port(json!([{"resourceType": SECURITY_GROUP, "configuration": {"groupId": "sg-0123abcd", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": "22", "toPort": 22}]}}]), "ipPermissions[0].fromPort")]
     #[case::bad_result(json!({"Results": ["{nope"]}), "f: Results[0]:")]
@@ -1058,7 +1419,6 @@ mod tests {
     #[case::describe_query_with_fewer_fields(json!([{"GroupId": "sg-0123abcd", "GroupName": "web"}]), "`IpPermissions` is missing (and IpPermissionsEgress too)")]
     // `--query 'SecurityGroups[].[GroupId,GroupName]'`: lists of strings.
     #[case::ids_and_names(json!([["sg-0123abcd", "web"]]), "f: [0]..: invalid length 2, expected struct Record")]
-    #[case::interface_list(json!([{"NetworkInterfaceId": "eni-1", "Groups": []}]), "a list of network interfaces: pass it with --network-interfaces")]
     // PascalCase input, PascalCase field names.
     #[case::describe_field_names(json!({"SecurityGroups": [{"GroupId": "sg-0123abcd", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}, {"CidrIp": "10.0.0.0/33"}]}]}]}), "`IpPermissions[0].IpRanges[1].CidrIp` `10.0.0.0/33` is not an IPv4 CIDR")]
     #[case::describe_port_name(json!([{"GroupId": "sg-0123abcd", "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 70000, "ToPort": 22}]}]), "`IpPermissions[0].FromPort` 70000 is not a port")]

@@ -37,6 +37,7 @@ pub mod inventory;
 pub mod model;
 pub mod params;
 pub mod ports;
+pub mod reach;
 pub mod remediate;
 pub mod report;
 pub mod verdict;

@@ -137,6 +137,8 @@ fn action_first(report: &AuditReport, which: Shown) -> Vec<&Row> {
         .iter()
         .filter(|r| r.compliance == Compliance::NonCompliant)
         .collect();
+    // The most reachable first (internet, latent, unattached, then findings without facts).
+    rows.sort_by_key(|r| r.exposure.as_ref().map_or(u8::MAX, |(l, _)| *l as u8));
     if which == Shown::All {
         rows.extend(
             report
@@ -250,7 +252,13 @@ fn table(report: &AuditReport, preset: &str, wrap: bool, which: Shown) -> String
             if with_verdict {
                 cells.push(cell(verdict_text(r.compliance)));
             }
-            cells.push(cell(&r.annotation));
+            match &r.exposure {
+                Some((level, path)) => cells.push(cell(&format!(
+                    "{} [exposure: {level}: {path}]",
+                    r.annotation
+                ))),
+                None => cells.push(cell(&r.annotation)),
+            }
             t.add_row(cells);
         }
         out.push_str(&t.to_string());
@@ -280,6 +288,11 @@ struct JsonRow<'a> {
     check: &'a str,
     account_id: Option<&'a str>,
     region: Option<&'a str>,
+    /// Effective exposure of a NON_COMPLIANT inbound finding, when network facts were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exposure: Option<crate::reach::Level>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exposure_path: Option<&'a str>,
 }
 
 impl<'a> From<&'a Row> for JsonRow<'a> {
@@ -292,6 +305,8 @@ impl<'a> From<&'a Row> for JsonRow<'a> {
             check: r.check,
             account_id: r.account_id.as_deref(),
             region: r.region.as_deref(),
+            exposure: r.exposure.as_ref().map(|(l, _)| *l),
+            exposure_path: r.exposure.as_ref().map(|(_, p)| &**p),
         }
     }
 }
@@ -369,6 +384,8 @@ fn csv(report: &AuditReport, out: &mut dyn std::io::Write) -> Result<(), ReportE
         "check",
         "complianceType",
         "annotation",
+        "exposure",
+        "exposurePath",
     ])
     .map_err(|e| err(e.to_string()))?;
     for r in &report.rows {
@@ -381,6 +398,8 @@ fn csv(report: &AuditReport, out: &mut dyn std::io::Write) -> Result<(), ReportE
             csv_text(r.check),
             csv_text(r.compliance.as_str()),
             csv_text(&r.annotation),
+            csv_text(r.exposure.as_ref().map_or("", |(l, _)| l.as_str())),
+            csv_text(r.exposure.as_ref().map_or("", |(_, p)| &**p)),
         ];
         w.write_record(cells.iter().map(|c| c.as_bytes()))
             .map_err(|e| err(e.to_string()))?;
@@ -429,10 +448,21 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
                 or_dash(&r.region),
                 r.group_id
             );
+            // Effective exposure grades the finding: reachable now is an error, a latent or
+            // unattached exposure a warning or a note; without network facts, an error.
+            let level = match r.exposure.as_ref().map(|(l, _)| *l) {
+                None | Some(crate::reach::Level::Internet) => s::ResultLevel::Error,
+                Some(crate::reach::Level::Latent) => s::ResultLevel::Warning,
+                Some(crate::reach::Level::Unattached) => s::ResultLevel::Note,
+            };
+            let text = match &r.exposure {
+                Some((l, p)) => format!("{} [exposure: {l}: {p}]", r.annotation),
+                None => r.annotation.to_string(),
+            };
             s::Result::builder()
                 .rule_id(r.check)
-                .level(s::ResultLevel::Error)
-                .message(s::Message::builder().text(&*r.annotation).build())
+                .level(level)
+                .message(s::Message::builder().text(text).build())
                 .locations(vec![s::Location::builder()
                     .logical_locations(vec![s::LogicalLocation::builder()
                         .name(&*r.group_id)
@@ -477,8 +507,19 @@ struct HtmlContext<'a> {
     by_check: Vec<(String, &'a str, Tally)>,
     by_account: BTreeMap<String, Tally>,
     by_region: BTreeMap<String, Tally>,
-    findings: Vec<&'a Row>,
+    findings: Vec<HtmlFinding<'a>>,
+    /// Whether any finding carries an effective exposure (a column then).
+    has_exposure: bool,
     errors: Vec<&'a str>,
+}
+
+/// A finding as the HTML report shows it.
+#[derive(Serialize)]
+struct HtmlFinding<'a> {
+    #[serde(flatten)]
+    row: &'a Row,
+    exposure_level: Option<&'static str>,
+    exposure_path: Option<&'a str>,
 }
 
 const HTML_TEMPLATE: &str = include_str!("report.html.j2");
@@ -507,11 +548,15 @@ fn html(report: &AuditReport) -> Result<String, ReportError> {
         by_check,
         by_account: report.tally_by(|r| or_dash(&r.account_id).to_string()),
         by_region: report.tally_by(|r| or_dash(&r.region).to_string()),
-        findings: report
-            .rows
-            .iter()
-            .filter(|r| r.compliance == Compliance::NonCompliant)
+        findings: action_first(report, Shown::NonCompliant)
+            .into_iter()
+            .map(|r| HtmlFinding {
+                row: r,
+                exposure_level: r.exposure.as_ref().map(|(l, _)| l.as_str()),
+                exposure_path: r.exposure.as_ref().map(|(_, p)| &**p),
+            })
             .collect(),
+        has_exposure: report.rows.iter().any(|r| r.exposure.is_some()),
         errors: report.errors.iter().map(|e| e.message.as_str()).collect(),
     };
     let mut env = minijinja::Environment::new();
@@ -677,6 +722,7 @@ mod tests {
                     Compliance::Compliant
                 },
                 annotation: Arc::from(format!("tag \"Ünïcode\\{i}\" <b>")),
+                exposure: None,
             })
             .collect()
     }

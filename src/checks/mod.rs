@@ -31,6 +31,9 @@ pub trait Rule: Sized {
     const SUMMARY: &'static str;
     /// Every parameter it accepts, with defaults.
     const PARAMETERS: &'static [ParamSpec];
+    /// Whether it reports inbound ports open to the internet ([`Rule::flagged`]): the live audit
+    /// then reads the network facts for effective exposure.
+    const INGRESS_EXPOSURE: bool = false;
     /// Whether a verdict reads other groups' tags ([`Needs::info_of`]): the audit then keeps every
     /// group of a scope in hand.
     const READS_GROUP_INFO: bool = false;
@@ -50,6 +53,13 @@ pub trait Rule: Sized {
     /// than the violation (a `-1` rule's other protocols) are left alone: [`Check::fix`] offers
     /// that plan when it still ends the violation.
     fn fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix;
+    /// The inbound (protocol, ports) whose exposure to the internet this check reports for a group
+    /// (effective exposure asks whether they are reachable right now); empty for checks that are
+    /// not about inbound internet exposure.
+    fn flagged(&self, sg: &SecurityGroup, facts: &Facts) -> crate::reach::Flagged {
+        let _ = (sg, facts);
+        Vec::new()
+    }
     /// The references this check sees between kinds of groups (tiers), with whether each breaks
     /// a rule; the HTML report draws them. Most checks have none.
     fn graph(&self, groups: &[&SecurityGroup], facts: &Facts) -> BTreeMap<Edge, usize> {
@@ -147,6 +157,13 @@ macro_rules! registry {
                 }
             }
 
+            /// See [`Rule::INGRESS_EXPOSURE`].
+            pub fn ingress_exposure(&self) -> bool {
+                match self {
+                    $(Check::$variant(_) => <$rule as Rule>::INGRESS_EXPOSURE,)*
+                }
+            }
+
             /// See [`Rule::READS_GROUP_INFO`].
             pub fn reads_group_info(&self) -> bool {
                 match self {
@@ -198,6 +215,13 @@ macro_rules! registry {
             pub fn evaluate(&self, sg: &SecurityGroup, facts: &Facts) -> Verdict {
                 match self {
                     $(Check::$variant(c) => c.evaluate(sg, facts),)*
+                }
+            }
+
+            /// See [`Rule::flagged`].
+            pub fn flagged(&self, sg: &SecurityGroup, facts: &Facts) -> crate::reach::Flagged {
+                match self {
+                    $(Check::$variant(c) => c.flagged(sg, facts),)*
                 }
             }
 
@@ -483,6 +507,21 @@ pub fn plan_group(checks: &[Check], sg: &SecurityGroup, facts: &Facts) -> GroupF
         plan,
         manual: manual.into_iter().collect(),
     }
+}
+
+/// The (protocol, ports) of a violation's parts, merged per protocol.
+pub fn flagged_of(violation: &crate::fix::Violation) -> crate::reach::Flagged {
+    let mut out: crate::reach::Flagged = Vec::new();
+    for part in &violation.parts {
+        match out.iter_mut().find(|(p, _)| *p == part.protocol) {
+            Some((_, ports)) => {
+                *ports =
+                    PortSet::from_ranges(ports.ranges().iter().chain(part.ports.ranges()).copied())
+            }
+            None => out.push((part.protocol, part.ports.clone())),
+        }
+    }
+    out
 }
 
 /// `tcp/22 <verb> 0.0.0.0/1 + 128.0.0.0/1 (= 0.0.0.0/0)`, grouped by protocol and sources.

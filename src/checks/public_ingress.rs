@@ -44,6 +44,7 @@ impl Rule for PublicIngress {
         ParamSpec::optional("minPublicPrefixLength", Some("0")),
         ParamSpec::optional("minPublicPrefixLengthIpv6", Some("0")),
     ];
+    const INGRESS_EXPOSURE: bool = true;
 
     fn parse(p: &Params<'_>) -> Result<Self, ParamError> {
         Ok(PublicIngress {
@@ -95,12 +96,12 @@ impl Rule for PublicIngress {
     /// public sources (and with `minPublicPrefixLength` the sources of the wide blocks), and
     /// re-authorizes the rest of each touched rule (`tcp 0-65535 0.0.0.0/0` with 80,443
     /// authorized becomes `tcp 80` and `tcp 443`).
+    fn flagged(&self, sg: &SecurityGroup, facts: &Facts) -> crate::reach::Flagged {
+        super::flagged_of(&self.violation(sg, facts))
+    }
+
     fn fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix {
-        let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
-        let policy = self.policy();
-        let mut violation = Violation::default();
-        violation.add_public(&exposure.public_all(policy), false);
-        violation.add_wide(&exposure.wide_public_all(policy, |f| self.min_public(f)));
+        let violation = self.violation(sg, facts);
         let n = narrow(&sg.ingress, &violation, keep_lossy);
         let note = n.unsafe_note();
         match plan_of(Direction::Ingress, n.authorize, n.revoke, note) {
@@ -110,6 +111,16 @@ impl Rule for PublicIngress {
     }
 }
 impl PublicIngress {
+    /// What the findings report: the segments the internet reaches, and the broad public blocks.
+    fn violation(&self, sg: &SecurityGroup, facts: &Facts) -> Violation {
+        let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
+        let policy = self.policy();
+        let mut violation = Violation::default();
+        violation.add_public(&exposure.public_all(policy), false);
+        violation.add_wide(&exposure.wide_public_all(policy, |f| self.min_public(f)));
+        violation
+    }
+
     fn policy(&self) -> PortPolicy<'_> {
         match &self.ports {
             PortMode::AllowList { tcp, udp } => PortPolicy::Allow { tcp, udp },

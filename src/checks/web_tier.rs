@@ -39,6 +39,7 @@ impl Rule for WebTier {
         ParamSpec::optional("forbidPublicIngress", Some("false")),
     ];
     const DEPENDS_ON_OTHER_GROUPS: bool = true;
+    const INGRESS_EXPOSURE: bool = true;
 
     fn parse(p: &Params<'_>) -> Result<Self, ParamError> {
         Ok(WebTier {
@@ -147,6 +148,16 @@ impl Rule for WebTier {
             ),
             unresolved: Vec::new(),
         })
+    }
+
+    fn flagged(&self, sg: &SecurityGroup, facts: &Facts) -> crate::reach::Flagged {
+        if !self.forbid_public_ingress {
+            return Vec::new();
+        }
+        let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
+        let mut violation = Violation::default();
+        violation.add_public(&exposure.public_all(PortPolicy::Any), true);
+        super::flagged_of(&violation)
     }
 
     /// Authorizes the tier ports from the one load-balancer group known to front this group (same

@@ -337,7 +337,7 @@ fn exit_0_when_nothing_is_non_compliant_and_output_goes_to_a_file() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
     assert!(csv
-        .starts_with("accountId,region,groupId,groupName,vpcId,check,complianceType,annotation\n"));
+        .starts_with("accountId,region,groupId,groupName,vpcId,check,complianceType,annotation,exposure,exposurePath\n"));
     let compliant = sg_compliance(&[
         "audit",
         "--input",
@@ -584,4 +584,117 @@ fn tiers_on_a_three_tier_account() {
         assert!(svg.contains(node), "{node}: {svg}");
     }
     insta::assert_snapshot!("tiers_map_svg", svg);
+}
+
+/// Effective exposure from `describe-*` files (fixtures/exposure/README.md): each level with its
+/// path or reason, in JSON, CSV, SARIF (level as severity) and the table (internet first).
+#[test]
+fn exposure_levels_from_network_files() {
+    let dir = root().join("fixtures/exposure");
+    let file = |n: &str| dir.join(n).display().to_string();
+    let run = |format: &str| {
+        let mut args = vec!["audit".to_string()];
+        // The network files in any order around the groups.
+        for n in [
+            "describe-network-acls.json",
+            "describe-security-groups.json",
+            "describe-network-interfaces.json",
+            "describe-subnets.json",
+            "describe-route-tables.json",
+        ] {
+            args.push("--input".into());
+            args.push(file(n));
+        }
+        for a in [
+            "--check",
+            "public-ingress",
+            "--param",
+            "blockedTcpPorts=22",
+            "--format",
+            format,
+        ] {
+            args.push(a.into());
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        sg_compliance(&refs)
+    };
+    let out = run("json");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let level = |id: &str| {
+        let r = rows
+            .iter()
+            .find(|r| r["complianceResourceId"] == id)
+            .unwrap();
+        (
+            r["exposure"].as_str().unwrap().to_string(),
+            r["exposurePath"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(
+        level("sg-0e000000000000001"),
+        ("internet".into(), "eni-0e000000000000001 54.210.1.10 in subnet-0e0000000000000p1 via igw-0e0000000000000a1 (rtb-0e0000000000000p1), nacl acl-0e0000000000000d1 rule 100".into())
+    );
+    assert_eq!(
+        level("sg-0e000000000000002"),
+        (
+            "latent".into(),
+            "eni-0e000000000000002: no public address".into()
+        )
+    );
+    let (l, why) = level("sg-0e000000000000003");
+    assert_eq!(l, "latent");
+    assert!(
+        why.contains("nacl acl-0e0000000000000b1 denies the flagged ports inbound"),
+        "{why}"
+    );
+    assert_eq!(level("sg-0e000000000000004").0, "unattached");
+    let csv = stdout(&run("csv"));
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",exposure,exposurePath"),
+        "{csv}"
+    );
+    let sarif: serde_json::Value = serde_json::from_str(&stdout(&run("sarif"))).unwrap();
+    let levels: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        levels.iter().filter(|l| **l == "error").count(),
+        1,
+        "{levels:?}"
+    );
+    assert_eq!(
+        levels.iter().filter(|l| **l == "note").count(),
+        1,
+        "{levels:?}"
+    );
+    let table = stdout(&run("markdown"));
+    let first = table.find("sg-0e000000000000001").unwrap();
+    for later in [
+        "sg-0e000000000000002",
+        "sg-0e000000000000003",
+        "sg-0e000000000000004",
+    ] {
+        assert!(
+            first < table.find(later).unwrap(),
+            "internet first: {table}"
+        );
+    }
+    // Without network files the level is absent, never guessed.
+    let bare = sg_compliance(&[
+        "audit",
+        "--input",
+        &file("describe-security-groups.json"),
+        "--check",
+        "public-ingress",
+        "--format",
+        "json",
+    ]);
+    assert!(!stdout(&bare).contains("exposure"));
 }

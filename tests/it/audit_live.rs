@@ -122,12 +122,21 @@ async fn live_audit_of_two_regions_against_moto() {
         .as_str()
         .unwrap()
         .contains("tcp/22 open to 0.0.0.0/0"));
-    // Per region: one DescribeSecurityGroups, one batched DescribeNetworkInterfaces; nothing per group.
+    // Per region: one DescribeSecurityGroups, one batched DescribeNetworkInterfaces for the
+    // load balancers, and the network facts for effective exposure (interfaces, subnets, route
+    // tables, NACLs, each read once); nothing per group.
     let ops: Vec<String> = moto.recording().iter().map(operation).collect();
     let count = |op: &str| ops.iter().filter(|o| o.as_str() == op).count();
     assert_eq!(count("DescribeSecurityGroups"), 2, "{ops:?}");
-    assert_eq!(count("DescribeNetworkInterfaces"), 2, "{ops:?}");
-    assert_eq!(ops.len(), 4, "{ops:?}");
+    assert_eq!(count("DescribeNetworkInterfaces"), 4, "{ops:?}");
+    for op in [
+        "DescribeSubnets",
+        "DescribeRouteTables",
+        "DescribeNetworkAcls",
+    ] {
+        assert_eq!(count(op), 2, "{op}: {ops:?}");
+    }
+    assert_eq!(ops.len(), 12, "{ops:?}");
 }
 
 /// `--regions all`: the regions `DescribeRegions` lists (the enabled ones), each audited once.
@@ -180,8 +189,152 @@ async fn live_audit_of_all_enabled_regions_against_moto() {
     let ops: Vec<String> = moto.recording().iter().map(operation).collect();
     let count = |op: &str| ops.iter().filter(|o| o.as_str() == op).count();
     assert_eq!(count("DescribeRegions"), 1, "{ops:?}");
-    assert_eq!(count("DescribeSecurityGroups"), enabled.len(), "{ops:?}");
-    assert_eq!(ops.len(), 1 + enabled.len(), "{ops:?}");
+    // Per region: the groups, and the network facts for effective exposure (public-ingress
+    // reports inbound exposure), each kind read once.
+    for op in [
+        "DescribeSecurityGroups",
+        "DescribeNetworkInterfaces",
+        "DescribeSubnets",
+        "DescribeRouteTables",
+        "DescribeNetworkAcls",
+    ] {
+        assert_eq!(count(op), enabled.len(), "{op}: {ops:?}");
+    }
+    assert_eq!(ops.len(), 1 + 5 * enabled.len(), "{ops:?}");
+}
+
+/// `--live` reads the network around each group: an instance with a public address in a subnet
+/// routed to an internet gateway, with the default NACL, makes tcp/22 `internet`; the same group
+/// on an instance of a subnet without that route is `latent`. (moto models public addresses,
+/// route tables and the default NACL faithfully; its Elastic IPs are in 127/8, so the instance's
+/// auto-assigned address is used.)
+#[tokio::test(flavor = "multi_thread")]
+async fn live_audit_grades_findings_by_effective_exposure() {
+    let moto = Moto::start();
+    let base = moto.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&base);
+    let vpc = vpc(&ec2).await;
+    let subnet = |cidr: &'static str| {
+        let ec2 = ec2.clone();
+        let vpc = vpc.clone();
+        async move {
+            let s = ec2
+                .create_subnet()
+                .vpc_id(&vpc)
+                .cidr_block(cidr)
+                .send()
+                .await
+                .unwrap();
+            let id = s.subnet().unwrap().subnet_id().unwrap().to_string();
+            ec2.modify_subnet_attribute()
+                .subnet_id(&id)
+                .map_public_ip_on_launch(
+                    aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                        .value(true)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            id
+        }
+    };
+    let (public, private) = (subnet("10.0.1.0/24").await, subnet("10.0.2.0/24").await);
+    let igw = ec2.create_internet_gateway().send().await.unwrap();
+    let igw = igw
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_string();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let rtb = ec2.create_route_table().vpc_id(&vpc).send().await.unwrap();
+    let rtb = rtb
+        .route_table()
+        .unwrap()
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    ec2.create_route()
+        .route_table_id(&rtb)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&igw)
+        .send()
+        .await
+        .unwrap();
+    ec2.associate_route_table()
+        .route_table_id(&rtb)
+        .subnet_id(&public)
+        .send()
+        .await
+        .unwrap();
+    let open = |name: &'static str| {
+        let ec2 = ec2.clone();
+        let vpc = vpc.clone();
+        async move {
+            let id = security_group(&ec2, &vpc, name, false).await;
+            ec2.authorize_security_group_ingress()
+                .group_id(&id)
+                .ip_permissions(
+                    IpPermission::builder()
+                        .ip_protocol("tcp")
+                        .from_port(22)
+                        .to_port(22)
+                        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            id
+        }
+    };
+    let (bastion, hidden) = (open("bastion").await, open("hidden").await);
+    for (sg, subnet) in [(&bastion, &public), (&hidden, &private)] {
+        ec2.run_instances()
+            .image_id("ami-12c6146b")
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(subnet)
+            .security_group_ids(sg)
+            .send()
+            .await
+            .unwrap();
+    }
+    let out = moto.cli(&[
+        "audit",
+        "--live",
+        "--check",
+        "public-ingress",
+        "--param",
+        "blockedTcpPorts=22",
+        "--format",
+        "json",
+    ]);
+    let rows = non_compliant_rows(&out);
+    let b = verdict(&rows, &bastion, "public-ingress");
+    assert_eq!(b["exposure"], "internet", "{b}");
+    assert!(
+        b["exposurePath"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("via {igw} ({rtb})")),
+        "{b}"
+    );
+    let h = verdict(&rows, &hidden, "public-ingress");
+    assert_eq!(h["exposure"], "latent", "{h}");
+    assert!(
+        h["exposurePath"]
+            .as_str()
+            .unwrap()
+            .contains("has no route to an internet gateway"),
+        "{h}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
