@@ -256,6 +256,160 @@ pub struct AwsCloud {
 }
 
 impl AwsCloud {
+    /// The region's network facts, or (with `groups`) only around those groups: their
+    /// interfaces, the subnets of those, and the route tables and NACLs of their VPCs.
+    async fn network_where(
+        &self,
+        groups: Option<&BTreeSet<GroupId>>,
+    ) -> Result<Option<crate::reach::Network>, CloudError> {
+        use serde_json::{json, Value};
+        let filter = |name: &str, values: Vec<String>| {
+            Filter::builder()
+                .name(name)
+                .set_values(Some(values))
+                .build()
+        };
+        // Interfaces: all, or those of the groups (200 filter values a call).
+        let mut raw_enis = Vec::new();
+        match groups {
+            None => raw_enis.extend(
+                self.ec2
+                    .describe_network_interfaces()
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect::<Result<Vec<_>, _>>()
+                    .await
+                    .map_err(api("DescribeNetworkInterfaces"))?,
+            ),
+            Some(groups) => {
+                let ids: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+                for chunk in ids.chunks(FILTER_VALUES) {
+                    raw_enis.extend(
+                        self.ec2
+                            .describe_network_interfaces()
+                            .filters(filter("group-id", chunk.to_vec()))
+                            .into_paginator()
+                            .items()
+                            .send()
+                            .collect::<Result<Vec<_>, _>>()
+                            .await
+                            .map_err(api("DescribeNetworkInterfaces"))?,
+                    );
+                }
+            }
+        }
+        let vpcs: Vec<String> = raw_enis
+            .iter()
+            .filter_map(|e| e.vpc_id().map(str::to_string))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if groups.is_some() && vpcs.is_empty() {
+            // No interface uses these groups: nothing else to read.
+            return Ok(Some(crate::reach::Network::default()));
+        }
+        let by_vpc = |name: &'static str| groups.map(|_| filter(name, vpcs.clone()));
+        let enis: Vec<Value> = raw_enis
+            .iter()
+            .map(|e| {
+                json!({
+                    "NetworkInterfaceId": e.network_interface_id(), "SubnetId": e.subnet_id(),
+                    "VpcId": e.vpc_id(), "OwnerId": e.owner_id(),
+                    "Groups": e.groups().iter().map(|g| json!({"GroupId": g.group_id()})).collect::<Vec<_>>(),
+                    "Association": e.association().map(|a| json!({"PublicIp": a.public_ip()})),
+                    "Ipv6Addresses": e.ipv6_addresses().iter().map(|a| json!({"Ipv6Address": a.ipv6_address()})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let subnets: Vec<Value> = self
+            .ec2
+            .describe_subnets()
+            .set_filters(by_vpc("vpc-id").map(|f| vec![f]))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(api("DescribeSubnets"))?
+            .iter()
+            .map(|s| json!({"SubnetId": s.subnet_id(), "VpcId": s.vpc_id(), "OwnerId": s.owner_id()}))
+            .collect();
+        let tables: Vec<Value> = self
+            .ec2
+            .describe_route_tables()
+            .set_filters(by_vpc("vpc-id").map(|f| vec![f]))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(api("DescribeRouteTables"))?
+            .iter()
+            .map(|t| {
+                json!({
+                    "RouteTableId": t.route_table_id(), "VpcId": t.vpc_id(), "OwnerId": t.owner_id(),
+                    "Associations": t.associations().iter().map(|a| json!({"Main": a.main().unwrap_or(false), "SubnetId": a.subnet_id()})).collect::<Vec<_>>(),
+                    "Routes": t.routes().iter().map(|r| json!({
+                        "DestinationCidrBlock": r.destination_cidr_block(),
+                        "DestinationIpv6CidrBlock": r.destination_ipv6_cidr_block(),
+                        "GatewayId": r.gateway_id(), "NatGatewayId": r.nat_gateway_id(),
+                        "EgressOnlyInternetGatewayId": r.egress_only_internet_gateway_id(),
+                        "TransitGatewayId": r.transit_gateway_id(),
+                        "VpcPeeringConnectionId": r.vpc_peering_connection_id(),
+                        "NetworkInterfaceId": r.network_interface_id(), "InstanceId": r.instance_id(),
+                        "State": r.state().map(|s| s.as_str()),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let acls: Vec<Value> = self
+            .ec2
+            .describe_network_acls()
+            .set_filters(by_vpc("vpc-id").map(|f| vec![f]))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(api("DescribeNetworkAcls"))?
+            .iter()
+            .map(|a| {
+                json!({
+                    "NetworkAclId": a.network_acl_id(), "VpcId": a.vpc_id(), "OwnerId": a.owner_id(),
+                    "IsDefault": a.is_default().unwrap_or(false),
+                    "Associations": a.associations().iter().map(|s| json!({"SubnetId": s.subnet_id()})).collect::<Vec<_>>(),
+                    "Entries": a.entries().iter().map(|e| json!({
+                        "RuleNumber": e.rule_number(), "Protocol": e.protocol(),
+                        "RuleAction": e.rule_action().map(|r| r.as_str()),
+                        "Egress": e.egress().unwrap_or(false),
+                        "CidrBlock": e.cidr_block(), "Ipv6CidrBlock": e.ipv6_cidr_block(),
+                        "PortRange": e.port_range().map(|p| json!({"From": p.from(), "To": p.to()})),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let mut networks = crate::inventory::Networks::new();
+        let value = json!({"NetworkInterfaces": enis, "Subnets": subnets, "RouteTables": tables, "NetworkAcls": acls});
+        crate::inventory::add_network(&mut networks, "the region's network", &value).map_err(
+            |e| CloudError::Api {
+                operation: "DescribeNetworkAcls",
+                code: "Unreadable".into(),
+                message: e.to_string(),
+                hint: "",
+            },
+        )?;
+        // One account: every record's owner is the credentials' account (or a sharer's).
+        let mut merged = crate::reach::Network::default();
+        for (_, n) in networks {
+            merged.interfaces.extend(n.interfaces);
+            merged.subnets.extend(n.subnets);
+            merged.route_tables.extend(n.route_tables);
+            merged.nacls.extend(n.nacls);
+        }
+        Ok(Some(merged))
+    }
+
     /// `ModifySecurityGroupRules`: each replaced rule found by its exact shape among the group's
     /// rules (`DescribeSecurityGroupRules`), reshaped in place (same id and description).
     async fn modify_in_place(
@@ -525,111 +679,14 @@ impl Cloud for AwsCloud {
     }
 
     async fn network(&self) -> Result<Option<crate::reach::Network>, CloudError> {
-        use serde_json::{json, Value};
-        // Each kind read whole (paginated), then into the same reader as the describe outputs.
-        let enis: Vec<Value> = self
-            .ec2
-            .describe_network_interfaces()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(api("DescribeNetworkInterfaces"))?
-            .iter()
-            .map(|e| {
-                json!({
-                    "NetworkInterfaceId": e.network_interface_id(), "SubnetId": e.subnet_id(),
-                    "VpcId": e.vpc_id(), "OwnerId": e.owner_id(),
-                    "Groups": e.groups().iter().map(|g| json!({"GroupId": g.group_id()})).collect::<Vec<_>>(),
-                    "Association": e.association().map(|a| json!({"PublicIp": a.public_ip()})),
-                    "Ipv6Addresses": e.ipv6_addresses().iter().map(|a| json!({"Ipv6Address": a.ipv6_address()})).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let subnets: Vec<Value> = self
-            .ec2
-            .describe_subnets()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(api("DescribeSubnets"))?
-            .iter()
-            .map(|s| json!({"SubnetId": s.subnet_id(), "VpcId": s.vpc_id(), "OwnerId": s.owner_id()}))
-            .collect();
-        let tables: Vec<Value> = self
-            .ec2
-            .describe_route_tables()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(api("DescribeRouteTables"))?
-            .iter()
-            .map(|t| {
-                json!({
-                    "RouteTableId": t.route_table_id(), "VpcId": t.vpc_id(), "OwnerId": t.owner_id(),
-                    "Associations": t.associations().iter().map(|a| json!({"Main": a.main().unwrap_or(false), "SubnetId": a.subnet_id()})).collect::<Vec<_>>(),
-                    "Routes": t.routes().iter().map(|r| json!({
-                        "DestinationCidrBlock": r.destination_cidr_block(),
-                        "DestinationIpv6CidrBlock": r.destination_ipv6_cidr_block(),
-                        "GatewayId": r.gateway_id(), "NatGatewayId": r.nat_gateway_id(),
-                        "EgressOnlyInternetGatewayId": r.egress_only_internet_gateway_id(),
-                        "TransitGatewayId": r.transit_gateway_id(),
-                        "VpcPeeringConnectionId": r.vpc_peering_connection_id(),
-                        "NetworkInterfaceId": r.network_interface_id(), "InstanceId": r.instance_id(),
-                        "State": r.state().map(|s| s.as_str()),
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let acls: Vec<Value> = self
-            .ec2
-            .describe_network_acls()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(api("DescribeNetworkAcls"))?
-            .iter()
-            .map(|a| {
-                json!({
-                    "NetworkAclId": a.network_acl_id(), "VpcId": a.vpc_id(), "OwnerId": a.owner_id(),
-                    "IsDefault": a.is_default().unwrap_or(false),
-                    "Associations": a.associations().iter().map(|s| json!({"SubnetId": s.subnet_id()})).collect::<Vec<_>>(),
-                    "Entries": a.entries().iter().map(|e| json!({
-                        "RuleNumber": e.rule_number(), "Protocol": e.protocol(),
-                        "RuleAction": e.rule_action().map(|r| r.as_str()),
-                        "Egress": e.egress().unwrap_or(false),
-                        "CidrBlock": e.cidr_block(), "Ipv6CidrBlock": e.ipv6_cidr_block(),
-                        "PortRange": e.port_range().map(|p| json!({"From": p.from(), "To": p.to()})),
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let mut networks = crate::inventory::Networks::new();
-        let value = json!({"NetworkInterfaces": enis, "Subnets": subnets, "RouteTables": tables, "NetworkAcls": acls});
-        crate::inventory::add_network(&mut networks, "the region's network", &value).map_err(
-            |e| CloudError::Api {
-                operation: "DescribeNetworkAcls",
-                code: "Unreadable".into(),
-                message: e.to_string(),
-                hint: "",
-            },
-        )?;
-        // One account: every record's owner is the credentials' account (or a sharer's).
-        let mut merged = crate::reach::Network::default();
-        for (_, n) in networks {
-            merged.interfaces.extend(n.interfaces);
-            merged.subnets.extend(n.subnets);
-            merged.route_tables.extend(n.route_tables);
-            merged.nacls.extend(n.nacls);
-        }
-        Ok(Some(merged))
+        self.network_where(None).await
+    }
+
+    async fn network_for(
+        &self,
+        groups: &BTreeSet<GroupId>,
+    ) -> Result<Option<crate::reach::Network>, CloudError> {
+        self.network_where(Some(groups)).await
     }
 
     async fn referencing_groups(

@@ -149,6 +149,16 @@ pub trait Cloud: Sync {
     ) -> impl Future<Output = Result<Option<crate::reach::Network>, CloudError>> + Send {
         async { Ok(None) }
     }
+    /// The network around these groups only: their interfaces (`group-id` filter), those
+    /// interfaces' subnets, and the route tables and NACLs of their VPCs; one call per kind per
+    /// batch. Defaults to the whole region's [`Cloud::network`].
+    fn network_for(
+        &self,
+        groups: &BTreeSet<GroupId>,
+    ) -> impl Future<Output = Result<Option<crate::reach::Network>, CloudError>> + Send {
+        let _ = groups;
+        self.network()
+    }
     /// One page (at most `max`) of the region's groups whose ingress references `id`
     /// (`DescribeSecurityGroups` filtered on `ip-permission.group-id`), and whether there are more.
     /// Nothing when the cloud cannot tell (offline).
@@ -212,6 +222,8 @@ pub struct InMemory {
     pub delivered: Option<Mutex<Vec<Evaluation>>>,
     /// The region the data is from, when known.
     pub region: Option<String>,
+    /// The network facts, when known (effective exposure).
+    pub network: Option<crate::reach::Network>,
 }
 
 impl InMemory {
@@ -276,6 +288,10 @@ impl Cloud for InMemory {
                 "the web-tier check looks up which source groups belong to load balancers (DescribeNetworkInterfaces); or set loadBalancerSecurityGroupIds",
             )),
         }
+    }
+
+    async fn network(&self) -> Result<Option<crate::reach::Network>, CloudError> {
+        Ok(self.network.clone())
     }
 
     async fn referencing_groups(

@@ -348,6 +348,10 @@ struct FactCache {
     vpcs: BTreeMap<GroupId, String>,
     infos_asked: BTreeSet<GroupId>,
     infos: BTreeMap<GroupId, GroupInfo>,
+    network_asked: bool,
+    network: Option<std::sync::Arc<crate::reach::Network>>,
+    /// A sweep reads the whole region's network once, not each page's.
+    whole_region: bool,
 }
 
 async fn gather_facts_cached<C: Cloud>(
@@ -428,6 +432,7 @@ async fn gather_facts_cached<C: Cloud>(
                 .collect();
             let preliminary = Facts {
                 rules_quota: None,
+                network: None,
                 group_info: group_info.clone(),
                 region: cloud.region(),
                 group_vpcs: known.clone(),
@@ -458,7 +463,22 @@ async fn gather_facts_cached<C: Cloud>(
             known
         }
     };
+    // The network around the groups whose verdict reads it (effective exposure), once.
+    if !needs.network_of.is_empty() && !cache.network_asked {
+        let network = if cache.whole_region {
+            cloud.network().await?
+        } else {
+            cloud.network_for(&needs.network_of).await?
+        };
+        cache.network = network.map(std::sync::Arc::new);
+        cache.network_asked = true;
+    }
     Ok(Facts {
+        network: if needs.network_of.is_empty() {
+            None
+        } else {
+            cache.network.clone()
+        },
         rules_quota: cloud.rules_quota(),
         region: cloud.region(),
         group_info,
@@ -488,7 +508,10 @@ async fn sweep<C: Cloud>(
     outcome: &mut Outcome,
 ) -> Result<(), EngineError> {
     let mut seen = SeenIds::default();
-    let mut cache = FactCache::default();
+    let mut cache = FactCache {
+        whole_region: true,
+        ..FactCache::default()
+    };
     let mut fetched = cloud.security_group_page(None).await?;
     loop {
         let (page, next) = fetched;

@@ -100,6 +100,11 @@ export interface PublicIngressRuleOptions extends RuleOptions {
   readonly minPublicPrefixLength?: number;
   /** The same for IPv6, 0-48 (`minPublicPrefixLengthIpv6`). Rust default: 0. */
   readonly minPublicPrefixLengthIpv6?: number;
+  /**
+   * Only findings at these effective-exposure levels are NON_COMPLIANT, e.g. `['internet']` for a dashboard of
+   * incidents, not hygiene (`exposureLevels`); the function then reads the network around the groups. Rust default: internet,latent,unattached.
+   */
+  readonly exposureLevels?: ('internet' | 'latent' | 'unattached')[];
 }
 
 export type PublicIngressSshRdpRuleOptions = PublicIngressRuleOptions;
@@ -204,6 +209,15 @@ export class RuleConfigError extends Error {
     super(`sg-compliance: ${message}`);
     this.name = 'RuleConfigError';
   }
+}
+
+function exposureLevels(name: string, value: readonly string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const known = ['internet', 'latent', 'unattached'];
+  if (!Array.isArray(value) || value.length === 0 || value.some((l) => !known.includes(l))) {
+    throw new RuleConfigError(`${name} must be a non-empty list of ${known.join(', ')}`);
+  }
+  return [...new Set(value)].join(',');
 }
 
 function ports(name: string, value: readonly number[] | undefined): string | undefined {
@@ -416,6 +430,7 @@ export function resolveRules(
       blockedUdpPorts: ports('publicIngressSshRdp.blockedUdpPorts', o.blockedUdpPorts),
       minPublicPrefixLength: prefixLength('publicIngressSshRdp.minPublicPrefixLength', o.minPublicPrefixLength, 24),
       minPublicPrefixLengthIpv6: prefixLength('publicIngressSshRdp.minPublicPrefixLengthIpv6', o.minPublicPrefixLengthIpv6, 48),
+      exposureLevels: exposureLevels('publicIngressSshRdp.exposureLevels', o.exposureLevels),
     });
     if (params.blockedTcpPorts === undefined && params.blockedUdpPorts === undefined) {
       throw new RuleConfigError('publicIngressSshRdp needs at least one blocked port');
@@ -438,6 +453,7 @@ export function resolveRules(
       blockedUdpPorts: ports('publicIngress.blockedUdpPorts', o.blockedUdpPorts),
       minPublicPrefixLength: prefixLength('publicIngress.minPublicPrefixLength', o.minPublicPrefixLength, 24),
       minPublicPrefixLengthIpv6: prefixLength('publicIngress.minPublicPrefixLengthIpv6', o.minPublicPrefixLengthIpv6, 48),
+      exposureLevels: exposureLevels('publicIngress.exposureLevels', o.exposureLevels),
     });
     out.push({
       ...common('publicIngress', o, 'Security groups may open only the authorized ports to the internet.'),

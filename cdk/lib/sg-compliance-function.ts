@@ -17,6 +17,10 @@ export const LAMBDA_API_ACTIONS = [
   'ec2:DescribeSecurityGroups',
   'ec2:DescribeNetworkInterfaces',
   'ec2:GetManagedPrefixListEntries',
+  // Effective exposure (a rule with exposureLevels): the network around the groups.
+  'ec2:DescribeSubnets',
+  'ec2:DescribeRouteTables',
+  'ec2:DescribeNetworkAcls',
 ];
 
 /** Reads the results of one rule (the rule the function is invoked for): scoped to the rule ARNs where they are known. */

@@ -8,8 +8,11 @@ const SIX_ACTIONS = [
   'config:GetComplianceDetailsByConfigRule',
   'config:GetResourceConfigHistory',
   'config:PutEvaluations',
+  'ec2:DescribeNetworkAcls',
   'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeRouteTables',
   'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSubnets',
   'ec2:GetManagedPrefixListEntries',
 ];
 const TRIGGERS = [

@@ -89,6 +89,9 @@ pub struct Needs {
     /// Groups whose tags, VPC and account a verdict reads ([`Facts::group_info`]): taken from the
     /// groups in hand, the others looked up in one batch.
     pub info_of: BTreeSet<GroupId>,
+    /// Groups whose network (interfaces, subnets, route tables, NACLs) a verdict reads
+    /// ([`Facts::network`]: effective exposure).
+    pub network_of: BTreeSet<GroupId>,
 }
 
 impl Needs {
@@ -110,6 +113,7 @@ impl Needs {
         self.prefix_lists.extend(other.prefix_lists);
         self.vpcs_of.extend(other.vpcs_of);
         self.info_of.extend(other.info_of);
+        self.network_of.extend(other.network_of);
     }
 }
 
@@ -129,6 +133,8 @@ pub struct Facts {
     /// Tags, VPC and account of the groups [`Needs::info_of`] named; a group missing here could
     /// not be read (another account or region, deleted, not in the input).
     pub group_info: BTreeMap<GroupId, GroupInfo>,
+    /// The network around the groups [`Needs::network_of`] named, when it could be read.
+    pub network: Option<std::sync::Arc<crate::reach::Network>>,
 }
 
 impl Facts {
@@ -686,7 +692,10 @@ mod tests {
         let err = Check::from_pairs(&[("check", "public-ingress"), ("nope", "1")])
             .unwrap_err()
             .to_string();
-        assert!(err.ends_with("minPublicPrefixLengthIpv6"), "{err}");
+        assert!(
+            err.ends_with("minPublicPrefixLengthIpv6, exposureLevels"),
+            "{err}"
+        );
     }
 
     #[test]

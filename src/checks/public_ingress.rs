@@ -22,6 +22,9 @@ pub struct PublicIngress {
     pub min_public_v4: u8,
     /// The same for IPv6 (`minPublicPrefixLengthIpv6`, 0-48).
     pub min_public_v6: u8,
+    /// Only findings reachable at these effective-exposure levels are NON_COMPLIANT
+    /// (`exposureLevels`); `None` = every level (no network facts needed).
+    pub exposure_levels: Option<std::collections::BTreeSet<crate::reach::Level>>,
 }
 
 /// Which ports the check is about.
@@ -43,6 +46,7 @@ impl Rule for PublicIngress {
         ParamSpec::optional("blockedUdpPorts", None),
         ParamSpec::optional("minPublicPrefixLength", Some("0")),
         ParamSpec::optional("minPublicPrefixLengthIpv6", Some("0")),
+        ParamSpec::optional("exposureLevels", Some("internet,latent,unattached")),
     ];
     const INGRESS_EXPOSURE: bool = true;
 
@@ -53,14 +57,69 @@ impl Rule for PublicIngress {
             // such a finding.
             min_public_v4: p.prefix("minPublicPrefixLength", 24)?,
             min_public_v6: p.prefix("minPublicPrefixLengthIpv6", 48)?,
+            exposure_levels: Self::levels(p)?,
         })
     }
 
     fn needs(&self, groups: &[&SecurityGroup]) -> Needs {
-        Needs::prefix_lists_of(groups)
+        let mut needs = Needs::prefix_lists_of(groups);
+        if self.exposure_levels.is_some() {
+            needs.network_of = groups.iter().map(|g| g.group_id.clone()).collect();
+        }
+        needs
     }
 
     fn evaluate(&self, sg: &SecurityGroup, facts: &Facts) -> Verdict {
+        let verdict = self.evaluate_exposure(sg, facts);
+        let Some(levels) = &self.exposure_levels else {
+            return verdict;
+        };
+        if verdict.compliance() != crate::verdict::Compliance::NonCompliant {
+            return verdict;
+        }
+        // Graded by effective exposure: only the chosen levels are NON_COMPLIANT.
+        let Some(network) = &facts.network else {
+            return verdict.with_note("effective exposure unknown (no network facts)");
+        };
+        let r = network.reachability(&sg.group_id, &self.flagged(sg, facts));
+        if levels.contains(&r.level) {
+            verdict.with_note(&format!("exposure {}: {}", r.level, r.path))
+        } else {
+            Verdict::judge(Judgement::<String> {
+                findings: Vec::new(),
+                headline: String::new(),
+                unresolved: Vec::new(),
+                compliant: format!(
+                    "open to the internet but only {} ({}): not an exposure level this rule flags ({})",
+                    r.level,
+                    r.path,
+                    levels.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(",")
+                ),
+            })
+        }
+    }
+    /// Revokes exactly what the findings report: on each reported (protocol, ports), the wide
+    /// public sources (and with `minPublicPrefixLength` the sources of the wide blocks), and
+    /// re-authorizes the rest of each touched rule (`tcp 0-65535 0.0.0.0/0` with 80,443
+    /// authorized becomes `tcp 80` and `tcp 443`).
+    fn flagged(&self, sg: &SecurityGroup, facts: &Facts) -> crate::reach::Flagged {
+        super::flagged_of(&self.violation(sg, facts))
+    }
+
+    fn fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix {
+        let violation = self.violation(sg, facts);
+        let n = narrow(&sg.ingress, &violation, keep_lossy);
+        let note = n.unsafe_note();
+        match plan_of(Direction::Ingress, n.authorize, n.revoke, note) {
+            Some(plan) => Fix::Plan(plan),
+            None => Fix::Manual("no wide public source to revoke: the internet is reached through prefix lists or narrow sources; edit them by hand".into()),
+        }
+    }
+}
+
+impl PublicIngress {
+    /// The verdict without effective exposure.
+    fn evaluate_exposure(&self, sg: &SecurityGroup, facts: &Facts) -> Verdict {
         let exposure = Exposure::of(&sg.ingress, &facts.prefix_lists);
         let policy = self.policy();
         let (headline, compliant) = match &self.ports {
@@ -91,25 +150,43 @@ impl Rule for PublicIngress {
             unresolved: exposure.unresolved().to_vec(),
         })
     }
+}
 
-    /// Revokes exactly what the findings report: on each reported (protocol, ports), the wide
-    /// public sources (and with `minPublicPrefixLength` the sources of the wide blocks), and
-    /// re-authorizes the rest of each touched rule (`tcp 0-65535 0.0.0.0/0` with 80,443
-    /// authorized becomes `tcp 80` and `tcp 443`).
-    fn flagged(&self, sg: &SecurityGroup, facts: &Facts) -> crate::reach::Flagged {
-        super::flagged_of(&self.violation(sg, facts))
-    }
-
-    fn fix(&self, sg: &SecurityGroup, facts: &Facts, keep_lossy: bool) -> Fix {
-        let violation = self.violation(sg, facts);
-        let n = narrow(&sg.ingress, &violation, keep_lossy);
-        let note = n.unsafe_note();
-        match plan_of(Direction::Ingress, n.authorize, n.revoke, note) {
-            Some(plan) => Fix::Plan(plan),
-            None => Fix::Manual("no wide public source to revoke: the internet is reached through prefix lists or narrow sources; edit them by hand".into()),
+impl PublicIngress {
+    fn levels(
+        p: &Params<'_>,
+    ) -> Result<Option<std::collections::BTreeSet<crate::reach::Level>>, ParamError> {
+        use crate::reach::Level;
+        let mut levels = std::collections::BTreeSet::new();
+        for l in p
+            .text("exposureLevels")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            levels.insert(match l {
+                "internet" => Level::Internet,
+                "latent" => Level::Latent,
+                "unattached" => Level::Unattached,
+                other => {
+                    return Err(p.invalid(
+                        "exposureLevels",
+                        format!("`{other}` is not a level (internet, latent, unattached)"),
+                    ))
+                }
+            });
         }
+        if levels.is_empty() {
+            return Err(p.invalid(
+                "exposureLevels",
+                "no level given (internet, latent, unattached)",
+            ));
+        }
+        Ok((levels.len() < 3).then_some(levels))
     }
 }
+
 impl PublicIngress {
     /// What the findings report: the segments the internet reaches, and the broad public blocks.
     fn violation(&self, sg: &SecurityGroup, facts: &Facts) -> Violation {
@@ -251,5 +328,96 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains(needle), "{err}");
+    }
+
+    /// `exposureLevels`: only the chosen levels are NON_COMPLIANT; the others COMPLIANT with the
+    /// reason; without network facts the finding stands and says so.
+    #[test]
+    fn exposure_levels_grade_findings() {
+        use crate::reach::{Interface, Nacl, NaclEntry, Network, Route, RouteTable};
+        let check = params(&[
+            ("check", "public-ingress"),
+            ("blockedTcpPorts", "22"),
+            ("exposureLevels", "internet"),
+        ]);
+        let sg = group(&[], json!([tcp(22, 22, &["0.0.0.0/0"])]), json!([]));
+        let net = |public: bool| Network {
+            interfaces: vec![Interface {
+                id: "eni-1".into(),
+                subnet_id: Some("subnet-1".into()),
+                vpc_id: Some("vpc-1".into()),
+                groups: vec![sg.group_id.clone()],
+                public_ipv4: public.then(|| "54.1.2.3".parse().unwrap()),
+                ipv6: vec![],
+            }],
+            subnets: [("subnet-1".to_string(), "vpc-1".to_string())].into(),
+            route_tables: vec![RouteTable {
+                id: "rtb-1".into(),
+                vpc_id: Some("vpc-1".into()),
+                main: true,
+                subnets: vec![],
+                routes: vec![Route {
+                    destination: "0.0.0.0/0".parse().unwrap(),
+                    target: "igw-1".into(),
+                }],
+            }],
+            nacls: vec![Nacl {
+                id: "acl-1".into(),
+                vpc_id: Some("vpc-1".into()),
+                default: true,
+                subnets: vec![],
+                entries: [false, true]
+                    .into_iter()
+                    .map(|egress| NaclEntry {
+                        number: 100,
+                        egress,
+                        protocol: None,
+                        ports: None,
+                        cidr: "0.0.0.0/0".parse().unwrap(),
+                        allow: true,
+                    })
+                    .collect(),
+            }],
+        };
+        let with = |public: bool| Facts {
+            network: Some(std::sync::Arc::new(net(public))),
+            ..Facts::default()
+        };
+        let v = check.evaluate(&sg, &with(true));
+        assert_eq!(v.compliance(), Compliance::NonCompliant);
+        assert!(
+            v.annotation().contains("exposure internet: eni-1 54.1.2.3"),
+            "{}",
+            v.annotation()
+        );
+        let v = check.evaluate(&sg, &with(false));
+        assert_eq!(v.compliance(), Compliance::Compliant);
+        assert!(
+            v.annotation()
+                .starts_with("open to the internet but only latent (eni-1: no public address)"),
+            "{}",
+            v.annotation()
+        );
+        let v = check.evaluate(&sg, &Facts::default());
+        assert_eq!(v.compliance(), Compliance::NonCompliant);
+        assert!(
+            v.annotation().contains("effective exposure unknown"),
+            "{}",
+            v.annotation()
+        );
+        // Every level is the default: no network needed.
+        let all = params(&[
+            ("check", "public-ingress"),
+            ("exposureLevels", "unattached,internet,latent"),
+        ]);
+        assert!(all.needs(&[&sg]).network_of.is_empty());
+        assert!(!check.needs(&[&sg]).network_of.is_empty());
+        let err = crate::checks::Check::from_pairs(&[
+            ("check", "public-ingress"),
+            ("exposureLevels", "internet,everywhere"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`everywhere` is not a level"), "{err}");
     }
 }

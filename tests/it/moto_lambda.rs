@@ -682,3 +682,85 @@ async fn a_tag_change_on_a_source_group_re_evaluates_its_dependents() {
         "{lookups:?}"
     );
 }
+
+/// `exposureLevels=internet` in the Lambda: a group open on tcp/22 used only by an instance in a
+/// subnet without a route to an internet gateway is COMPLIANT ("only latent"); the function read
+/// the network around that group only (interfaces by `group-id`, the rest by `vpc-id`).
+#[tokio::test(flavor = "multi_thread")]
+async fn exposure_levels_in_the_rule_read_the_network_around_the_group() {
+    let moto = Moto::start();
+    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
+    let vpc = crate::support::vpc(&ec2).await;
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.0.7.0/24")
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+    let ssh = group(&ec2, &vpc, "private-ssh", &[]).await;
+    allow(
+        &ec2,
+        &ssh,
+        tcp(22)
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build(),
+    )
+    .await;
+    ec2.run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(&subnet)
+        .security_group_ids(&ssh)
+        .send()
+        .await
+        .unwrap();
+    let function = Function::start(&moto, &[]);
+    let (kind, _) = function.invoke(&json!({"invokingEvent": "{}"}));
+    assert_eq!(kind, "error");
+    moto.start_recording();
+    let params =
+        json!({"check": "public-ingress", "blockedTcpPorts": "22", "exposureLevels": "internet"});
+    let item = config_item(&describe(&ec2, &ssh).await, "2026-11-21T10:00:00.000Z");
+    let (kind, summary) = function.invoke(&change(item, params));
+    assert_eq!(kind, "response", "{summary}");
+    let recording = moto.recording();
+    let (evals, _) = put_evaluations(&recording);
+    let v = verdict(&evals, &ssh);
+    assert_eq!(v["ComplianceType"], "COMPLIANT", "{v}");
+    assert!(
+        v["Annotation"]
+            .as_str()
+            .unwrap()
+            .starts_with("open to the internet but only latent"),
+        "{v}"
+    );
+    let bodies = |op: &str| -> Vec<String> {
+        recording
+            .iter()
+            .filter(|r| operation(r) == op)
+            .map(body_text)
+            .collect()
+    };
+    assert!(
+        bodies("DescribeNetworkInterfaces")
+            .iter()
+            .all(|b| b.contains("group-id")),
+        "{:?}",
+        bodies("DescribeNetworkInterfaces")
+    );
+    for op in [
+        "DescribeSubnets",
+        "DescribeRouteTables",
+        "DescribeNetworkAcls",
+    ] {
+        let b = bodies(op);
+        assert_eq!(b.len(), 1, "{op}");
+        assert!(
+            b[0].contains("vpc-id") && b[0].contains(&vpc),
+            "{op}: {b:?}"
+        );
+    }
+}
