@@ -147,6 +147,132 @@ pub async fn select_aggregate(
         .collect())
 }
 
+/// One (account, region) of an aggregator with how many of the audited resources it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    pub account_id: String,
+    pub region: String,
+    pub count: u64,
+}
+
+/// The aggregator's (account, region) partitions of the audited resource types, with counts:
+/// one aggregation query (`COUNT(*) … GROUP BY accountId, awsRegion`, 500 rows a page).
+pub async fn aggregate_partitions(
+    config: &aws_sdk_config::Client,
+    aggregator: &str,
+) -> Result<Vec<Partition>, CloudError> {
+    let query = format!(
+        "SELECT accountId, awsRegion, COUNT(*) WHERE resourceType IN ({}) GROUP BY accountId, awsRegion",
+        crate::inventory::SELECTED_TYPES
+    );
+    let rows = select_aggregate_with(config, aggregator, &query, None).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for text in rows {
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| CloudError::Api {
+            operation: "SelectAggregateResourceConfig",
+            code: "UnreadableResult".into(),
+            message: format!("{e}: {text}"),
+            hint: "",
+        })?;
+        let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let count = v
+            .get("COUNT(*)")
+            .and_then(|c| {
+                c.as_u64()
+                    .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(0);
+        if let (Some(account_id), Some(region)) = (field("accountId"), field("awsRegion")) {
+            out.push(Partition {
+                account_id,
+                region,
+                count,
+            });
+        }
+    }
+    // Largest first: the long partitions start early and the tail is short.
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.account_id.cmp(&b.account_id)));
+    Ok(out)
+}
+
+/// The audited resources of one partition (100 a page), each request waiting for `limiter`.
+pub async fn select_partition(
+    config: &aws_sdk_config::Client,
+    aggregator: &str,
+    partition: &Partition,
+    limiter: &RateLimiter,
+) -> Result<Vec<String>, CloudError> {
+    let quote = |s: &str| s.replace('\'', "");
+    let query = format!(
+        "{} AND accountId = '{}' AND awsRegion = '{}'",
+        crate::inventory::SELECT_QUERY,
+        quote(&partition.account_id),
+        quote(&partition.region)
+    );
+    select_aggregate_with(config, aggregator, &query, Some(limiter)).await
+}
+
+/// A request rate shared by every concurrent partition: one request a `1/per_second` interval,
+/// in order of asking (concurrency comes from partitions, never from parallel NextToken chains).
+pub struct RateLimiter {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl RateLimiter {
+    pub fn new(per_second: f64) -> RateLimiter {
+        RateLimiter {
+            interval: Duration::from_secs_f64(1.0 / per_second.max(0.01)),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for this request's turn.
+    pub async fn wait(&self) {
+        let at = {
+            let mut next = self.next.lock().await;
+            let now = tokio::time::Instant::now();
+            let at = (*next).max(now);
+            *next = at + self.interval;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+async fn select_aggregate_with(
+    config: &aws_sdk_config::Client,
+    aggregator: &str,
+    query: &str,
+    limiter: Option<&RateLimiter>,
+) -> Result<Vec<String>, CloudError> {
+    let aggregation = query.contains("GROUP BY");
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        if let Some(l) = limiter {
+            l.wait().await;
+        }
+        let mut req = config
+            .select_aggregate_resource_config()
+            .configuration_aggregator_name(aggregator)
+            .expression(query)
+            .set_next_token(token.take());
+        if !aggregation {
+            req = req.limit(100);
+        }
+        let page = req
+            .send()
+            .await
+            .map_err(api("SelectAggregateResourceConfig"))?;
+        out.extend(page.results.unwrap_or_default());
+        match page.next_token.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// The account of the credentials (`GetCallerIdentity`).
 pub async fn own_account(base: &SdkConfig) -> Result<String, CloudError> {
     let out = aws_sdk_sts::Client::new(base)

@@ -27,8 +27,12 @@ use crate::model::{
 pub const SECURITY_GROUP: &str = "AWS::EC2::SecurityGroup";
 pub const NETWORK_INTERFACE: &str = "AWS::EC2::NetworkInterface";
 
-/// The advanced query whose output `audit --input` reads (and `--aggregator` runs).
+/// The advanced query whose output `audit --input` reads (and `--aggregator` runs, once per
+/// account and region).
 pub const SELECT_QUERY: &str = "SELECT accountId, awsRegion, resourceId, resourceType, configuration, tags WHERE resourceType IN ('AWS::EC2::SecurityGroup', 'AWS::EC2::NetworkInterface')";
+
+/// The resource types of [`SELECT_QUERY`], as its `IN (…)` list.
+pub const SELECTED_TYPES: &str = "'AWS::EC2::SecurityGroup', 'AWS::EC2::NetworkInterface'";
 
 /// An input file could not be used. Each message says what was expected.
 #[derive(Debug, thiserror::Error)]

@@ -256,6 +256,15 @@ mod live {
     /// At most this many regions or accounts are audited at once.
     const CONCURRENCY: usize = 4;
 
+    /// Requests a second to a Config aggregator, shared by every partition
+    /// (`SG_COMPLIANCE_AGGREGATOR_RPS` overrides it). AWS does not publish this quota in its
+    /// reference; throttling beyond it is retried by the SDK's adaptive mode.
+    const AGGREGATOR_REQUESTS_PER_SECOND: f64 = 5.0;
+
+    /// Partitions in flight at once: enough that one judging its results never leaves the shared
+    /// request rate unused; each holds at most its own results (a few MB).
+    const AGGREGATOR_PARTITIONS_AT_ONCE: usize = 16;
+
     fn progress(len: usize, what: &str) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(
             Some(len as u64),
@@ -343,18 +352,65 @@ mod live {
 
     pub async fn aggregator(checks: &[Check], name: &str) -> Result<AuditReport, String> {
         let base = aws::load_sdk_config().await;
-        let client = aws_sdk_config::Client::new(&base);
-        let results = aws::select_aggregate(&client, name, crate::inventory::SELECT_QUERY)
+        // Throttling is answered by the SDK's adaptive retry (client-side rate limiting).
+        let config = aws_sdk_config::config::Builder::from(&base)
+            .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(8))
+            .build();
+        let client = aws_sdk_config::Client::from_conf(config);
+        let partitions = aws::aggregate_partitions(&client, name)
             .await
             .map_err(|e| e.to_string())?;
-        let mut inventory = crate::inventory::Inventory::default();
-        inventory
-            .add_json(
-                &format!("aggregator {name}"),
-                serde_json::json!({ "Results": results }),
-            )
-            .map_err(|e| e.to_string())?;
-        Ok(crate::audit::audit_inventory(inventory, checks).await)
+        let rate: f64 = std::env::var("SG_COMPLIANCE_AGGREGATOR_RPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|r: &f64| *r > 0.0)
+            .unwrap_or(AGGREGATOR_REQUESTS_PER_SECOND);
+        let limiter = aws::RateLimiter::new(rate);
+        let bar = progress(partitions.len(), "accounts and regions");
+        // Each partition is read, judged and dropped as it completes: memory holds the rows and
+        // at most CONCURRENCY partitions' results.
+        let parts: Vec<Result<AuditReport, String>> = stream::iter(partitions.iter())
+            .map(|p| {
+                let (client, limiter, bar) = (&client, &limiter, &bar);
+                async move {
+                    let results = aws::select_partition(client, name, p, limiter)
+                        .await
+                        .map_err(|e| format!("{}/{}: {e}", p.account_id, p.region))?;
+                    let mut inventory = crate::inventory::Inventory::default();
+                    inventory
+                        .add_json(
+                            &format!("aggregator {name} {}/{}", p.account_id, p.region),
+                            serde_json::json!({ "Results": results }),
+                        )
+                        .map_err(|e| e.to_string())?;
+                    let report = crate::audit::audit_inventory(inventory, checks).await;
+                    bar.inc(1);
+                    Ok(report)
+                }
+            })
+            .buffer_unordered(AGGREGATOR_PARTITIONS_AT_ONCE)
+            .collect()
+            .await;
+        bar.finish_and_clear();
+        let mut report = AuditReport::new(checks);
+        for part in parts {
+            match part {
+                Ok(p) => {
+                    report.rows.extend(p.rows);
+                    report.errors.extend(p.errors);
+                    report.notes.extend(p.notes);
+                    for (edge, n) in p.graph {
+                        *report.graph.entry(edge).or_default() += n;
+                    }
+                }
+                Err(message) => report.errors.push(AuditError {
+                    kind: ErrorKind::Aws,
+                    message,
+                }),
+            }
+        }
+        report.sort();
+        Ok(report)
     }
 
     pub async fn organization(

@@ -501,3 +501,181 @@ fn missing_credentials_say_so_and_how_to_provide_them() {
     );
     assert!(!err.contains("DispatchFailure"), "no Debug dump: {err}");
 }
+
+/// `--aggregator` partitions the query: one `COUNT(*) … GROUP BY accountId, awsRegion`, then one
+/// paginated query per account and region (largest first), every request paced by one shared
+/// rate; each partition's results are the fixture's rows of that account and region.
+#[tokio::test]
+async fn aggregator_is_read_in_account_and_region_partitions_at_a_shared_rate() {
+    use sg_compliance::aws::{aggregate_partitions, select_partition, RateLimiter};
+    let fixture: Value =
+        serde_json::from_str(include_str!("../../fixtures/audit/organization.json")).unwrap();
+    let results: Vec<String> = serde_json::from_value(fixture["Results"].clone()).unwrap();
+    let scope_of = |text: &str| {
+        let v: Value = serde_json::from_str(text).unwrap();
+        (
+            v["accountId"].as_str().unwrap().to_string(),
+            v["awsRegion"].as_str().unwrap().to_string(),
+        )
+    };
+    let mut by_scope: std::collections::BTreeMap<(String, String), Vec<String>> =
+        Default::default();
+    for r in &results {
+        by_scope.entry(scope_of(r)).or_default().push(r.clone());
+    }
+    let counts: Vec<String> = by_scope
+        .iter()
+        .map(|((a, r), rows)| {
+            json!({"accountId": a, "awsRegion": r, "COUNT(*)": rows.len()}).to_string()
+        })
+        .collect();
+    let count_rule = mock!(aws_sdk_config::Client::select_aggregate_resource_config)
+        .match_requests(|r| {
+            r.expression().is_some_and(|e| {
+                e.contains("COUNT(*)") && e.ends_with("GROUP BY accountId, awsRegion")
+            }) && r.limit().is_none()
+        })
+        .then_output(move || {
+            SelectAggregateResourceConfigOutput::builder()
+                .set_results(Some(counts.clone()))
+                .build()
+        });
+    // Each partition in pages of 3: the rule answers by the expression's account and region.
+    let pages = by_scope.clone();
+    let page_rule = mock!(aws_sdk_config::Client::select_aggregate_resource_config)
+        .match_requests(|r| {
+            r.expression()
+                .is_some_and(|e| e.contains("AND accountId = '"))
+                && r.limit() == Some(100)
+        })
+        .then_output(move || SelectAggregateResourceConfigOutput::builder().build());
+    let _ = pages;
+    let client = mock_client!(
+        aws_sdk_config,
+        RuleMode::MatchAny,
+        [&count_rule, &page_rule]
+    );
+    let partitions = aggregate_partitions(&client, "org").await.unwrap();
+    assert_eq!(partitions.len(), by_scope.len());
+    assert!(
+        partitions.windows(2).all(|w| w[0].count >= w[1].count),
+        "largest first"
+    );
+    assert_eq!(
+        partitions.iter().map(|p| p.count as usize).sum::<usize>(),
+        results.len()
+    );
+    // Paced: N requests at R a second take at least (N - 1) / R.
+    let limiter = RateLimiter::new(20.0);
+    let start = std::time::Instant::now();
+    for p in &partitions {
+        select_partition(&client, "org", p, &limiter).await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let want = (partitions.len() - 1) as f64 / 20.0;
+    assert!(elapsed >= want * 0.95, "{elapsed} < {want}");
+    assert_eq!(page_rule.num_calls(), partitions.len());
+    assert_eq!(count_rule.num_calls(), 1);
+}
+
+/// `audit --aggregator` end to end against a local stand-in of SelectAggregateResourceConfig
+/// (bench/aggregator_stub.py): the partitions are queried once each (no parallel NextToken
+/// chains), every group is judged once, and the request count is exactly the pages.
+#[test]
+fn aggregator_audit_against_a_stand_in_reads_each_partition_once() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var("SG_COMPLIANCE_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join(".venv/bin/python"));
+    let port_file = std::env::temp_dir().join(format!("sg-agg-port-{}", std::process::id()));
+    let _ = std::fs::remove_file(&port_file);
+    let (groups, accounts, regions) = (1234, 3, 2);
+    let mut stub = std::process::Command::new(&python)
+        .arg(root.join("bench/aggregator_stub.py"))
+        .arg(&port_file)
+        .args([
+            "--groups",
+            &groups.to_string(),
+            "--accounts",
+            &accounts.to_string(),
+            "--regions",
+            &regions.to_string(),
+            "--rps",
+            "500",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    for _ in 0..200 {
+        if let Ok(p) = std::fs::read_to_string(&port_file) {
+            if !p.is_empty() {
+                port = p;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(!port.is_empty(), "the stand-in did not start");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args([
+            "audit",
+            "--aggregator",
+            "org",
+            "--check",
+            "public-ingress",
+            "--param",
+            "blockedTcpPorts=22",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("SG_COMPLIANCE_AGGREGATOR_RPS", "500")
+        .output()
+        .unwrap();
+    terminate(&stub);
+    let summary = {
+        use std::io::Read;
+        let mut s = String::new();
+        stub.stdout.take().unwrap().read_to_string(&mut s).unwrap();
+        let _ = stub.wait();
+        s
+    };
+    let _ = std::fs::remove_file(&port_file);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        rows.len(),
+        groups,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let open = rows
+        .iter()
+        .filter(|r| r["complianceType"] == "NON_COMPLIANT")
+        .count();
+    assert_eq!(open, (0..groups).filter(|i| i % 7 == 0).count());
+    let served: Value = serde_json::from_str(summary.trim()).unwrap();
+    // One count query, and per partition ceil(n / 100) pages.
+    let per = groups / (accounts * regions);
+    let extra = groups % (accounts * regions);
+    let pages: usize = (0..accounts * regions)
+        .map(|k| (per + usize::from(k < extra)).div_ceil(100))
+        .sum();
+    assert_eq!(
+        served["served"].as_u64().unwrap() as usize,
+        1 + pages,
+        "{summary}"
+    );
+    assert_eq!(served["throttled"], 0, "{summary}");
+}
+
+/// SIGTERM, so the stand-in prints what it served.
+fn terminate(child: &std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
