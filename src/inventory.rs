@@ -198,6 +198,15 @@ impl Inventory {
 
     /// Adds parsed input; `name` is used in error messages. Says what it held.
     pub fn add_json(&mut self, name: &str, value: Value) -> Result<Read, InputError> {
+        // A recorded API response (Cloud Custodian's placebo files: `{"status_code": 200,
+        // "data": {"SecurityGroups": [...]}}`): the response is in `data`.
+        if let Value::Object(o) = &value {
+            if o.contains_key("status_code") && o.get("data").is_some_and(Value::is_object) {
+                let mut o = o.clone();
+                let data = o.remove("data").unwrap_or_default();
+                return self.add_json(name, data);
+            }
+        }
         match &value {
             Value::Object(o) if o.contains_key("SecurityGroups") => {
                 let out = DescribeOutput::deserialize(&value)
@@ -1362,6 +1371,8 @@ mod tests {
     // aws ec2 describe-security-groups --query SecurityGroups: the bare list is judged.
     #[case::bare_list(json!([{"GroupId": "sg-0123abcd", "OwnerId": "1", "IpPermissions": [], "IpPermissionsEgress": []}]), 1, Ok(false))]
     #[case::empty_describe(json!({"SecurityGroups": []}), 0, Ok(true))]
+    // Cloud Custodian's recorded responses (placebo): the API response under `data`.
+    #[case::placebo(json!({"status_code": 200, "data": {"SecurityGroups": [{"GroupId": "sg-0123abcd", "IpPermissions": []}], "ResponseMetadata": {}}}), 1, Ok(false))]
     #[case::empty_list(json!([]), 0, Ok(true))]
     // Network facts for effective exposure: nothing to judge, and that is their purpose.
     #[case::interfaces(json!({"NetworkInterfaces": []}), 0, Ok(false))]
