@@ -922,4 +922,49 @@ mod tests {
         assert_eq!(report.exit_code(), 0, "{:?}", report);
         assert_eq!(report.rows[0].compliance, Compliance::Compliant);
     }
+
+    /// Config query results carry the network facts too (the aggregator's query selects
+    /// interfaces, subnets, route tables and NACLs): their camelCase configuration is the describe
+    /// shape, and the findings get their effective exposure.
+    #[tokio::test]
+    async fn config_items_of_network_resources_give_effective_exposure() {
+        let item = |t: &str, conf: serde_json::Value| {
+            json!({"accountId": "111122223333", "awsRegion": "eu-west-1", "resourceType": t, "configuration": conf.to_string()}).to_string()
+        };
+        let results = vec![
+            item(
+                "AWS::EC2::SecurityGroup",
+                json!({"groupId": "sg-0123abcd", "vpcId": "vpc-1", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipv4Ranges": [{"cidrIp": "0.0.0.0/0"}]}]}),
+            ),
+            item(
+                "AWS::EC2::NetworkInterface",
+                json!({"networkInterfaceId": "eni-1", "subnetId": "subnet-1", "vpcId": "vpc-1", "groups": [{"groupId": "sg-0123abcd", "groupName": "g"}], "association": {"publicIp": "54.1.2.3"}, "ipv6Addresses": [], "description": ""}),
+            ),
+            item(
+                "AWS::EC2::Subnet",
+                json!({"subnetId": "subnet-1", "vpcId": "vpc-1"}),
+            ),
+            item(
+                "AWS::EC2::RouteTable",
+                json!({"routeTableId": "rtb-1", "vpcId": "vpc-1", "associations": [{"main": true}], "routes": [{"destinationCidrBlock": "0.0.0.0/0", "gatewayId": "igw-1", "state": "active"}]}),
+            ),
+            item(
+                "AWS::EC2::NetworkAcl",
+                json!({"networkAclId": "acl-1", "vpcId": "vpc-1", "isDefault": true, "associations": [], "entries": [
+                {"ruleNumber": 100, "protocol": "-1", "ruleAction": "allow", "egress": false, "cidrBlock": "0.0.0.0/0"},
+                {"ruleNumber": 100, "protocol": "-1", "ruleAction": "allow", "egress": true, "cidrBlock": "0.0.0.0/0"}]}),
+            ),
+        ];
+        let inv = inventory(json!({ "Results": results }));
+        let cs = checks(&[&[("check", "public-ingress"), ("blockedTcpPorts", "22")]]);
+        let report = audit_inventory(inv, &cs).await;
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(report.rows.len(), 1);
+        let (level, path) = report.rows[0].exposure.clone().expect("an exposure");
+        assert_eq!(level, crate::reach::Level::Internet);
+        assert_eq!(
+            &*path,
+            "eni-1 54.1.2.3 in subnet-1 via igw-1 (rtb-1), nacl acl-1 rule 100"
+        );
+    }
 }

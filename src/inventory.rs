@@ -29,10 +29,39 @@ pub const NETWORK_INTERFACE: &str = "AWS::EC2::NetworkInterface";
 
 /// The advanced query whose output `audit --input` reads (and `--aggregator` runs, once per
 /// account and region).
-pub const SELECT_QUERY: &str = "SELECT accountId, awsRegion, resourceId, resourceType, configuration, tags WHERE resourceType IN ('AWS::EC2::SecurityGroup', 'AWS::EC2::NetworkInterface')";
+pub const SELECT_QUERY: &str = "SELECT accountId, awsRegion, resourceId, resourceType, configuration, tags WHERE resourceType IN ('AWS::EC2::SecurityGroup', 'AWS::EC2::NetworkInterface', 'AWS::EC2::Subnet', 'AWS::EC2::RouteTable', 'AWS::EC2::NetworkAcl')";
 
 /// The resource types of [`SELECT_QUERY`], as its `IN (…)` list.
-pub const SELECTED_TYPES: &str = "'AWS::EC2::SecurityGroup', 'AWS::EC2::NetworkInterface'";
+pub const SELECTED_TYPES: &str = "'AWS::EC2::SecurityGroup', 'AWS::EC2::NetworkInterface', 'AWS::EC2::Subnet', 'AWS::EC2::RouteTable', 'AWS::EC2::NetworkAcl'";
+
+/// The network resource types a Config item or query result may carry (effective exposure), with
+/// the describe output key its configuration goes under.
+const NETWORK_TYPES: [(&str, &str); 3] = [
+    ("AWS::EC2::Subnet", "Subnets"),
+    ("AWS::EC2::RouteTable", "RouteTables"),
+    ("AWS::EC2::NetworkAcl", "NetworkAcls"),
+];
+
+/// A Config item's `configuration` of an EC2 resource is its describe output with camelCase keys:
+/// the same keys with their first letter upper case.
+fn pascal_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    let mut c = k.chars();
+                    let key = match c.next() {
+                        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                        None => String::new(),
+                    };
+                    (key, pascal_keys(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(pascal_keys).collect()),
+        other => other.clone(),
+    }
+}
 
 /// An input file could not be used. Each message says what was expected.
 #[derive(Debug, thiserror::Error)]
@@ -376,7 +405,14 @@ impl Inventory {
         let rec: Record = serde_path_to_error::deserialize(&record)
             .map_err(|e| bad(name, &format!("{field}.{}", e.path()), e.inner()))?;
         let resource_type = rec.resource_type.as_deref().unwrap_or(SECURITY_GROUP);
-        if resource_type != SECURITY_GROUP && resource_type != NETWORK_INTERFACE {
+        let network_key = NETWORK_TYPES
+            .iter()
+            .find(|(t, _)| *t == resource_type)
+            .map(|(_, k)| *k);
+        if resource_type != SECURITY_GROUP
+            && resource_type != NETWORK_INTERFACE
+            && network_key.is_none()
+        {
             read.other_types += 1;
             return Ok(None);
         }
@@ -427,7 +463,35 @@ impl Inventory {
                 .or_else(|| from_arn(4)),
             region: rec.aws_region.or_else(|| from_arn(3)),
         };
+        if let Some(key) = network_key {
+            // Subnets, route tables, NACLs: their describe shape, keyed by the item's account.
+            let mut conf = pascal_keys(&configuration);
+            if let (Value::Object(o), Some(account)) = (&mut conf, &scope.account_id) {
+                o.entry("OwnerId")
+                    .or_insert_with(|| Value::String(account.clone()));
+            }
+            add_network(
+                &mut self.networks,
+                name,
+                &serde_json::json!({ key: [conf] }),
+            )
+            .map_err(|e| bad(name, field, e))?;
+            read.network = true;
+            return Ok(None);
+        }
         if resource_type == NETWORK_INTERFACE {
+            // Its network facts (effective exposure) as well as the load-balancer groups.
+            let mut conf = pascal_keys(&configuration);
+            if let (Value::Object(o), Some(account)) = (&mut conf, &scope.account_id) {
+                o.entry("OwnerId")
+                    .or_insert_with(|| Value::String(account.clone()));
+            }
+            add_network(
+                &mut self.networks,
+                name,
+                &serde_json::json!({ "NetworkInterfaces": [conf] }),
+            )
+            .map_err(|e| bad(name, field, e))?;
             let eni: ItemInterface =
                 serde_path_to_error::deserialize(&configuration).map_err(|e| {
                     bad(
