@@ -463,8 +463,8 @@ impl Inventory {
                 .or_else(|| from_arn(4)),
             region: rec.aws_region.or_else(|| from_arn(3)),
         };
-        if let Some(key) = network_key {
-            // Subnets, route tables, NACLs: their describe shape, keyed by the item's account.
+        // A network resource in its describe shape, under the item's account.
+        let mut add_network_item = |key: &str| {
             let mut conf = pascal_keys(&configuration);
             if let (Value::Object(o), Some(account)) = (&mut conf, &scope.account_id) {
                 o.entry("OwnerId")
@@ -475,23 +475,18 @@ impl Inventory {
                 name,
                 &serde_json::json!({ key: [conf] }),
             )
-            .map_err(|e| bad(name, field, e))?;
+            .map(|_| ())
+            .map_err(|e| bad(name, field, e))
+        };
+        if let Some(key) = network_key {
+            // Subnets, route tables, NACLs.
+            add_network_item(key)?;
             read.network = true;
             return Ok(None);
         }
         if resource_type == NETWORK_INTERFACE {
             // Its network facts (effective exposure) as well as the load-balancer groups.
-            let mut conf = pascal_keys(&configuration);
-            if let (Value::Object(o), Some(account)) = (&mut conf, &scope.account_id) {
-                o.entry("OwnerId")
-                    .or_insert_with(|| Value::String(account.clone()));
-            }
-            add_network(
-                &mut self.networks,
-                name,
-                &serde_json::json!({ "NetworkInterfaces": [conf] }),
-            )
-            .map_err(|e| bad(name, field, e))?;
+            add_network_item("NetworkInterfaces")?;
             let eni: ItemInterface =
                 serde_path_to_error::deserialize(&configuration).map_err(|e| {
                     bad(
