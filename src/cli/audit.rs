@@ -376,14 +376,21 @@ mod live {
                     let results = aws::select_partition(client, name, p, limiter)
                         .await
                         .map_err(|e| format!("{}/{}: {e}", p.account_id, p.region))?;
-                    let mut inventory = crate::inventory::Inventory::default();
-                    inventory
-                        .add_json(
-                            &format!("aggregator {name} {}/{}", p.account_id, p.region),
-                            serde_json::json!({ "Results": results }),
-                        )
-                        .map_err(|e| e.to_string())?;
-                    let report = crate::audit::audit_inventory(inventory, checks).await;
+                    // Judged off the request tasks' threads, so a partition's judging never
+                    // holds back another's next request.
+                    let label = format!("aggregator {name} {}/{}", p.account_id, p.region);
+                    let owned = checks.to_vec();
+                    let report = tokio::task::spawn_blocking(move || {
+                        let mut inventory = crate::inventory::Inventory::default();
+                        inventory
+                            .add_json(&label, serde_json::json!({ "Results": results }))
+                            .map_err(|e| e.to_string())?;
+                        Ok::<_, String>(futures::executor::block_on(crate::audit::audit_inventory(
+                            inventory, &owned,
+                        )))
+                    })
+                    .await
+                    .map_err(|e| e.to_string())??;
                     bar.inc(1);
                     Ok(report)
                 }
