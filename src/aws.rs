@@ -781,6 +781,7 @@ impl Cloud for AwsCloud {
                 .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
             configuration,
+            previous_groups: Vec::new(),
         })
     }
 

@@ -177,6 +177,34 @@ async fn run<C: Cloud>(
     token: Option<&ResultToken>,
 ) -> Result<Outcome, EngineError> {
     let mut outcome = Outcome::default();
+    // A load balancer in the rule's scope (an option of the CDK app): it is NOT_APPLICABLE itself,
+    // and the groups referencing its groups, old and new, are judged again.
+    if let Message::Change { item } = &event.message {
+        if item.summary.resource_type == crate::event::LOAD_BALANCER_TYPE {
+            let mut evaluations = vec![item_evaluation(
+                &item.summary,
+                Verdict::not_applicable(
+                    "a load balancer: the groups that reference its security groups are evaluated instead",
+                ),
+            )];
+            if check.depends_on_other_groups() {
+                let at = item.summary.capture_time;
+                for g in item.load_balancer_groups() {
+                    let Ok(id) = GroupId::parse(&g) else { continue };
+                    for e in dependents(cloud, check, &id, at, &mut outcome).await? {
+                        if !evaluations
+                            .iter()
+                            .any(|x| x.compliance_resource_id == e.compliance_resource_id)
+                        {
+                            evaluations.push(e);
+                        }
+                    }
+                }
+            }
+            outcome.emit(cloud, token, evaluations).await?;
+            return Ok(outcome);
+        }
+    }
     let evaluation = match &event.message {
         Message::Change { item } => match not_applicable(&item.summary, event.event_left_scope) {
             Some(e) => e,
@@ -885,5 +913,62 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 1_500, "each group once");
+    }
+
+    /// A load balancer in scope: NOT_APPLICABLE itself; the groups referencing its old and new
+    /// groups (`configurationItemDiff`) judged again in the same delivery; others untouched.
+    #[tokio::test]
+    async fn a_load_balancer_change_re_evaluates_the_groups_referencing_its_groups() {
+        use serde_json::json;
+        let group = |id: &str, refs: &str| {
+            crate::model::from_config_item(
+                &json!({"groupId": id, "vpcId": "vpc-1", "ipPermissions": [{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "userIdGroupPairs": [{"groupId": refs}]}]}),
+                &[("tier".to_string(), "web".to_string())].into(),
+            )
+        };
+        let (old, new) = ("sg-0000000000000000a", "sg-0000000000000000b");
+        let cloud = InMemory {
+            groups: Some(vec![
+                group("sg-00000000000000001", old),
+                group("sg-00000000000000002", new),
+                group("sg-00000000000000003", "sg-0000000000000000c"),
+            ]),
+            load_balancer_groups: Some([GroupId::parse(new).unwrap()].into()),
+            delivered: Some(std::sync::Mutex::new(Vec::new())),
+            ..InMemory::default()
+        };
+        let invoking = json!({
+            "messageType": "ConfigurationItemChangeNotification",
+            "configurationItem": {
+                "configurationItemCaptureTime": "2026-11-21T10:00:00.000Z", "configurationItemStatus": "OK",
+                "resourceType": "AWS::ElasticLoadBalancingV2::LoadBalancer", "resourceId": "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/web/1",
+                "configuration": {"securityGroups": [new], "scheme": "internet-facing"}
+            },
+            "configurationItemDiff": {"changeType": "UPDATE", "changedProperties": {
+                "Configuration.SecurityGroups.0": {"previousValue": old, "updatedValue": new, "changeType": "UPDATE"}}}
+        });
+        let event = ConfigEvent::from_value(json!({
+            "invokingEvent": invoking.to_string(), "ruleParameters": json!({"tierTagKey": "tier"}).to_string(),
+            "resultToken": "TESTMODE", "accountId": "1"
+        }))
+        .unwrap();
+        let check = Check::from_params(&event.rule_parameters).unwrap();
+        evaluate_and_deliver(&cloud, &event, &check).await.unwrap();
+        let got: Vec<(String, Compliance)> = cloud
+            .deliveries()
+            .into_iter()
+            .map(|e| (e.compliance_resource_id, e.compliance_type))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/web/1".to_string(),
+                    Compliance::NotApplicable
+                ),
+                ("sg-00000000000000002".to_string(), Compliance::Compliant),
+                ("sg-00000000000000001".to_string(), Compliance::NonCompliant),
+            ]
+        );
     }
 }

@@ -148,7 +148,39 @@ pub struct ConfigItem {
     pub tags: BTreeMap<String, String>,
     /// `configuration`; absent/null for deleted resources.
     pub configuration: Option<Value>,
+    /// Security groups the change removed from the resource (`configurationItemDiff`'s previous
+    /// values of `SecurityGroups` properties): a load balancer's old groups.
+    pub previous_groups: Vec<String>,
 }
+
+impl ConfigItem {
+    /// The security groups of a load balancer's item (`configuration.securityGroups`), with the
+    /// ones the change removed.
+    pub fn load_balancer_groups(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .configuration
+            .as_ref()
+            .and_then(|c| c.get("securityGroups"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for g in &self.previous_groups {
+            if !out.contains(g) {
+                out.push(g.clone());
+            }
+        }
+        out
+    }
+}
+
+/// The load balancer resource type a rule may also be scoped to (re-evaluating the groups that
+/// reference its groups when they change).
+pub const LOAD_BALANCER_TYPE: &str = "AWS::ElasticLoadBalancingV2::LoadBalancer";
 
 /// What the rule is asked to evaluate.
 #[derive(Clone, Debug, PartialEq)]
@@ -283,9 +315,9 @@ fn parse_message(invoking: &Value) -> Result<Message, EventError> {
                 .get("configurationItem")
                 .filter(|v| !v.is_null())
                 .ok_or_else(|| EventError::Missing(path.into()))?;
-            Ok(Message::Change {
-                item: parse_item(item, path)?,
-            })
+            let mut item = parse_item(item, path)?;
+            item.previous_groups = previous_groups(invoking.get("configurationItemDiff"));
+            Ok(Message::Change { item })
         }
         "OversizedConfigurationItemChangeNotification" => {
             let path = "invokingEvent.configurationItemSummary";
@@ -346,7 +378,39 @@ fn parse_item(v: &Value, path: &str) -> Result<ConfigItem, EventError> {
         summary: parse_summary(v, path)?,
         tags,
         configuration: v.get("configuration").filter(|c| !c.is_null()).cloned(),
+        previous_groups: Vec::new(),
     })
+}
+
+/// The previous values of `SecurityGroups` properties in a `configurationItemDiff`
+/// (`{"changedProperties": {"Configuration.SecurityGroups.0": {"previousValue": "sg-…", …}}}`).
+fn previous_groups(diff: Option<&Value>) -> Vec<String> {
+    let Some(props) = diff
+        .and_then(|d| d.get("changedProperties"))
+        .and_then(Value::as_object)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, change) in props {
+        if !key.to_ascii_lowercase().contains("securitygroups") {
+            continue;
+        }
+        let mut take = |v: &Value| match v {
+            Value::String(s) if s.starts_with("sg-") => out.push(s.clone()),
+            Value::Array(a) => out.extend(
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .filter(|s| s.starts_with("sg-"))
+                    .map(str::to_string),
+            ),
+            _ => {}
+        };
+        if let Some(prev) = change.get("previousValue") {
+            take(prev);
+        }
+    }
+    out
 }
 
 /// A periodic notification for rule `r` with these rule parameters (tests across modules).

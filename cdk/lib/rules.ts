@@ -85,6 +85,12 @@ export interface WebTierRuleOptions extends RuleOptions {
   readonly loadBalancerSecurityGroupIds?: string[] | PerRegion<string[]>;
   /** Flag web-tier groups that are also open to the internet (`forbidPublicIngress`). Rust default: false. */
   readonly forbidPublicIngress?: boolean;
+  /**
+   * Also scope the rule to `AWS::ElasticLoadBalancingV2::LoadBalancer`: when a load balancer's security groups
+   * change, the groups referencing its old and new groups are evaluated again (the load balancer itself gets
+   * NOT_APPLICABLE). @default false
+   */
+  readonly includeLoadBalancers?: boolean;
 }
 
 export interface PublicIngressRuleOptions extends RuleOptions {
@@ -137,6 +143,8 @@ export interface TiersRuleOptions extends RuleOptions {
   readonly allowedSourceCidrs?: string[];
   /** Load balancers' groups, the `lb` source (a list, for one region); discovered when unset. */
   readonly loadBalancerSecurityGroupIds?: string[];
+  /** Also scope the rule to load balancers (see `WebTierRuleOptions.includeLoadBalancers`). @default false */
+  readonly includeLoadBalancers?: boolean;
 }
 
 /** All rules. Enabled by default: webTier, publicIngressSshRdp, publicIngress. */
@@ -170,6 +178,8 @@ export interface RuleDefinition {
   readonly maximumExecutionFrequency: ExecutionFrequency;
   /** Exact Config rule input parameters (all strings). */
   readonly inputParameters: Record<string, string>;
+  /** The rule's resource types: security groups, and load balancers when asked for. */
+  readonly resourceTypes: string[];
   readonly remediation?: ResolvedRemediation;
 }
 
@@ -190,6 +200,9 @@ const DEFAULT_ENABLED: Record<RuleKey, boolean> = {
   broadPrivateIngress: false,
   tiers: false,
 };
+
+export const SECURITY_GROUP_TYPE = 'AWS::EC2::SecurityGroup';
+export const LOAD_BALANCER_TYPE = 'AWS::ElasticLoadBalancingV2::LoadBalancer';
 
 export const DEFAULT_TIER_TAG_KEY = 'tier';
 export const DEFAULT_TIER_TAG_VALUE = 'web';
@@ -387,9 +400,15 @@ export function resolveRules(
     if (!RULE_NAME.test(ruleName)) {
       throw new RuleConfigError(`${key}.ruleName must match ${RULE_NAME} (got ${JSON.stringify(ruleName)})`);
     }
+    const lbs = (o as { includeLoadBalancers?: boolean }).includeLoadBalancers;
+    if (lbs !== undefined && typeof lbs !== 'boolean') throw new RuleConfigError(`${key}.includeLoadBalancers must be a boolean`);
+    if (lbs && key !== 'webTier' && key !== 'tiers') {
+      throw new RuleConfigError(`${key}.includeLoadBalancers: only webTier and tiers depend on load balancers' groups`);
+    }
     return {
       key,
       ruleName,
+      resourceTypes: lbs ? [SECURITY_GROUP_TYPE, LOAD_BALANCER_TYPE] : [SECURITY_GROUP_TYPE],
       description: o.description ?? description,
       maximumExecutionFrequency: frequency(o.maximumExecutionFrequency, defaultFrequency),
       remediation: resolveRemediation(key, o.remediation),

@@ -280,7 +280,7 @@ export class SgComplianceStack extends Stack {
       const cfnRule = new config.CfnConfigRule(this, `${pascal(rule.key)}Rule`, {
         configRuleName: rule.ruleName,
         description: rule.description,
-        scope: { complianceResourceTypes: [RESOURCE_TYPE] },
+        scope: { complianceResourceTypes: rule.resourceTypes },
         inputParameters: rule.inputParameters,
         source: {
           owner: 'CUSTOM_LAMBDA',
@@ -447,7 +447,7 @@ export class SgComplianceStack extends Stack {
             'ScheduledNotification',
           ],
           maximumExecutionFrequency: rule.maximumExecutionFrequency,
-          resourceTypesScope: [RESOURCE_TYPE],
+          resourceTypesScope: rule.resourceTypes,
           inputParameters: JSON.stringify(rule.inputParameters),
         },
       });

@@ -198,4 +198,11 @@ describe('resolveRules', () => {
       /allowedSourceCidrs/,
     );
   });
+
+  test('includeLoadBalancers scopes webTier and tiers rules to load balancers too, and nothing else', () => {
+    const [web] = resolveRules({ webTier: { includeLoadBalancers: true }, publicIngress: { enabled: false }, publicIngressSshRdp: { enabled: false } });
+    expect(web.resourceTypes).toEqual(['AWS::EC2::SecurityGroup', 'AWS::ElasticLoadBalancingV2::LoadBalancer']);
+    expect(resolveRules({}).every((r) => r.resourceTypes.length === 1)).toBe(true);
+    expect(() => resolveRules({ publicIngress: { includeLoadBalancers: true } as never })).toThrow(/only webTier and tiers/);
+  });
 });
