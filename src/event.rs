@@ -579,4 +579,18 @@ mod tests {
         assert!(shown.contains("16 chars redacted"));
         assert!(ResultToken::new("TESTMODE").is_test_mode());
     }
+
+    /// A load balancer's old groups come from `configurationItemDiff`'s previous values.
+    #[test]
+    fn previous_groups_of_a_diff() {
+        let diff = json!({"changeType": "UPDATE", "changedProperties": {
+            "Configuration.SecurityGroups.0": {"previousValue": "sg-0aaa", "updatedValue": "sg-0bbb", "changeType": "UPDATE"},
+            "Configuration.SecurityGroups": {"previousValue": ["sg-0ccc"], "changeType": "UPDATE"},
+            "Configuration.Scheme": {"previousValue": "internal", "changeType": "UPDATE"}
+        }});
+        let mut got = previous_groups(Some(&diff));
+        got.sort();
+        assert_eq!(got, ["sg-0aaa", "sg-0ccc"]);
+        assert!(previous_groups(None).is_empty());
+    }
 }

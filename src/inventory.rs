@@ -1460,6 +1460,22 @@ mod tests {
         }
     }
 
+    /// Network outputs are told from their first key alone (a large security-group file is never
+    /// parsed for it).
+    #[rstest]
+    #[case::interfaces(r#"{"NetworkInterfaces": []}"#, true)]
+    #[case::subnets("\n  {\n \"Subnets\": [{}]}", true)]
+    #[case::route_tables(r#"{"RouteTables": []}"#, true)]
+    #[case::acls(r#"{"NetworkAcls": []}"#, true)]
+    #[case::interface_list(r#"[{"NetworkInterfaceId": "eni-1"}]"#, true)]
+    #[case::groups(r#"{"SecurityGroups": [{"GroupId": "sg-0123abcd"}]}"#, false)]
+    #[case::group_list(r#"[{"GroupId": "sg-0123abcd", "GroupName": "x"}]"#, false)]
+    #[case::query(r#"{"Results": []}"#, false)]
+    #[case::subnets_later(r#"{"SecurityGroups": [], "Subnets": []}"#, false)]
+    fn network_outputs_by_their_first_key(#[case] text: &str, #[case] network: bool) {
+        assert_eq!(is_network_output(text.as_bytes()), network, "{text}");
+    }
+
     /// `get-resource-config-history` lists every capture of one group, newest first (the Config
     /// guide's example item has no `awsRegion`: the ARN has it). Only the newest is judged.
     #[test]
