@@ -474,7 +474,7 @@ pub async fn audit_files(
             rest.push((path, bytes));
         }
     }
-    let networks = std::mem::take(&mut inventory.networks);
+    let networks = inventory::finish_networks(std::mem::take(&mut inventory.networks));
     let with_networks = (!networks.is_empty()).then_some(&networks);
     // A check that reads other groups' tags needs every group of a scope in hand: no page-by-page.
     let paged = !checks.iter().any(Check::reads_group_info);
@@ -702,7 +702,7 @@ fn immediate<T>(f: impl Future<Output = Result<T, CloudError>>) -> Result<T, Clo
 /// Audits groups read from files: each scope through an in-memory cloud.
 pub async fn audit_inventory(inventory: Inventory, checks: &[Check]) -> AuditReport {
     let mut report = AuditReport::new(checks);
-    let networks = inventory.networks;
+    let networks = inventory::finish_networks(inventory.networks);
     for (scope, data) in inventory.scopes {
         // The groups are judged where they are; the in-memory cloud only answers the fact look-ups.
         // Checks that read other groups' tags find them among the scope's groups.

@@ -526,14 +526,7 @@ impl AwsCloud {
             },
         )?;
         // One account: every record's owner is the credentials' account (or a sharer's).
-        let mut merged = crate::reach::Network::default();
-        for (_, n) in networks {
-            merged.interfaces.extend(n.interfaces);
-            merged.subnets.extend(n.subnets);
-            merged.route_tables.extend(n.route_tables);
-            merged.nacls.extend(n.nacls);
-        }
-        Ok(Some(merged))
+        Ok(Some(crate::reach::Network::merge(networks.into_values())))
     }
 
     /// `ModifySecurityGroupRules`: each replaced rule found by its exact shape among the group's

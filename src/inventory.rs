@@ -197,6 +197,22 @@ pub struct Inventory {
 /// Network facts per account.
 pub type Networks = BTreeMap<Option<String>, crate::reach::Network>;
 
+/// Each account's network with the facts that name no account (load balancers, target groups,
+/// interfaces of outputs without an owner) added, and targets placed in their target groups.
+pub fn finish_networks(networks: Networks) -> Networks {
+    let mut networks = networks;
+    let Some(shared) = networks.remove(&None) else {
+        return networks;
+    };
+    if networks.is_empty() {
+        return [(None, crate::reach::Network::merge([shared]))].into();
+    }
+    networks
+        .into_iter()
+        .map(|(k, n)| (k, crate::reach::Network::merge([n, shared.clone()])))
+        .collect()
+}
+
 impl Inventory {
     /// Reads one `--input` file (any supported shape) and says what it held.
     pub fn read_file(&mut self, path: &Path) -> Result<Read, InputError> {
@@ -273,9 +289,17 @@ impl Inventory {
                 self.add_records(name, records)
             }
             Value::Object(o)
-                if ["NetworkInterfaces", "Subnets", "RouteTables", "NetworkAcls"]
-                    .iter()
-                    .any(|k| o.contains_key(*k)) =>
+                if [
+                    "NetworkInterfaces",
+                    "Subnets",
+                    "RouteTables",
+                    "NetworkAcls",
+                    "LoadBalancers",
+                    "TargetGroups",
+                    "TargetHealthDescriptions",
+                ]
+                .iter()
+                .any(|k| o.contains_key(*k)) =>
             {
                 let n = add_network(&mut self.networks, name, &value)?;
                 Ok(Read {
@@ -978,10 +1002,21 @@ struct DescribedGroupRef {
 }
 
 /// Whether the bytes are network output (`describe-network-interfaces`, `-subnets`,
-/// `-route-tables`, `-network-acls`, or the `--query NetworkInterfaces` list), from its first key
+/// `-route-tables`, `-network-acls`, the `--query NetworkInterfaces` list, or `elbv2`'s
+/// load balancers, target groups and target health), from its first key
 /// alone (a large `describe-security-groups` file is not parsed for it).
 pub fn is_network_output(bytes: &[u8]) -> bool {
-    const KEYS: [&str; 4] = ["NetworkInterfaces", "Subnets", "RouteTables", "NetworkAcls"];
+    const KEYS: [&str; 9] = [
+        "NetworkInterfaces",
+        "Subnets",
+        "RouteTables",
+        "NetworkAcls",
+        "LoadBalancers",
+        "TargetGroups",
+        "TargetHealthDescriptions",
+        "TargetGroupArn",
+        "TargetHealth",
+    ];
     let text = &bytes[..bytes.len().min(4096)];
     let Some(start) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
         return false;
@@ -1005,9 +1040,11 @@ pub fn is_network_output(bytes: &[u8]) -> bool {
     }
 }
 
-/// Reads `describe-network-interfaces`, `describe-subnets`, `describe-route-tables` or
-/// `describe-network-acls` output (detected by its top-level key) into `networks`, per owner
-/// account. Returns how many records it held.
+/// Reads `describe-network-interfaces`, `describe-subnets`, `describe-route-tables`,
+/// `describe-network-acls` output (per owner account), or `elbv2 describe-load-balancers`,
+/// `describe-target-groups`, `describe-target-health` output (shared: under `None`, merged into
+/// each account by [`finish_networks`]); detected by its top-level key. Returns how many records
+/// it held.
 pub fn add_network(
     networks: &mut Networks,
     name: &str,
@@ -1026,6 +1063,58 @@ pub fn add_network(
         association: Option<Assoc>,
         #[serde(default)]
         ipv6_addresses: Vec<V6>,
+        attachment: Option<Attachment>,
+        private_ip_address: Option<String>,
+        #[serde(default)]
+        private_ip_addresses: Vec<PrivateIp>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Attachment {
+        instance_id: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct PrivateIp {
+        private_ip_address: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Lb {
+        load_balancer_arn: Option<String>,
+        load_balancer_name: Option<String>,
+        scheme: Option<String>,
+        #[serde(rename = "Type")]
+        kind: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Tg {
+        target_group_arn: Option<String>,
+        target_group_name: Option<String>,
+        port: Option<i64>,
+        protocol: Option<String>,
+        target_type: Option<String>,
+        #[serde(default)]
+        load_balancer_arns: Vec<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Health {
+        target_group_arn: Option<String>,
+        #[serde(default)]
+        target_health_descriptions: Vec<HealthDescription>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct HealthDescription {
+        target: Option<TargetRecord>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct TargetRecord {
+        id: Option<String>,
+        port: Option<i64>,
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
@@ -1153,6 +1242,17 @@ pub fn add_network(
         {
             ipv6.push(addr(v, "Ipv6Addresses")?);
         }
+        let mut private_ips = Vec::new();
+        for v in e.private_ip_address.iter().map(String::as_str).chain(
+            e.private_ip_addresses
+                .iter()
+                .filter_map(|p| p.private_ip_address.as_deref()),
+        ) {
+            let a = addr(v, "PrivateIpAddresses")?;
+            if !private_ips.contains(&a) {
+                private_ips.push(a);
+            }
+        }
         networks
             .entry(e.owner_id)
             .or_default()
@@ -1169,7 +1269,82 @@ pub fn add_network(
                     .collect(),
                 public_ipv4,
                 ipv6,
+                instance_id: e.attachment.and_then(|a| a.instance_id),
+                private_ips,
             });
+    }
+    // Elastic Load Balancing (v2): load balancers, target groups, and their targets
+    // (`describe-target-health` output with the group's `TargetGroupArn` added, one object, or a
+    // list of them under `TargetHealth`).
+    let shared = networks.entry(None).or_default();
+    for (i, lb) in list::<Lb>(name, value, "LoadBalancers")?
+        .into_iter()
+        .enumerate()
+    {
+        count += 1;
+        shared.load_balancers.push(crate::reach::LoadBalancer {
+            arn: lb.load_balancer_arn.unwrap_or_else(|| format!("[{i}]")),
+            name: lb.load_balancer_name.unwrap_or_default(),
+            internet_facing: lb.scheme.as_deref() == Some("internet-facing"),
+            kind: lb.kind.unwrap_or_else(|| "application".into()),
+        });
+    }
+    for (i, tg) in list::<Tg>(name, value, "TargetGroups")?
+        .into_iter()
+        .enumerate()
+    {
+        count += 1;
+        let port = match tg.port {
+            Some(p) => Some(u16::try_from(p).map_err(|_| {
+                bad(
+                    name,
+                    &format!("TargetGroups[{i}].Port"),
+                    format!("{p} is not a port"),
+                )
+            })?),
+            None => None,
+        };
+        shared.target_groups.push(crate::reach::TargetGroup {
+            arn: tg.target_group_arn.unwrap_or_else(|| format!("[{i}]")),
+            name: tg.target_group_name.unwrap_or_default(),
+            port,
+            protocol: tg.protocol.unwrap_or_else(|| "TCP".into()),
+            target_type: tg.target_type.unwrap_or_else(|| "instance".into()),
+            load_balancers: tg.load_balancer_arns,
+            targets: Vec::new(),
+        });
+    }
+    let healths: Vec<Health> = match value.get("TargetHealthDescriptions") {
+        Some(_) => vec![serde_path_to_error::deserialize(value)
+            .map_err(|e| bad(name, &e.path().to_string(), e.inner()))?],
+        None => list::<Health>(name, value, "TargetHealth")?,
+    };
+    for (i, h) in healths.into_iter().enumerate() {
+        count += 1;
+        let Some(arn) = h.target_group_arn else {
+            return Err(bad(
+                name,
+                &format!("[{i}].TargetGroupArn"),
+                "is missing: describe-target-health does not name its target group; add it (jq --arg a ARN '. + {TargetGroupArn: $a}')",
+            ));
+        };
+        let mut targets = Vec::new();
+        for (j, d) in h.target_health_descriptions.iter().enumerate() {
+            let Some(t) = &d.target else { continue };
+            let Some(id) = &t.id else { continue };
+            let port = match t.port {
+                Some(p) => Some(u16::try_from(p).map_err(|_| {
+                    bad(
+                        name,
+                        &format!("TargetHealthDescriptions[{j}].Target.Port"),
+                        format!("{p} is not a port"),
+                    )
+                })?),
+                None => None,
+            };
+            targets.push((id.clone(), port));
+        }
+        shared.pending_targets.push((arn, targets));
     }
     for s in list::<SubnetRecord>(name, value, "Subnets")? {
         count += 1;
@@ -1472,8 +1647,60 @@ mod tests {
     #[case::group_list(r#"[{"GroupId": "sg-0123abcd", "GroupName": "x"}]"#, false)]
     #[case::query(r#"{"Results": []}"#, false)]
     #[case::subnets_later(r#"{"SecurityGroups": [], "Subnets": []}"#, false)]
+    #[case::load_balancers(r#"{"LoadBalancers": []}"#, true)]
+    #[case::target_groups(r#"{"TargetGroups": []}"#, true)]
+    #[case::target_health(
+        r#"{"TargetGroupArn": "arn:tg", "TargetHealthDescriptions": []}"#,
+        true
+    )]
+    #[case::target_health_jq(
+        r#"{"TargetHealthDescriptions": [], "TargetGroupArn": "arn:tg"}"#,
+        true
+    )]
+    #[case::target_health_list(r#"{"TargetHealth": [{"TargetGroupArn": "arn:tg"}]}"#, true)]
     fn network_outputs_by_their_first_key(#[case] text: &str, #[case] network: bool) {
         assert_eq!(is_network_output(text.as_bytes()), network, "{text}");
+    }
+
+    /// Load-balancer files in any order: targets read before their target group land in it; the
+    /// health of several groups is a list under `TargetHealth`; health without its group's ARN
+    /// is refused with the path and the fix; no file at all is no network (never an empty one).
+    #[test]
+    fn load_balancer_files_in_any_order() {
+        let health = json!({"TargetHealth": [
+            {"TargetGroupArn": "arn:tg/a", "TargetHealthDescriptions": [{"Target": {"Id": "i-1", "Port": 22}}]},
+            {"TargetGroupArn": "arn:tg/b", "TargetHealthDescriptions": [{"Target": {"Id": "10.0.0.5"}}]},
+        ]});
+        let groups = json!({"TargetGroups": [
+            {"TargetGroupArn": "arn:tg/a", "TargetGroupName": "a", "Port": 22, "Protocol": "TCP", "LoadBalancerArns": ["arn:lb"]},
+            {"TargetGroupArn": "arn:tg/b", "TargetGroupName": "b", "Port": 443, "TargetType": "ip"},
+        ]});
+        let lbs = json!({"LoadBalancers": [{"LoadBalancerArn": "arn:lb", "LoadBalancerName": "edge", "Scheme": "internet-facing", "Type": "network"}]});
+        let mut networks = Networks::new();
+        assert_eq!(add_network(&mut networks, "h.json", &health).unwrap(), 2);
+        assert_eq!(add_network(&mut networks, "g.json", &groups).unwrap(), 2);
+        assert_eq!(add_network(&mut networks, "l.json", &lbs).unwrap(), 1);
+        let n = &finish_networks(networks)[&None];
+        assert!(n.pending_targets.is_empty());
+        assert_eq!(
+            n.target_groups[0].targets,
+            vec![("i-1".to_string(), Some(22))]
+        );
+        assert_eq!(
+            n.target_groups[1].targets,
+            vec![("10.0.0.5".to_string(), None)]
+        );
+        assert_eq!(n.target_groups[1].target_type, "ip");
+        assert!(n.load_balancers[0].internet_facing);
+        let unnamed = json!({"TargetHealthDescriptions": [{"Target": {"Id": "i-1"}}]});
+        let e = add_network(&mut Networks::new(), "h.json", &unnamed)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("h.json") && e.contains("TargetGroupArn") && e.contains("jq"),
+            "{e}"
+        );
+        assert!(finish_networks(Networks::new()).is_empty());
     }
 
     /// `get-resource-config-history` lists every capture of one group, newest first (the Config

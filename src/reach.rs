@@ -36,6 +36,36 @@ pub struct Interface {
     /// The public IPv4 address (`Association.PublicIp`: auto-assigned or an Elastic IP).
     pub public_ipv4: Option<IpAddr>,
     pub ipv6: Vec<IpAddr>,
+    /// The instance it is attached to (a load balancer's `instance` targets).
+    pub instance_id: Option<String>,
+    /// Its private addresses (a load balancer's `ip` targets).
+    pub private_ips: Vec<IpAddr>,
+}
+
+/// An Elastic Load Balancing (v2) load balancer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub name: String,
+    /// `internet-facing` (else `internal`).
+    pub internet_facing: bool,
+    /// `application`, `network` or `gateway`.
+    pub kind: String,
+}
+
+/// A target group and its registered targets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetGroup {
+    pub arn: String,
+    pub name: String,
+    pub port: Option<u16>,
+    /// `HTTP`, `HTTPS`, `TCP`, `TLS`, `UDP`, `TCP_UDP`, …
+    pub protocol: String,
+    /// `instance`, `ip`, `lambda` or `alb`.
+    pub target_type: String,
+    pub load_balancers: Vec<String>,
+    /// (target id, port): an instance id or an IP address; the port overrides the group's.
+    pub targets: Vec<Target>,
 }
 
 /// One route: a destination and its target (`igw-…`, `nat-…`, `eigw-…`, `local`, `pcx-…`, …).
@@ -87,6 +117,9 @@ pub struct Nacl {
 }
 
 /// What is known of one account's and region's network.
+/// A registered target: instance id or IP address, and its port if registered with one.
+pub type Target = (String, Option<u16>);
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Network {
     pub interfaces: Vec<Interface>,
@@ -94,6 +127,34 @@ pub struct Network {
     pub subnets: BTreeMap<String, String>,
     pub route_tables: Vec<RouteTable>,
     pub nacls: Vec<Nacl>,
+    pub load_balancers: Vec<LoadBalancer>,
+    pub target_groups: Vec<TargetGroup>,
+    /// Targets read before their target group: (target group ARN, targets).
+    pub pending_targets: Vec<(String, Vec<Target>)>,
+}
+
+impl Network {
+    /// Every account's and file's facts as one network (ids are unique across accounts), with
+    /// targets placed in their target groups.
+    pub fn merge(parts: impl IntoIterator<Item = Network>) -> Network {
+        let mut out = Network::default();
+        for n in parts {
+            out.interfaces.extend(n.interfaces);
+            out.subnets.extend(n.subnets);
+            out.route_tables.extend(n.route_tables);
+            out.nacls.extend(n.nacls);
+            out.load_balancers.extend(n.load_balancers);
+            out.target_groups.extend(n.target_groups);
+            out.pending_targets.extend(n.pending_targets);
+        }
+        for (arn, targets) in std::mem::take(&mut out.pending_targets) {
+            match out.target_groups.iter_mut().find(|t| t.arn == arn) {
+                Some(tg) => tg.targets.extend(targets),
+                None => out.pending_targets.push((arn, targets)),
+            }
+        }
+        out
+    }
 }
 
 /// How reachable a flagged port is, most severe first.
@@ -101,6 +162,8 @@ pub struct Network {
 pub enum Level {
     #[serde(rename = "internet")]
     Internet,
+    #[serde(rename = "internet-via-load-balancer")]
+    InternetViaLoadBalancer,
     #[serde(rename = "latent")]
     Latent,
     #[serde(rename = "unattached")]
@@ -111,6 +174,7 @@ impl Level {
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Internet => "internet",
+            Level::InternetViaLoadBalancer => "internet-via-load-balancer",
             Level::Latent => "latent",
             Level::Unattached => "unattached",
         }
@@ -176,6 +240,67 @@ impl Network {
     }
 
     fn interface_reachability(&self, eni: &Interface, flagged: &Flagged) -> Reachability {
+        let direct = self.direct_reachability(eni, flagged);
+        if direct.level == Level::Internet {
+            return direct;
+        }
+        match self.via_load_balancer(eni, flagged) {
+            Some(path) => Reachability {
+                level: Level::InternetViaLoadBalancer,
+                path,
+            },
+            None => direct,
+        }
+    }
+
+    /// An internet-facing load balancer forwards a flagged port to this interface: it is a
+    /// registered target (its instance, or one of its addresses) of a target group of such a load
+    /// balancer, on a flagged port of the group's protocol.
+    fn via_load_balancer(&self, eni: &Interface, flagged: &Flagged) -> Option<String> {
+        for tg in &self.target_groups {
+            let Some(lb) = self
+                .load_balancers
+                .iter()
+                .find(|lb| lb.internet_facing && tg.load_balancers.contains(&lb.arn))
+            else {
+                continue;
+            };
+            let protocols: &[Protocol] = match tg.protocol.to_ascii_uppercase().as_str() {
+                "UDP" => &[Protocol::Udp],
+                "TCP_UDP" => &[Protocol::Tcp, Protocol::Udp],
+                _ => &[Protocol::Tcp],
+            };
+            for (id, port) in &tg.targets {
+                let ours = match tg.target_type.as_str() {
+                    "ip" => eni.private_ips.iter().any(|a| a.to_string() == *id),
+                    _ => eni.instance_id.as_deref() == Some(id.as_str()),
+                };
+                let Some(port) = port.or(tg.port) else {
+                    continue;
+                };
+                let hit = ours
+                    && flagged.iter().any(|(p, ports)| {
+                        (*p == Protocol::All || protocols.contains(p)) && ports.contains(port)
+                    });
+                if hit {
+                    return Some(format!(
+                        "{}{} is a target of internet-facing {} load balancer {} ({} port {port})",
+                        eni.id,
+                        eni.instance_id
+                            .as_deref()
+                            .map(|i| format!(" ({i})"))
+                            .unwrap_or_default(),
+                        lb.kind,
+                        lb.name,
+                        tg.name
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    fn direct_reachability(&self, eni: &Interface, flagged: &Flagged) -> Reachability {
         let latent = |why: String| Reachability {
             level: Level::Latent,
             path: format!("{}: {why}", eni.id),
@@ -595,6 +720,8 @@ mod tests {
                 groups: vec![g],
                 public_ipv4: Some("54.10.20.30".parse().unwrap()),
                 ipv6: vec![],
+                instance_id: Some("i-1".into()),
+                private_ips: vec!["10.0.1.5".parse().unwrap()],
             }],
             subnets: [
                 ("subnet-public".to_string(), "vpc-1".to_string()),
@@ -639,6 +766,9 @@ mod tests {
                     entry(100, true, None, None, "0.0.0.0/0", true),
                 ],
             }],
+            load_balancers: vec![],
+            target_groups: vec![],
+            pending_targets: vec![],
         }
     }
 
@@ -713,6 +843,43 @@ mod tests {
         // No interface.
         let other = GroupId::parse("sg-0aaaaaaaaaaaaaaa2").unwrap();
         assert_eq!(n.reachability(&other, &ssh).level, Level::Unattached);
+        // Behind an internet-facing network load balancer: an instance target on the flagged port.
+        let mut behind = no_ip.clone();
+        behind.load_balancers.push(LoadBalancer {
+            arn: "arn:lb/net/edge/1".into(),
+            name: "edge".into(),
+            internet_facing: true,
+            kind: "network".into(),
+        });
+        behind.target_groups.push(TargetGroup {
+            arn: "arn:tg/ssh/1".into(),
+            name: "ssh".into(),
+            port: Some(22),
+            protocol: "TCP".into(),
+            target_type: "instance".into(),
+            load_balancers: vec!["arn:lb/net/edge/1".into()],
+            targets: vec![("i-1".into(), None)],
+        });
+        let r = behind.reachability(&g, &ssh);
+        assert_eq!(r.level, Level::InternetViaLoadBalancer);
+        assert_eq!(
+            r.path,
+            "eni-1 (i-1) is a target of internet-facing network load balancer edge (ssh port 22)"
+        );
+        // Another port, an internal load balancer, or another instance: not this level.
+        let mut other_port = behind.clone();
+        other_port.target_groups[0].targets[0].1 = Some(8080);
+        assert_eq!(other_port.reachability(&g, &ssh).level, Level::Latent);
+        let mut internal = behind.clone();
+        internal.load_balancers[0].internet_facing = false;
+        assert_eq!(internal.reachability(&g, &ssh).level, Level::Latent);
+        let mut ip_target = behind.clone();
+        ip_target.target_groups[0].target_type = "ip".into();
+        ip_target.target_groups[0].targets[0].0 = "10.0.1.5".into();
+        assert_eq!(
+            ip_target.reachability(&g, &ssh).level,
+            Level::InternetViaLoadBalancer
+        );
         // An address that is not public (a moto Elastic IP in 127/8) is no public address.
         let mut loopback = n.clone();
         loopback.interfaces[0].public_ipv4 = Some("127.0.0.5".parse().unwrap());

@@ -451,7 +451,9 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
             // Effective exposure grades the finding: reachable now is an error, a latent or
             // unattached exposure a warning or a note; without network facts, an error.
             let level = match r.exposure.as_ref().map(|(l, _)| *l) {
-                None | Some(crate::reach::Level::Internet) => s::ResultLevel::Error,
+                None
+                | Some(crate::reach::Level::Internet)
+                | Some(crate::reach::Level::InternetViaLoadBalancer) => s::ResultLevel::Error,
                 Some(crate::reach::Level::Latent) => s::ResultLevel::Warning,
                 Some(crate::reach::Level::Unattached) => s::ResultLevel::Note,
             };

@@ -108,9 +108,9 @@ export interface PublicIngressRuleOptions extends RuleOptions {
   readonly minPublicPrefixLengthIpv6?: number;
   /**
    * Only findings at these effective-exposure levels are NON_COMPLIANT, e.g. `['internet']` for a dashboard of
-   * incidents, not hygiene (`exposureLevels`); the function then reads the network around the groups. Rust default: internet,latent,unattached.
+   * incidents, not hygiene (`exposureLevels`); the function then reads the network around the groups. Rust default: internet,internet-via-load-balancer,latent,unattached.
    */
-  readonly exposureLevels?: ('internet' | 'latent' | 'unattached')[];
+  readonly exposureLevels?: ('internet' | 'internet-via-load-balancer' | 'latent' | 'unattached')[];
 }
 
 export type PublicIngressSshRdpRuleOptions = PublicIngressRuleOptions;
@@ -226,7 +226,7 @@ export class RuleConfigError extends Error {
 
 function exposureLevels(name: string, value: readonly string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const known = ['internet', 'latent', 'unattached'];
+  const known = ['internet', 'internet-via-load-balancer', 'latent', 'unattached'];
   if (!Array.isArray(value) || value.length === 0 || value.some((l) => !known.includes(l))) {
     throw new RuleConfigError(`${name} must be a non-empty list of ${known.join(', ')}`);
   }

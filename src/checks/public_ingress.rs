@@ -46,7 +46,10 @@ impl Rule for PublicIngress {
         ParamSpec::optional("blockedUdpPorts", None),
         ParamSpec::optional("minPublicPrefixLength", Some("0")),
         ParamSpec::optional("minPublicPrefixLengthIpv6", Some("0")),
-        ParamSpec::optional("exposureLevels", Some("internet,latent,unattached")),
+        ParamSpec::optional(
+            "exposureLevels",
+            Some("internet,internet-via-load-balancer,latent,unattached"),
+        ),
     ];
     const INGRESS_EXPOSURE: bool = true;
 
@@ -167,12 +170,13 @@ impl PublicIngress {
         {
             levels.insert(match l {
                 "internet" => Level::Internet,
+                "internet-via-load-balancer" => Level::InternetViaLoadBalancer,
                 "latent" => Level::Latent,
                 "unattached" => Level::Unattached,
                 other => {
                     return Err(p.invalid(
                         "exposureLevels",
-                        format!("`{other}` is not a level (internet, latent, unattached)"),
+                        format!("`{other}` is not a level (internet, internet-via-load-balancer, latent, unattached)"),
                     ))
                 }
             });
@@ -349,6 +353,8 @@ mod tests {
                 groups: vec![sg.group_id.clone()],
                 public_ipv4: public.then(|| "54.1.2.3".parse().unwrap()),
                 ipv6: vec![],
+                instance_id: None,
+                private_ips: vec![],
             }],
             subnets: [("subnet-1".to_string(), "vpc-1".to_string())].into(),
             route_tables: vec![RouteTable {
@@ -378,6 +384,9 @@ mod tests {
                     })
                     .collect(),
             }],
+            load_balancers: vec![],
+            target_groups: vec![],
+            pending_targets: vec![],
         };
         let with = |public: bool| Facts {
             network: Some(std::sync::Arc::new(net(public))),

@@ -601,6 +601,9 @@ fn exposure_levels_from_network_files() {
             "describe-network-interfaces.json",
             "describe-subnets.json",
             "describe-route-tables.json",
+            "describe-load-balancers.json",
+            "describe-target-groups.json",
+            "target-health-ssh.json",
         ] {
             args.push("--input".into());
             args.push(file(n));
@@ -649,6 +652,10 @@ fn exposure_levels_from_network_files() {
         "{why}"
     );
     assert_eq!(level("sg-0e000000000000004").0, "unattached");
+    assert_eq!(
+        level("sg-0e000000000000005"),
+        ("internet-via-load-balancer".into(), "eni-0e000000000000005 (i-0e000000000000005) is a target of internet-facing network load balancer edge (ssh port 22)".into())
+    );
     let csv = stdout(&run("csv"));
     assert!(
         csv.lines()
@@ -666,7 +673,7 @@ fn exposure_levels_from_network_files() {
         .collect();
     assert_eq!(
         levels.iter().filter(|l| **l == "error").count(),
-        1,
+        2,
         "{levels:?}"
     );
     assert_eq!(
