@@ -374,11 +374,12 @@ impl aws_credential_types::provider::ProvideCredentials for Primed {
     }
 }
 
-/// Config and EC2 clients of one account and region.
+/// Config, EC2 and ELBv2 clients of one account and region.
 #[derive(Clone, Debug)]
 pub struct AwsCloud {
     pub config: aws_sdk_config::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 impl AwsCloud {
@@ -445,6 +446,8 @@ impl AwsCloud {
                     "Groups": e.groups().iter().map(|g| json!({"GroupId": g.group_id()})).collect::<Vec<_>>(),
                     "Association": e.association().map(|a| json!({"PublicIp": a.public_ip()})),
                     "Ipv6Addresses": e.ipv6_addresses().iter().map(|a| json!({"Ipv6Address": a.ipv6_address()})).collect::<Vec<_>>(),
+                    "Attachment": e.attachment().map(|a| json!({"InstanceId": a.instance_id()})),
+                    "PrivateIpAddresses": e.private_ip_addresses().iter().map(|a| json!({"PrivateIpAddress": a.private_ip_address()})).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -515,8 +518,10 @@ impl AwsCloud {
                 })
             })
             .collect();
+        let (lbs, tgs, health) = self.load_balancer_targets(groups.map(|_| &vpcs)).await?;
         let mut networks = crate::inventory::Networks::new();
-        let value = json!({"NetworkInterfaces": enis, "Subnets": subnets, "RouteTables": tables, "NetworkAcls": acls});
+        let value = json!({"NetworkInterfaces": enis, "Subnets": subnets, "RouteTables": tables, "NetworkAcls": acls,
+                           "LoadBalancers": lbs, "TargetGroups": tgs, "TargetHealth": health});
         crate::inventory::add_network(&mut networks, "the region's network", &value).map_err(
             |e| CloudError::Api {
                 operation: "DescribeNetworkAcls",
@@ -527,6 +532,87 @@ impl AwsCloud {
         )?;
         // One account: every record's owner is the credentials' account (or a sharer's).
         Ok(Some(crate::reach::Network::merge(networks.into_values())))
+    }
+
+    /// The internet-facing load balancers (of `vpcs`, else all), their target groups, and each
+    /// such target group's registered targets: `DescribeLoadBalancers` and `DescribeTargetGroups`
+    /// (paginated), then one `DescribeTargetHealth` per target group of an internet-facing load
+    /// balancer. Internal load balancers' target groups are never read.
+    async fn load_balancer_targets(
+        &self,
+        vpcs: Option<&Vec<String>>,
+    ) -> Result<
+        (
+            Vec<serde_json::Value>,
+            Vec<serde_json::Value>,
+            Vec<serde_json::Value>,
+        ),
+        CloudError,
+    > {
+        use aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum;
+        use serde_json::json;
+        let in_scope = |vpc: Option<&str>| match vpcs {
+            None => true,
+            Some(v) => vpc.is_some_and(|vpc| v.iter().any(|x| x == vpc)),
+        };
+        let mut facing = BTreeSet::new();
+        let mut lbs = Vec::new();
+        let mut pages = self.elbv2.describe_load_balancers().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(api("DescribeLoadBalancers"))?;
+            for lb in page.load_balancers() {
+                if lb.scheme() != Some(&LoadBalancerSchemeEnum::InternetFacing)
+                    || !in_scope(lb.vpc_id())
+                {
+                    continue;
+                }
+                let Some(arn) = lb.load_balancer_arn() else {
+                    continue;
+                };
+                facing.insert(arn.to_string());
+                lbs.push(json!({"LoadBalancerArn": arn, "LoadBalancerName": lb.load_balancer_name(),
+                                "Scheme": "internet-facing", "Type": lb.r#type().map(|t| t.as_str()),
+                                "VpcId": lb.vpc_id()}));
+            }
+        }
+        if facing.is_empty() {
+            return Ok((lbs, Vec::new(), Vec::new()));
+        }
+        let mut tgs = Vec::new();
+        let mut health = Vec::new();
+        let mut pages = self.elbv2.describe_target_groups().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(api("DescribeTargetGroups"))?;
+            for tg in page.target_groups() {
+                let Some(arn) = tg.target_group_arn() else {
+                    continue;
+                };
+                if !tg.load_balancer_arns().iter().any(|a| facing.contains(a)) {
+                    continue;
+                }
+                tgs.push(
+                    json!({"TargetGroupArn": arn, "TargetGroupName": tg.target_group_name(),
+                                "Port": tg.port(), "Protocol": tg.protocol().map(|p| p.as_str()),
+                                "TargetType": tg.target_type().map(|t| t.as_str()),
+                                "LoadBalancerArns": tg.load_balancer_arns()}),
+                );
+                let out = self
+                    .elbv2
+                    .describe_target_health()
+                    .target_group_arn(arn)
+                    .send()
+                    .await
+                    .map_err(api("DescribeTargetHealth"))?;
+                let targets: Vec<_> = out
+                    .target_health_descriptions()
+                    .iter()
+                    .filter_map(|d| d.target())
+                    .map(|t| json!({"Target": {"Id": t.id(), "Port": t.port()}}))
+                    .collect();
+                health.push(json!({"TargetGroupArn": arn, "TargetHealthDescriptions": targets}));
+            }
+        }
+        Ok((lbs, tgs, health))
     }
 
     /// `ModifySecurityGroupRules`: each replaced rule found by its exact shape among the group's
@@ -629,11 +715,18 @@ impl AwsCloud {
         AwsCloud {
             config: aws_sdk_config::Client::new(sdk),
             ec2: aws_sdk_ec2::Client::new(sdk),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(sdk),
         }
     }
 
+    /// Config and EC2 clients made elsewhere (tests); the ELBv2 client has the EC2 client's
+    /// region and no credentials, so a load-balancer look-up fails loudly rather than guessing.
     pub fn from_clients(config: aws_sdk_config::Client, ec2: aws_sdk_ec2::Client) -> Self {
-        AwsCloud { config, ec2 }
+        let mut conf = aws_sdk_elasticloadbalancingv2::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest());
+        conf.set_region(ec2.config().region().cloned());
+        let elbv2 = aws_sdk_elasticloadbalancingv2::Client::from_conf(conf.build());
+        AwsCloud { config, ec2, elbv2 }
     }
 
     /// Opens the connection to Config's endpoint (the TLS handshake) ahead of the first invocation,

@@ -21,6 +21,10 @@ export const LAMBDA_API_ACTIONS = [
   'ec2:DescribeSubnets',
   'ec2:DescribeRouteTables',
   'ec2:DescribeNetworkAcls',
+  // ... and the internet-facing load balancers whose targets use them (internet-via-load-balancer).
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
 ];
 
 /** Reads the results of one rule (the rule the function is invoked for): scoped to the rule ARNs where they are known. */

@@ -14,6 +14,9 @@ const SIX_ACTIONS = [
   'ec2:DescribeSecurityGroups',
   'ec2:DescribeSubnets',
   'ec2:GetManagedPrefixListEntries',
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
 ];
 const TRIGGERS = [
   'ConfigurationItemChangeNotification',

@@ -12,6 +12,9 @@ const LAMBDA_ACTIONS = [
   'ec2:DescribeSecurityGroups',
   'ec2:DescribeSubnets',
   'ec2:GetManagedPrefixListEntries',
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
   'logs:CreateLogStream',
   'logs:PutLogEvents',
 ];

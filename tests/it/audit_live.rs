@@ -124,7 +124,8 @@ async fn live_audit_of_two_regions_against_moto() {
         .contains("tcp/22 open to 0.0.0.0/0"));
     // Per region: one DescribeSecurityGroups, one batched DescribeNetworkInterfaces for the
     // load balancers, and the network facts for effective exposure (interfaces, subnets, route
-    // tables, NACLs, each read once); nothing per group.
+    // tables, NACLs, load balancers, each read once; no internet-facing load balancer: no target
+    // group read); nothing per group.
     let ops: Vec<String> = moto.recording().iter().map(operation).collect();
     let count = |op: &str| ops.iter().filter(|o| o.as_str() == op).count();
     assert_eq!(count("DescribeSecurityGroups"), 2, "{ops:?}");
@@ -133,10 +134,11 @@ async fn live_audit_of_two_regions_against_moto() {
         "DescribeSubnets",
         "DescribeRouteTables",
         "DescribeNetworkAcls",
+        "DescribeLoadBalancers",
     ] {
         assert_eq!(count(op), 2, "{op}: {ops:?}");
     }
-    assert_eq!(ops.len(), 12, "{ops:?}");
+    assert_eq!(ops.len(), 14, "{ops:?}");
 }
 
 /// `--regions all`: the regions `DescribeRegions` lists (the enabled ones), each audited once.
@@ -197,10 +199,11 @@ async fn live_audit_of_all_enabled_regions_against_moto() {
         "DescribeSubnets",
         "DescribeRouteTables",
         "DescribeNetworkAcls",
+        "DescribeLoadBalancers",
     ] {
         assert_eq!(count(op), enabled.len(), "{op}: {ops:?}");
     }
-    assert_eq!(ops.len(), 1 + 5 * enabled.len(), "{ops:?}");
+    assert_eq!(ops.len(), 1 + 6 * enabled.len(), "{ops:?}");
 }
 
 /// `--live` reads the network around each group: an instance with a public address in a subnet
@@ -294,9 +297,19 @@ async fn live_audit_grades_findings_by_effective_exposure() {
             id
         }
     };
-    let (bastion, hidden) = (open("bastion").await, open("hidden").await);
-    for (sg, subnet) in [(&bastion, &public), (&hidden, &private)] {
-        ec2.run_instances()
+    let (bastion, hidden, behind) = (
+        open("bastion").await,
+        open("hidden").await,
+        open("behind").await,
+    );
+    let mut instances = Vec::new();
+    for (sg, subnet) in [
+        (&bastion, &public),
+        (&hidden, &private),
+        (&behind, &private),
+    ] {
+        let run = ec2
+            .run_instances()
             .image_id("ami-12c6146b")
             .min_count(1)
             .max_count(1)
@@ -305,7 +318,59 @@ async fn live_audit_grades_findings_by_effective_exposure() {
             .send()
             .await
             .unwrap();
+        instances.push(run.instances()[0].instance_id().unwrap().to_string());
     }
+    // `behind`'s instance is a target on port 22 of an internet-facing network load balancer.
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&base);
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum,
+        TargetDescription,
+    };
+    let lb = elb
+        .create_load_balancer()
+        .name("edge")
+        .r#type(LoadBalancerTypeEnum::Network)
+        .scheme(LoadBalancerSchemeEnum::InternetFacing)
+        .subnets(&public)
+        .send()
+        .await
+        .unwrap();
+    let lb = lb.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let tg = elb
+        .create_target_group()
+        .name("ssh")
+        .protocol(ProtocolEnum::Tcp)
+        .port(22)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let tg = tg.target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    elb.create_listener()
+        .load_balancer_arn(&lb)
+        .protocol(ProtocolEnum::Tcp)
+        .port(22)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&tg)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    elb.register_targets()
+        .target_group_arn(&tg)
+        .targets(TargetDescription::builder().id(&instances[2]).build())
+        .send()
+        .await
+        .unwrap();
     let out = moto.cli(&[
         "audit",
         "--live",
@@ -334,6 +399,15 @@ async fn live_audit_grades_findings_by_effective_exposure() {
             .unwrap()
             .contains("has no route to an internet gateway"),
         "{h}"
+    );
+    let l = verdict(&rows, &behind, "public-ingress");
+    assert_eq!(l["exposure"], "internet-via-load-balancer", "{l}");
+    assert!(
+        l["exposurePath"].as_str().unwrap().contains(&format!(
+            "({}) is a target of internet-facing network load balancer edge (ssh port 22)",
+            instances[2]
+        )),
+        "{l}"
     );
 }
 

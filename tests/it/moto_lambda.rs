@@ -751,6 +751,9 @@ async fn exposure_levels_in_the_rule_read_the_network_around_the_group() {
         "{:?}",
         bodies("DescribeNetworkInterfaces")
     );
+    // Load balancers once (none is internet-facing here: no target group is read).
+    assert_eq!(bodies("DescribeLoadBalancers").len(), 1);
+    assert!(bodies("DescribeTargetGroups").is_empty());
     for op in [
         "DescribeSubnets",
         "DescribeRouteTables",
