@@ -44,7 +44,9 @@ lint:
 # deployment zip, built for this machine's architecture as `make package ARCH=x86_64` does (about
 # 15 minutes from a cold target dir), and that binary's periodic sweep against a stub endpoint
 # (bench/sweep_stub.py), and `audit --aggregator` against a rate-limited stand-in of
-# SelectAggregateResourceConfig (bench/aggregator_bench.py: 100,000 groups over 50 accounts x 4 regions).
+# SelectAggregateResourceConfig (bench/aggregator_bench.py: 100,000 groups over 50 accounts x 4 regions),
+# and `audit --org` against a stand-in of Organizations, STS, EC2 and ELBv2 with EC2's per-account
+# request limit (bench/org_bench.py: the same 100,000 groups).
 # Every part runs; the bench fails at the end if any figure missed its target.
 BENCH_TOOLS = awslambdaric==4.2.2
 bench: venv package-tools $(VENV)/.bench-stamp
@@ -58,6 +60,7 @@ bench: venv package-tools $(VENV)/.bench-stamp
 	$(VENV)/bin/python bench/sweep_stub.py dist/sg-compliance-lambda/bootstrap.zip || fail=1; \
 	cargo build --quiet --bin sg-compliance && \
 	$(VENV)/bin/python bench/aggregator_bench.py $(CARGO_TARGET_DIR)/debug/sg-compliance || fail=1; \
+	$(VENV)/bin/python bench/org_bench.py $(CARGO_TARGET_DIR)/debug/sg-compliance || fail=1; \
 	exit $$fail
 $(VENV)/.bench-stamp: $(VENV)/.stamp
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: $(BENCH_TOOLS)

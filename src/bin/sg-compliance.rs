@@ -5,7 +5,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main(flavor = "current_thread")]
+/// A runtime thread per core: `audit --org` reads and judges accounts on every core.
+#[tokio::main(flavor = "multi_thread")]
 async fn main() -> std::process::ExitCode {
     sg_compliance::cli::main().await
 }

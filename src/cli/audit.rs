@@ -433,10 +433,15 @@ mod live {
         let own = aws::own_account(&base).await.map_err(|e| e.to_string())?;
         let own = own.as_str();
         let bar = progress(accounts.len() * regions.len(), "account regions");
+        // Each account is its own task, so accounts are read and judged on every core.
+        let checks: std::sync::Arc<[Check]> = checks.into();
         let parts: Vec<AuditReport> = stream::iter(accounts)
             .map(|account| {
-                let (base, regions, bar) = (&base, &regions, &bar);
-                async move {
+                let (base, regions, bar) = (base.clone(), regions.clone(), bar.clone());
+                let (own, role_name) = (own.to_string(), role_name.to_string());
+                let (checks, all) = (checks.clone(), checks.clone());
+                let task = tokio::spawn(async move {
+                    let (base, regions, bar, checks) = (&base, &regions, &bar, &checks[..]);
                     // The credentials' own account (the management or delegated-administrator
                     // account) is audited as it is: the member role is not deployed there.
                     if account == own {
@@ -457,13 +462,23 @@ mod live {
                             part
                         }
                     }
+                });
+                async move {
+                    task.await.unwrap_or_else(|e| {
+                        let mut part = AuditReport::new(&all);
+                        part.errors.push(AuditError {
+                            kind: ErrorKind::Aws,
+                            message: format!("an account's audit stopped: {e}"),
+                        });
+                        part
+                    })
                 }
             })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
         bar.finish_and_clear();
-        let mut report = AuditReport::new(checks);
+        let mut report = AuditReport::new(&checks);
         for p in parts {
             report.rows.extend(p.rows);
             report.errors.extend(p.errors);

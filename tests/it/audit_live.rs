@@ -747,6 +747,105 @@ fn aggregator_audit_against_a_stand_in_reads_each_partition_once() {
     assert_eq!(served["throttled"], 0, "{summary}");
 }
 
+/// `audit --org` end to end against bench/org_stub.py (Organizations, STS, EC2, ELBv2): a role is
+/// assumed in each member account, not in the caller's own; each account and region is read once
+/// with the credentials of its account (the stand-in serves an account's groups only to them);
+/// every group is judged once.
+#[test]
+fn organization_audit_against_a_stand_in_reads_each_account_region_once() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var("SG_COMPLIANCE_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join(".venv/bin/python"));
+    let port_file = std::env::temp_dir().join(format!("sg-org-port-{}", std::process::id()));
+    let _ = std::fs::remove_file(&port_file);
+    let (groups, accounts, regions) = (1234, 3, 2);
+    let mut stub = std::process::Command::new(&python)
+        .arg(root.join("bench/org_stub.py"))
+        .arg(&port_file)
+        .args([
+            "--groups",
+            &groups.to_string(),
+            "--accounts",
+            &accounts.to_string(),
+            "--regions",
+            &regions.to_string(),
+            "--rps",
+            "500",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    for _ in 0..200 {
+        if let Ok(p) = std::fs::read_to_string(&port_file) {
+            if !p.is_empty() {
+                port = p;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(!port.is_empty(), "the stand-in did not start");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args([
+            "audit",
+            "--org",
+            "--regions",
+            "eu-west-1,us-east-1",
+            "--check",
+            "public-ingress",
+            "--param",
+            "blockedTcpPorts=22",
+            "--format",
+            "json",
+        ])
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    terminate(&stub);
+    let summary = {
+        use std::io::Read;
+        let mut s = String::new();
+        stub.stdout.take().unwrap().read_to_string(&mut s).unwrap();
+        let _ = stub.wait();
+        s
+    };
+    let _ = std::fs::remove_file(&port_file);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        rows.len(),
+        groups,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let open = rows
+        .iter()
+        .filter(|r| r["complianceType"] == "NON_COMPLIANT")
+        .count();
+    assert_eq!(open, (0..groups).filter(|i| i % 7 == 0).count());
+    let audited: std::collections::BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r["accountId"].to_string(), r["region"].to_string()))
+        .collect();
+    assert_eq!(audited.len(), accounts * regions, "{audited:?}");
+    let served: Value = serde_json::from_str(summary.trim()).unwrap();
+    let actions = &served["actions"];
+    assert_eq!(actions["AssumeRole"], accounts - 1, "{summary}");
+    assert_eq!(
+        actions["DescribeSecurityGroups"],
+        accounts * regions,
+        "{summary}"
+    );
+    assert_eq!(served["unknown"], serde_json::json!([]), "{summary}");
+    assert_eq!(served["throttled"], 0, "{summary}");
+}
+
 /// SIGTERM, so the stand-in prints what it served.
 fn terminate(child: &std::process::Child) {
     let _ = std::process::Command::new("kill")
