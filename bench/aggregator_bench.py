@@ -7,14 +7,12 @@ the peak RSS. Targets: within 1.3x of that limit, under 150 MB.
 Usage: aggregator_bench.py SG_COMPLIANCE_BINARY [--groups N] [--rps R] [--latency S]
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stand_in  # noqa: E402
 
 
 def main():
@@ -26,30 +24,14 @@ def main():
     ap.add_argument("--rps", type=float, default=50.0)
     ap.add_argument("--latency", type=float, default=0.05)
     a = ap.parse_args()
-    port_file = tempfile.mktemp(prefix="sg-agg-bench-port-")
-    stub = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "aggregator_stub.py"), port_file, "--groups", str(a.groups),
-         "--accounts", str(a.accounts), "--regions", str(a.regions), "--rps", str(a.rps), "--latency", str(a.latency)],
-        stdout=subprocess.PIPE, text=True)
-    for _ in range(400):
-        if os.path.exists(port_file) and open(port_file).read():
-            break
-        time.sleep(0.025)
-    port = open(port_file).read()
+    stub, port = stand_in.start("aggregator_stub.py", a)
     env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing",
                AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1", SG_COMPLIANCE_AGGREGATOR_RPS=str(a.rps))
     out = tempfile.mktemp(prefix="sg-agg-bench-", suffix=".json")
-    start = time.monotonic()
-    proc = subprocess.Popen([a.binary, "audit", "--aggregator", "org", "--check", "public-ingress", "--param",
-                             "blockedTcpPorts=22", "--format", "json", "--output", out], env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    stub.terminate()
-    served = json.loads(stub.communicate()[0].strip() or "{}")
-    os.remove(port_file)
-    rows = len(json.load(open(out)))
-    os.remove(out)
-    code = os.waitstatus_to_exitcode(status)
+    code, wall, usage = stand_in.run([a.binary, "audit", "--aggregator", "org", "--check", "public-ingress", "--param",
+                             "blockedTcpPorts=22", "--format", "json", "--output", out], env)
+    served = stand_in.stop(stub)
+    rows = stand_in.rows_of(out)
     requests = served.get("served", 0)
     floor = max(requests - 1, 1) / a.rps
     peak_mb = usage.ru_maxrss / 1024

@@ -16,14 +16,12 @@ Usage: org_bench.py SG_COMPLIANCE_BINARY [--groups N] [--accounts A] [--regions 
 """
 import argparse
 import resource
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stand_in  # noqa: E402
 REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2", "sa-east-1", "eu-central-1", "us-west-2"]
 
 
@@ -36,33 +34,16 @@ def main():
     ap.add_argument("--rps", type=float, default=20.0)
     ap.add_argument("--latency", type=float, default=0.05)
     a = ap.parse_args()
-    port_file = tempfile.mktemp(prefix="sg-org-bench-port-")
-    stub = subprocess.Popen(
-        [sys.executable, os.path.join(HERE, "org_stub.py"), port_file, "--groups", str(a.groups),
-         "--accounts", str(a.accounts), "--regions", str(a.regions), "--rps", str(a.rps), "--latency", str(a.latency)],
-        stdout=subprocess.PIPE, text=True)
-    for _ in range(400):
-        if os.path.exists(port_file) and open(port_file).read():
-            break
-        time.sleep(0.025)
-    port = open(port_file).read()
+    stub, port = stand_in.start("org_stub.py", a)
     env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing",
                AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1")
     env.pop("AWS_SESSION_TOKEN", None)
     out = tempfile.mktemp(prefix="sg-org-bench-", suffix=".json")
-    start = time.monotonic()
-    proc = subprocess.Popen([a.binary, "audit", "--org", "--regions", ",".join(REGIONS[: a.regions]),
+    code, wall, usage = stand_in.run([a.binary, "audit", "--org", "--regions", ",".join(REGIONS[: a.regions]),
                              "--check", "public-ingress", "--param", "blockedTcpPorts=22",
-                             "--format", "json", "--output", out], env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    stub.terminate()
-    served = json.loads(stub.communicate()[0].strip() or "{}")
-    os.remove(port_file)
-    rows = len(json.load(open(out))) if os.path.exists(out) else 0
-    if os.path.exists(out):
-        os.remove(out)
-    code = os.waitstatus_to_exitcode(status)
+                             "--format", "json", "--output", out], env)
+    served = stand_in.stop(stub)
+    rows = stand_in.rows_of(out)
     requests = served.get("served", 0)
     per_account = served.get("max_per_account", 0)
     chain = per_account / a.regions * a.latency

@@ -288,19 +288,7 @@ impl Inventory {
                 }
                 self.add_records(name, records)
             }
-            Value::Object(o)
-                if [
-                    "NetworkInterfaces",
-                    "Subnets",
-                    "RouteTables",
-                    "NetworkAcls",
-                    "LoadBalancers",
-                    "TargetGroups",
-                    "TargetHealthDescriptions",
-                ]
-                .iter()
-                .any(|k| o.contains_key(*k)) =>
-            {
+            Value::Object(o) if NETWORK_KEYS.iter().any(|k| o.contains_key(*k)) => {
                 let n = add_network(&mut self.networks, name, &value)?;
                 Ok(Read {
                     interfaces: n,
@@ -1001,22 +989,23 @@ struct DescribedGroupRef {
     group_id: Option<String>,
 }
 
+/// The top-level keys of network output: EC2's describe calls and ELBv2's.
+const NETWORK_KEYS: [&str; 8] = [
+    "NetworkInterfaces",
+    "Subnets",
+    "RouteTables",
+    "NetworkAcls",
+    "LoadBalancers",
+    "TargetGroups",
+    "TargetHealthDescriptions",
+    "TargetHealth",
+];
+
 /// Whether the bytes are network output (`describe-network-interfaces`, `-subnets`,
 /// `-route-tables`, `-network-acls`, the `--query NetworkInterfaces` list, or `elbv2`'s
 /// load balancers, target groups and target health), from its first key
 /// alone (a large `describe-security-groups` file is not parsed for it).
 pub fn is_network_output(bytes: &[u8]) -> bool {
-    const KEYS: [&str; 9] = [
-        "NetworkInterfaces",
-        "Subnets",
-        "RouteTables",
-        "NetworkAcls",
-        "LoadBalancers",
-        "TargetGroups",
-        "TargetHealthDescriptions",
-        "TargetGroupArn",
-        "TargetHealth",
-    ];
     let text = &bytes[..bytes.len().min(4096)];
     let Some(start) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
         return false;
@@ -1028,7 +1017,10 @@ pub fn is_network_output(bytes: &[u8]) -> bool {
                 return false;
             };
             let key = &rest[q + 1..];
-            KEYS.iter()
+            // `describe-target-health` output with `TargetGroupArn` added in front.
+            NETWORK_KEYS
+                .iter()
+                .chain(&["TargetGroupArn"])
                 .any(|k| key.starts_with(format!("{k}\"").as_bytes()))
         }
         b'[' => {

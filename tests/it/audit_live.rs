@@ -657,40 +657,9 @@ async fn aggregator_is_read_in_account_and_region_partitions_at_a_shared_rate() 
 /// chains), every group is judged once, and the request count is exactly the pages.
 #[test]
 fn aggregator_audit_against_a_stand_in_reads_each_partition_once() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = std::env::var("SG_COMPLIANCE_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| root.join(".venv/bin/python"));
-    let port_file = std::env::temp_dir().join(format!("sg-agg-port-{}", std::process::id()));
-    let _ = std::fs::remove_file(&port_file);
     let (groups, accounts, regions) = (1234, 3, 2);
-    let mut stub = std::process::Command::new(&python)
-        .arg(root.join("bench/aggregator_stub.py"))
-        .arg(&port_file)
-        .args([
-            "--groups",
-            &groups.to_string(),
-            "--accounts",
-            &accounts.to_string(),
-            "--regions",
-            &regions.to_string(),
-            "--rps",
-            "500",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    for _ in 0..200 {
-        if let Ok(p) = std::fs::read_to_string(&port_file) {
-            if !p.is_empty() {
-                port = p;
-                break;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    assert!(!port.is_empty(), "the stand-in did not start");
+    let stand_in = StandIn::start("aggregator_stub.py", groups, accounts, regions);
+    let port = &stand_in.port;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
         .args([
             "audit",
@@ -710,15 +679,7 @@ fn aggregator_audit_against_a_stand_in_reads_each_partition_once() {
         .env("SG_COMPLIANCE_AGGREGATOR_RPS", "500")
         .output()
         .unwrap();
-    terminate(&stub);
-    let summary = {
-        use std::io::Read;
-        let mut s = String::new();
-        stub.stdout.take().unwrap().read_to_string(&mut s).unwrap();
-        let _ = stub.wait();
-        s
-    };
-    let _ = std::fs::remove_file(&port_file);
+    let summary = stand_in.stop();
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(
@@ -753,40 +714,9 @@ fn aggregator_audit_against_a_stand_in_reads_each_partition_once() {
 /// every group is judged once.
 #[test]
 fn organization_audit_against_a_stand_in_reads_each_account_region_once() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = std::env::var("SG_COMPLIANCE_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| root.join(".venv/bin/python"));
-    let port_file = std::env::temp_dir().join(format!("sg-org-port-{}", std::process::id()));
-    let _ = std::fs::remove_file(&port_file);
     let (groups, accounts, regions) = (1234, 3, 2);
-    let mut stub = std::process::Command::new(&python)
-        .arg(root.join("bench/org_stub.py"))
-        .arg(&port_file)
-        .args([
-            "--groups",
-            &groups.to_string(),
-            "--accounts",
-            &accounts.to_string(),
-            "--regions",
-            &regions.to_string(),
-            "--rps",
-            "500",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    for _ in 0..200 {
-        if let Ok(p) = std::fs::read_to_string(&port_file) {
-            if !p.is_empty() {
-                port = p;
-                break;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    assert!(!port.is_empty(), "the stand-in did not start");
+    let stand_in = StandIn::start("org_stub.py", groups, accounts, regions);
+    let port = &stand_in.port;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
         .args([
             "audit",
@@ -807,15 +737,7 @@ fn organization_audit_against_a_stand_in_reads_each_account_region_once() {
         .env("AWS_REGION", "us-east-1")
         .output()
         .unwrap();
-    terminate(&stub);
-    let summary = {
-        use std::io::Read;
-        let mut s = String::new();
-        stub.stdout.take().unwrap().read_to_string(&mut s).unwrap();
-        let _ = stub.wait();
-        s
-    };
-    let _ = std::fs::remove_file(&port_file);
+    let summary = stand_in.stop();
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(
@@ -844,6 +766,74 @@ fn organization_audit_against_a_stand_in_reads_each_account_region_once() {
     );
     assert_eq!(served["unknown"], serde_json::json!([]), "{summary}");
     assert_eq!(served["throttled"], 0, "{summary}");
+}
+
+/// A bench stand-in (bench/*_stub.py) serving `groups` over `accounts` x `regions` at 500
+/// requests a second, on the port it chose.
+struct StandIn {
+    child: std::process::Child,
+    port: String,
+    port_file: std::path::PathBuf,
+}
+
+impl StandIn {
+    fn start(script: &str, groups: usize, accounts: usize, regions: usize) -> StandIn {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let python = std::env::var("SG_COMPLIANCE_PYTHON")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| root.join(".venv/bin/python"));
+        let port_file =
+            std::env::temp_dir().join(format!("sg-{script}-port-{}", std::process::id()));
+        let _ = std::fs::remove_file(&port_file);
+        let child = std::process::Command::new(&python)
+            .arg(root.join("bench").join(script))
+            .arg(&port_file)
+            .args([
+                "--groups",
+                &groups.to_string(),
+                "--accounts",
+                &accounts.to_string(),
+                "--regions",
+                &regions.to_string(),
+                "--rps",
+                "500",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut port = String::new();
+        for _ in 0..200 {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                if !p.is_empty() {
+                    port = p;
+                    break;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        assert!(!port.is_empty(), "the stand-in {script} did not start");
+        StandIn {
+            child,
+            port,
+            port_file,
+        }
+    }
+
+    /// Stops it and returns the JSON summary of what it served.
+    fn stop(mut self) -> String {
+        use std::io::Read;
+        terminate(&self.child);
+        let mut s = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.port_file);
+        s
+    }
 }
 
 /// SIGTERM, so the stand-in prints what it served.

@@ -1,0 +1,50 @@
+"""What the stand-in benches share: start a stand-in (bench/*_stub.py) on a port it chooses, run the
+command against it measuring wall time and resource usage, stop the stand-in and read its summary."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def start(script, a):
+    """The stand-in `script` with the bench's --groups, --accounts, --regions, --rps, --latency."""
+    port_file = tempfile.mktemp(prefix="sg-bench-port-")
+    stub = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, script), port_file, "--groups", str(a.groups),
+         "--accounts", str(a.accounts), "--regions", str(a.regions), "--rps", str(a.rps), "--latency", str(a.latency)],
+        stdout=subprocess.PIPE, text=True)
+    for _ in range(400):
+        if os.path.exists(port_file) and open(port_file).read():
+            break
+        time.sleep(0.025)
+    port = open(port_file).read()
+    os.remove(port_file)
+    return stub, port
+
+
+def run(command, env):
+    """Runs the command; returns (exit code, wall seconds, its rusage)."""
+    start_time = time.monotonic()
+    proc = subprocess.Popen(command, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return os.waitstatus_to_exitcode(status), time.monotonic() - start_time, usage
+
+
+def stop(stub):
+    """SIGTERM; the stand-in's JSON summary of what it served."""
+    stub.terminate()
+    return json.loads(stub.communicate()[0].strip() or "{}")
+
+
+def rows_of(path):
+    """How many rows the JSON report at `path` holds (0 if there is none); removes it."""
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        rows = len(json.load(f))
+    os.remove(path)
+    return rows
