@@ -110,6 +110,8 @@ def main():
                 else:
                     state["throttled"] += 1
                 state["now"] += 1
+                state.setdefault("first", time.time())
+                state["last"] = time.time()
                 state["max_concurrent"] = max(state["max_concurrent"], state["now"])
             try:
                 if a.latency:
@@ -181,7 +183,7 @@ def main():
 
     def stop(*_):
         per = state["per_account"]
-        print(json.dumps({"actions": state["actions"], "served": state["served"], "throttled": state["throttled"],
+        print(json.dumps({"first": state.get("first"), "last": state.get("last"), "actions": state["actions"], "served": state["served"], "throttled": state["throttled"],
                           "max_concurrent": state["max_concurrent"], "unknown": sorted(set(state["unknown"])),
                           "max_per_account": max(per.values()) if per else 0}), flush=True)
         threading.Thread(target=server.shutdown).start()

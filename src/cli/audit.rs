@@ -256,6 +256,11 @@ mod live {
     /// At most this many regions or accounts are audited at once.
     const CONCURRENCY: usize = 4;
 
+    /// With --org, at most this many accounts at once, each with CONCURRENCY regions: EC2 meters
+    /// each account and region apart, so more accounts add no throttling, and the round trips of
+    /// some overlap the others' judging.
+    const ACCOUNTS_AT_ONCE: usize = 6;
+
     /// Requests a second to a Config aggregator, shared by every partition
     /// (`SG_COMPLIANCE_AGGREGATOR_RPS` overrides it). AWS does not publish this quota in its
     /// reference; throttling beyond it is retried by the SDK's adaptive mode.
@@ -474,7 +479,7 @@ mod live {
                     })
                 }
             })
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(ACCOUNTS_AT_ONCE)
             .collect()
             .await;
         bar.finish_and_clear();
