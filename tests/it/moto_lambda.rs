@@ -708,7 +708,8 @@ async fn exposure_levels_in_the_rule_read_the_network_around_the_group() {
             .build(),
     )
     .await;
-    ec2.run_instances()
+    let run = ec2
+        .run_instances()
         .image_id("ami-12c6146b")
         .min_count(1)
         .max_count(1)
@@ -717,6 +718,7 @@ async fn exposure_levels_in_the_rule_read_the_network_around_the_group() {
         .send()
         .await
         .unwrap();
+    let instance = run.instances()[0].instance_id().unwrap().to_string();
     let function = Function::start(&moto, &[]);
     let (kind, _) = function.invoke(&json!({"invokingEvent": "{}"}));
     assert_eq!(kind, "error");
@@ -766,4 +768,74 @@ async fn exposure_levels_in_the_rule_read_the_network_around_the_group() {
             "{op}: {b:?}"
         );
     }
+    // The instance becomes a target on port 22 of an internet-facing network load balancer: with
+    // `internet-via-load-balancer` among the levels the same group is NON_COMPLIANT, and the
+    // annotation names the load balancer.
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum,
+        TargetDescription,
+    };
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&moto.sdk_config().await);
+    let lb = elb
+        .create_load_balancer()
+        .name("edge")
+        .r#type(LoadBalancerTypeEnum::Network)
+        .scheme(LoadBalancerSchemeEnum::InternetFacing)
+        .subnets(&subnet)
+        .send()
+        .await
+        .unwrap();
+    let lb = lb.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let tg = elb
+        .create_target_group()
+        .name("ssh")
+        .protocol(ProtocolEnum::Tcp)
+        .port(22)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let tg = tg.target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    elb.create_listener()
+        .load_balancer_arn(&lb)
+        .protocol(ProtocolEnum::Tcp)
+        .port(22)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&tg)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    elb.register_targets()
+        .target_group_arn(&tg)
+        .targets(TargetDescription::builder().id(&instance).build())
+        .send()
+        .await
+        .unwrap();
+    moto.start_recording();
+    let params = json!({"check": "public-ingress", "blockedTcpPorts": "22",
+                        "exposureLevels": "internet,internet-via-load-balancer"});
+    let item = config_item(&describe(&ec2, &ssh).await, "2026-11-21T10:05:00.000Z");
+    let (kind, summary) = function.invoke(&change(item, params));
+    assert_eq!(kind, "response", "{summary}");
+    let recording = moto.recording();
+    let (evals, _) = put_evaluations(&recording);
+    let v = verdict(&evals, &ssh);
+    assert_eq!(v["ComplianceType"], "NON_COMPLIANT", "{v}");
+    assert!(
+        v["Annotation"]
+            .as_str()
+            .unwrap()
+            .contains("internet-facing network load balancer edge"),
+        "{v}"
+    );
 }
