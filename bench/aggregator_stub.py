@@ -8,7 +8,6 @@ security groups over ACCOUNTS x REGIONS. It answers the two queries `audit --agg
 Usage: aggregator_stub.py PORT_FILE --groups N --accounts A --regions R --rps RATE --latency SECONDS
 Writes the port it listens on into PORT_FILE; prints a JSON summary of what it served on SIGTERM.
 """
-import argparse
 import json
 import re
 import signal
@@ -17,7 +16,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2", "sa-east-1", "eu-central-1", "us-west-2"]
+import stand_in
+
 
 
 def group(i, account, region):
@@ -36,21 +36,8 @@ def group(i, account, region):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("port_file")
-    ap.add_argument("--groups", type=int, default=1000)
-    ap.add_argument("--accounts", type=int, default=2)
-    ap.add_argument("--regions", type=int, default=2)
-    ap.add_argument("--rps", type=float, default=50.0)
-    ap.add_argument("--latency", type=float, default=0.0)
-    a = ap.parse_args()
-    accounts = [f"{100000000000 + k:012d}" for k in range(a.accounts)]
-    regions = REGIONS[: a.regions]
-    scopes = [(acc, reg) for acc in accounts for reg in regions]
-    by_scope = {s: [] for s in scopes}
-    for i in range(a.groups):
-        s = scopes[i % len(scopes)]
-        by_scope[s].append(i)
+    a = stand_in.stub_arguments(default_rps=50.0)
+    accounts, regions, by_scope = stand_in.world(a)
     lock = threading.Lock()
     state = {"served": 0, "throttled": 0, "window": time.monotonic(), "tokens": a.rps, "max_concurrent": 0, "now": 0}
 

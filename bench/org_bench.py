@@ -22,7 +22,6 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import stand_in  # noqa: E402
-REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2", "sa-east-1", "eu-central-1", "us-west-2"]
 
 
 def main():
@@ -39,7 +38,7 @@ def main():
                AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1")
     env.pop("AWS_SESSION_TOKEN", None)
     out = tempfile.mktemp(prefix="sg-org-bench-", suffix=".json")
-    code, wall, usage = stand_in.run([a.binary, "audit", "--org", "--regions", ",".join(REGIONS[: a.regions]),
+    code, wall, usage = stand_in.run([a.binary, "audit", "--org", "--regions", ",".join(stand_in.REGIONS[: a.regions]),
                              "--check", "public-ingress", "--param", "blockedTcpPorts=22",
                              "--format", "json", "--output", out], env)
     served = stand_in.stop(stub)

@@ -12,7 +12,6 @@ requests a second, the way EC2 meters each account; beyond it `RequestLimitExcee
 Usage: org_stub.py PORT_FILE --groups N --accounts A --regions R --rps RATE --latency SECONDS
 Writes the port it listens on into PORT_FILE; prints a JSON summary of what it served on SIGTERM.
 """
-import argparse
 import json
 import re
 import signal
@@ -20,13 +19,14 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import stand_in
 from urllib.parse import parse_qs
 
-REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2", "sa-east-1", "eu-central-1", "us-west-2"]
 EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 ELB_NS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
-MANAGEMENT = "100000000000"
+MANAGEMENT = f"{stand_in.FIRST_ACCOUNT:012d}"
 
 
 def perm(protocol, port, cidr):
@@ -46,20 +46,8 @@ def group(i, account):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("port_file")
-    ap.add_argument("--groups", type=int, default=1000)
-    ap.add_argument("--accounts", type=int, default=2)
-    ap.add_argument("--regions", type=int, default=2)
-    ap.add_argument("--rps", type=float, default=20.0)
-    ap.add_argument("--latency", type=float, default=0.0)
-    a = ap.parse_args()
-    accounts = [f"{int(MANAGEMENT) + k:012d}" for k in range(a.accounts)]
-    regions = REGIONS[: a.regions]
-    scopes = [(acc, reg) for acc in accounts for reg in regions]
-    by_scope = {s: [] for s in scopes}
-    for i in range(a.groups):
-        by_scope[scopes[i % len(scopes)]].append(i)
+    a = stand_in.stub_arguments(default_rps=20.0)
+    accounts, regions, by_scope = stand_in.world(a)
     lock = threading.Lock()
     buckets = {}
     state = {"actions": {}, "served": 0, "throttled": 0, "per_account": {}, "max_concurrent": 0, "now": 0, "unknown": []}

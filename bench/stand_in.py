@@ -8,6 +8,32 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REGIONS = ["eu-west-1", "us-east-1", "ap-southeast-2", "sa-east-1", "eu-central-1", "us-west-2"]
+FIRST_ACCOUNT = 100000000000
+
+
+def stub_arguments(default_rps):
+    """A stand-in's command line: PORT_FILE --groups --accounts --regions --rps --latency."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("port_file")
+    ap.add_argument("--groups", type=int, default=1000)
+    ap.add_argument("--accounts", type=int, default=2)
+    ap.add_argument("--regions", type=int, default=2)
+    ap.add_argument("--rps", type=float, default=default_rps)
+    ap.add_argument("--latency", type=float, default=0.0)
+    return ap.parse_args()
+
+
+def world(a):
+    """The accounts, the regions, and the group numbers of each (account, region), dealt in turn."""
+    accounts = [f"{FIRST_ACCOUNT + k:012d}" for k in range(a.accounts)]
+    regions = REGIONS[: a.regions]
+    scopes = [(acc, reg) for acc in accounts for reg in regions]
+    by_scope = {s: [] for s in scopes}
+    for i in range(a.groups):
+        by_scope[scopes[i % len(scopes)]].append(i)
+    return accounts, regions, by_scope
 
 
 def start(script, a):
