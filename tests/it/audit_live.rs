@@ -13,7 +13,7 @@ use sg_compliance::checks::Check;
 use sg_compliance::inventory::{Inventory, SELECT_QUERY};
 use sg_compliance::verdict::Compliance;
 
-use crate::support::{operation, security_group, vpc, Moto};
+use crate::support::{internet_facing_nlb_target, operation, security_group, vpc, Moto};
 
 /// In one region: an ALB group (tier-tagged, on an `ELB app/…` interface), a web group fed by it,
 /// and, where `ssh` is set, a group with SSH open to the world. Returns (alb, web, ssh).
@@ -321,56 +321,7 @@ async fn live_audit_grades_findings_by_effective_exposure() {
         instances.push(run.instances()[0].instance_id().unwrap().to_string());
     }
     // `behind`'s instance is a target on port 22 of an internet-facing network load balancer.
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&base);
-    use aws_sdk_elasticloadbalancingv2::types::{
-        Action, ActionTypeEnum, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum,
-        TargetDescription,
-    };
-    let lb = elb
-        .create_load_balancer()
-        .name("edge")
-        .r#type(LoadBalancerTypeEnum::Network)
-        .scheme(LoadBalancerSchemeEnum::InternetFacing)
-        .subnets(&public)
-        .send()
-        .await
-        .unwrap();
-    let lb = lb.load_balancers()[0]
-        .load_balancer_arn()
-        .unwrap()
-        .to_string();
-    let tg = elb
-        .create_target_group()
-        .name("ssh")
-        .protocol(ProtocolEnum::Tcp)
-        .port(22)
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap();
-    let tg = tg.target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_string();
-    elb.create_listener()
-        .load_balancer_arn(&lb)
-        .protocol(ProtocolEnum::Tcp)
-        .port(22)
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::Forward)
-                .target_group_arn(&tg)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    elb.register_targets()
-        .target_group_arn(&tg)
-        .targets(TargetDescription::builder().id(&instances[2]).build())
-        .send()
-        .await
-        .unwrap();
+    internet_facing_nlb_target(&base, &vpc, &public, &instances[2]).await;
     let out = moto.cli(&[
         "audit",
         "--live",

@@ -466,7 +466,7 @@ fn holds_with(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::support::cases(200), ..ProptestConfig::default() })]
 
     #[test]
     fn every_plan_changes_only_the_violation(

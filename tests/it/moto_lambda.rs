@@ -2,7 +2,9 @@
 //! the real AWS SDK against a moto server on 127.0.0.1. Groups, tags and an ELB-owned network
 //! interface are created in moto; what reached the emulator is read back from moto's recorder.
 
-use crate::support::{body_text, header, operation, put_evaluations, Function, Moto};
+use crate::support::{
+    body_text, header, internet_facing_nlb_target, operation, put_evaluations, Function, Moto,
+};
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, ResourceType, SecurityGroup, Tag, TagSpecification, UserIdGroupPair,
 };
@@ -771,56 +773,7 @@ async fn exposure_levels_in_the_rule_read_the_network_around_the_group() {
     // The instance becomes a target on port 22 of an internet-facing network load balancer: with
     // `internet-via-load-balancer` among the levels the same group is NON_COMPLIANT, and the
     // annotation names the load balancer.
-    use aws_sdk_elasticloadbalancingv2::types::{
-        Action, ActionTypeEnum, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum,
-        TargetDescription,
-    };
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&moto.sdk_config().await);
-    let lb = elb
-        .create_load_balancer()
-        .name("edge")
-        .r#type(LoadBalancerTypeEnum::Network)
-        .scheme(LoadBalancerSchemeEnum::InternetFacing)
-        .subnets(&subnet)
-        .send()
-        .await
-        .unwrap();
-    let lb = lb.load_balancers()[0]
-        .load_balancer_arn()
-        .unwrap()
-        .to_string();
-    let tg = elb
-        .create_target_group()
-        .name("ssh")
-        .protocol(ProtocolEnum::Tcp)
-        .port(22)
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap();
-    let tg = tg.target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_string();
-    elb.create_listener()
-        .load_balancer_arn(&lb)
-        .protocol(ProtocolEnum::Tcp)
-        .port(22)
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::Forward)
-                .target_group_arn(&tg)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    elb.register_targets()
-        .target_group_arn(&tg)
-        .targets(TargetDescription::builder().id(&instance).build())
-        .send()
-        .await
-        .unwrap();
+    internet_facing_nlb_target(&moto.sdk_config().await, &vpc, &subnet, &instance).await;
     moto.start_recording();
     let params = json!({"check": "public-ingress", "blockedTcpPorts": "22",
                         "exposureLevels": "internet,internet-via-load-balancer"});

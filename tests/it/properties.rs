@@ -113,7 +113,7 @@ fn split6(net: Ipv6Net, choices: &mut impl Iterator<Item = bool>, depth: u8) -> 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::support::cases(300), ..ProptestConfig::default() })]
 
     #[test]
     fn splitting_a_cidr_never_changes_a_verdict(
@@ -200,7 +200,7 @@ fn any_v6() -> impl Strategy<Value = Ipv6Net> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::support::cases(400), ..ProptestConfig::default() })]
 
     /// The deny-list verdict on one port agrees with the oracle: NON_COMPLIANT exactly when the
     /// sources of the permissions covering that port add up to every public IPv4 or IPv6 address.

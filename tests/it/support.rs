@@ -544,3 +544,71 @@ pub fn tcp_from(from: i32, to: i32, cidr: &str) -> aws_sdk_ec2::types::IpPermiss
         .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
         .build()
 }
+
+/// An internet-facing network load balancer `edge` in `subnet`, forwarding tcp/22 (listener and
+/// target group `ssh`) to `instance`.
+pub async fn internet_facing_nlb_target(
+    base: &aws_config::SdkConfig,
+    vpc: &str,
+    subnet: &str,
+    instance: &str,
+) {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum,
+        TargetDescription,
+    };
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(base);
+    let lb = elb
+        .create_load_balancer()
+        .name("edge")
+        .r#type(LoadBalancerTypeEnum::Network)
+        .scheme(LoadBalancerSchemeEnum::InternetFacing)
+        .subnets(subnet)
+        .send()
+        .await
+        .unwrap();
+    let lb = lb.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let tg = elb
+        .create_target_group()
+        .name("ssh")
+        .protocol(ProtocolEnum::Tcp)
+        .port(22)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap();
+    let tg = tg.target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    elb.create_listener()
+        .load_balancer_arn(&lb)
+        .protocol(ProtocolEnum::Tcp)
+        .port(22)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&tg)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    elb.register_targets()
+        .target_group_arn(&tg)
+        .targets(TargetDescription::builder().id(instance).build())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A property test's case count: `PROPTEST_CASES` when set (a longer run), else the test's own.
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
