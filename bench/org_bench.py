@@ -14,7 +14,6 @@ faster than the latency allows (ListAccounts pages, then AssumeRole, then each r
 
 Usage: org_bench.py SG_COMPLIANCE_BINARY [--groups N] [--accounts A] [--regions R] [--rps R] [--latency S]
 """
-import argparse
 import resource
 import os
 import sys
@@ -25,14 +24,7 @@ import stand_in  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("binary")
-    ap.add_argument("--groups", type=int, default=100_000)
-    ap.add_argument("--accounts", type=int, default=50)
-    ap.add_argument("--regions", type=int, default=4)
-    ap.add_argument("--rps", type=float, default=20.0)
-    ap.add_argument("--latency", type=float, default=0.05)
-    a = ap.parse_args()
+    a = stand_in.bench_arguments(default_rps=20.0)
     stub, port = stand_in.start("org_stub.py", a)
     env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="testing",
                AWS_SECRET_ACCESS_KEY="testing", AWS_REGION="us-east-1")

@@ -25,6 +25,19 @@ def stub_arguments(default_rps):
     return ap.parse_args()
 
 
+def bench_arguments(default_rps):
+    """A bench's command line: SG_COMPLIANCE_BINARY --groups --accounts --regions --rps --latency."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("--groups", type=int, default=100_000)
+    ap.add_argument("--accounts", type=int, default=50)
+    ap.add_argument("--regions", type=int, default=4)
+    ap.add_argument("--rps", type=float, default=default_rps)
+    ap.add_argument("--latency", type=float, default=0.05)
+    return ap.parse_args()
+
+
 def world(a):
     """The accounts, the regions, and the group numbers of each (account, region), dealt in turn."""
     accounts = [f"{FIRST_ACCOUNT + k:012d}" for k in range(a.accounts)]

@@ -138,6 +138,17 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
+    /// Takes in a part audited apart (a region, an account, a partition): its rows, errors,
+    /// notes and tier references.
+    pub fn absorb(&mut self, part: AuditReport) {
+        self.rows.extend(part.rows);
+        self.errors.extend(part.errors);
+        self.notes.extend(part.notes);
+        for (edge, n) in part.graph {
+            *self.graph.entry(edge).or_default() += n;
+        }
+    }
+
     pub fn new(checks: &[Check]) -> Self {
         let mut infos: Vec<CheckInfo> = Vec::new();
         for c in checks {
@@ -519,10 +530,7 @@ pub async fn audit_files(
             data.load_balancer_groups = load_balancers.clone();
         }
     }
-    let rest = audit_inventory(inventory, checks).await;
-    report.rows.extend(rest.rows);
-    report.errors.extend(rest.errors);
-    report.graph = rest.graph;
+    report.absorb(audit_inventory(inventory, checks).await);
     report.sort();
     Ok(report)
 }

@@ -336,11 +336,7 @@ mod live {
             .await;
         let mut report = AuditReport::new(checks);
         for p in parts {
-            report.rows.extend(p.rows);
-            report.errors.extend(p.errors);
-            for (edge, n) in p.graph {
-                *report.graph.entry(edge).or_default() += n;
-            }
+            report.absorb(p);
         }
         report
     }
@@ -407,14 +403,7 @@ mod live {
         let mut report = AuditReport::new(checks);
         for part in parts {
             match part {
-                Ok(p) => {
-                    report.rows.extend(p.rows);
-                    report.errors.extend(p.errors);
-                    report.notes.extend(p.notes);
-                    for (edge, n) in p.graph {
-                        *report.graph.entry(edge).or_default() += n;
-                    }
-                }
+                Ok(p) => report.absorb(p),
                 Err(message) => report.errors.push(AuditError {
                     kind: ErrorKind::Aws,
                     message,
@@ -485,11 +474,7 @@ mod live {
         bar.finish_and_clear();
         let mut report = AuditReport::new(&checks);
         for p in parts {
-            report.rows.extend(p.rows);
-            report.errors.extend(p.errors);
-            for (edge, n) in p.graph {
-                *report.graph.entry(edge).or_default() += n;
-            }
+            report.absorb(p);
         }
         report.sort();
         Ok(report)
