@@ -42,6 +42,9 @@ pub struct Row {
     /// and the path (or why not).
     #[serde(skip)]
     pub exposure: Option<(crate::reach::Level, Shared)>,
+    /// `scan`: the file that defines the group, and the line where it does when known.
+    #[serde(skip)]
+    pub location: Option<(Shared, Option<usize>)>,
 }
 
 fn text<S: serde::Serializer>(v: &Shared, s: S) -> Result<S::Ok, S::Error> {
@@ -103,6 +106,8 @@ pub struct Tally {
     pub compliant: usize,
     pub non_compliant: usize,
     pub not_applicable: usize,
+    /// `scan`: verdicts that depend on values known only at deploy.
+    pub insufficient_data: usize,
 }
 
 impl Tally {
@@ -111,11 +116,12 @@ impl Tally {
             Compliance::Compliant => self.compliant += 1,
             Compliance::NonCompliant => self.non_compliant += 1,
             Compliance::NotApplicable => self.not_applicable += 1,
+            Compliance::InsufficientData => self.insufficient_data += 1,
         }
     }
 
     pub fn total(&self) -> usize {
-        self.compliant + self.non_compliant + self.not_applicable
+        self.compliant + self.non_compliant + self.not_applicable + self.insufficient_data
     }
 }
 
@@ -422,6 +428,7 @@ fn judge_rows(
                 compliance,
                 annotation,
                 exposure,
+                location: None,
             });
         }
     }

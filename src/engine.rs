@@ -31,6 +31,8 @@ pub struct Outcome {
     pub compliant: usize,
     pub non_compliant: usize,
     pub not_applicable: usize,
+    /// Never made by the rule itself (only `scan` judges values unknown before deploy).
+    pub insufficient_data: usize,
     /// Evaluations Config accepted ([`evaluate_and_deliver`]).
     pub delivered: usize,
     /// Evaluations Config kept rejecting, and the first of them.
@@ -41,7 +43,7 @@ pub struct Outcome {
 impl Outcome {
     /// All evaluations made.
     pub fn total(&self) -> usize {
-        self.compliant + self.non_compliant + self.not_applicable
+        self.compliant + self.non_compliant + self.not_applicable + self.insufficient_data
     }
 
     /// Counts `evaluations`, then collects them (`token` = `None`) or delivers them right away.
@@ -57,6 +59,7 @@ impl Outcome {
                 Compliance::Compliant => self.compliant += 1,
                 Compliance::NonCompliant => self.non_compliant += 1,
                 Compliance::NotApplicable => self.not_applicable += 1,
+                Compliance::InsufficientData => self.insufficient_data += 1,
             }
             if e.compliance_type == Compliance::NonCompliant {
                 tracing::info!(resource = %e.compliance_resource_id, compliance = %e.compliance_type, annotation = %e.annotation, "evaluation");

@@ -69,6 +69,28 @@ pub fn write(
         .map_err(|e| render_error("the report")(e.to_string()))
 }
 
+/// `N insufficient data, ` when a scan had verdicts that depend on values known only at deploy.
+fn insufficient(t: &crate::audit::Tally) -> String {
+    if t.insufficient_data > 0 {
+        format!("{} insufficient data, ", t.insufficient_data)
+    } else {
+        String::new()
+    }
+}
+
+/// Rows that need someone's attention: NON_COMPLIANT, and (`scan`) INSUFFICIENT_DATA.
+fn needs_action(c: Compliance) -> bool {
+    matches!(c, Compliance::NonCompliant | Compliance::InsufficientData)
+}
+
+/// `file:line` (or the file) of a row from `scan`.
+fn location_text(r: &Row) -> Option<String> {
+    r.location.as_ref().map(|(file, line)| match line {
+        Some(n) => format!("{file}:{n}"),
+        None => file.to_string(),
+    })
+}
+
 fn verdict_text(c: Compliance) -> &'static str {
     c.as_str()
 }
@@ -80,10 +102,11 @@ fn or_dash(v: &Option<crate::audit::Shared>) -> &str {
 fn totals_line(report: &AuditReport) -> String {
     let t = report.totals();
     format!(
-        "{} groups, {} checks: {} non-compliant, {} compliant, {} not applicable{}",
+        "{} groups, {} checks: {} non-compliant, {}{} compliant, {} not applicable{}",
         report.group_count(),
         report.checks.len(),
         t.non_compliant,
+        insufficient(&t),
         t.compliant,
         t.not_applicable,
         if report.errors.is_empty() {
@@ -135,17 +158,12 @@ fn action_first(report: &AuditReport, which: Shown) -> Vec<&Row> {
     let mut rows: Vec<&Row> = report
         .rows
         .iter()
-        .filter(|r| r.compliance == Compliance::NonCompliant)
+        .filter(|r| needs_action(r.compliance))
         .collect();
     // The most reachable first (internet, latent, unattached, then findings without facts).
     rows.sort_by_key(|r| r.exposure.as_ref().map_or(u8::MAX, |(l, _)| *l as u8));
     if which == Shown::All {
-        rows.extend(
-            report
-                .rows
-                .iter()
-                .filter(|r| r.compliance != Compliance::NonCompliant),
-        );
+        rows.extend(report.rows.iter().filter(|r| !needs_action(r.compliance)));
     }
     rows
 }
@@ -157,8 +175,12 @@ fn totals_per_check(report: &AuditReport) -> String {
     for c in &report.checks {
         let t = by_check.get(c.name).cloned().unwrap_or_default();
         out.push_str(&format!(
-            "{}: {} non-compliant, {} compliant, {} not applicable\n",
-            c.name, t.non_compliant, t.compliant, t.not_applicable
+            "{}: {} non-compliant, {}{} compliant, {} not applicable\n",
+            c.name,
+            t.non_compliant,
+            insufficient(&t),
+            t.compliant,
+            t.not_applicable
         ));
     }
     out
@@ -226,7 +248,14 @@ fn table(report: &AuditReport, preset: &str, wrap: bool, which: Shown) -> String
                 constraints.push(widest(&|r| or_dash(&r.account_id).len(), 7));
                 constraints.push(widest(&|r| or_dash(&r.region).len(), 6));
             }
-            constraints.push(widest(&|r| r.group_id.len(), 5));
+            constraints.push(widest(
+                &|r| {
+                    r.group_id
+                        .len()
+                        .max(location_text(r).map_or(0, |l| l.chars().count().min(40)))
+                },
+                5,
+            ));
             constraints.push(widest(&|r| r.check.len(), 5));
             if with_verdict {
                 constraints.push(widest(&|r| r.compliance.as_str().len(), 7));
@@ -235,13 +264,17 @@ fn table(report: &AuditReport, preset: &str, wrap: bool, which: Shown) -> String
             t.set_constraints(constraints);
         }
         for r in &rows {
-            let group = match (&r.group_name, wrap) {
+            let mut group = match (&r.group_name, wrap) {
                 (Some(name), true) => {
                     format!("{}\n{}", r.group_id, crate::verdict::elide(name, 19))
                 }
                 (Some(name), false) => format!("{} ({})", r.group_id, name),
                 (None, _) => r.group_id.to_string(),
             };
+            if let Some(at) = location_text(r) {
+                group.push_str(if wrap { "\n" } else { " at " });
+                group.push_str(&at);
+            }
             let mut cells = Vec::new();
             if with_scope {
                 cells.push(cell(or_dash(&r.account_id)));
@@ -293,6 +326,11 @@ struct JsonRow<'a> {
     exposure: Option<crate::reach::Level>,
     #[serde(skip_serializing_if = "Option::is_none")]
     exposure_path: Option<&'a str>,
+    /// `scan`: the file that defines the group, and the line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
 }
 
 impl<'a> From<&'a Row> for JsonRow<'a> {
@@ -307,6 +345,8 @@ impl<'a> From<&'a Row> for JsonRow<'a> {
             region: r.region.as_deref(),
             exposure: r.exposure.as_ref().map(|(l, _)| *l),
             exposure_path: r.exposure.as_ref().map(|(_, p)| &**p),
+            file: r.location.as_ref().map(|(f, _)| &**f),
+            line: r.location.as_ref().and_then(|(_, l)| *l),
         }
     }
 }
@@ -375,7 +415,9 @@ impl Serialize for Rows<'_> {
 fn csv(report: &AuditReport, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
     let err = render_error("csv");
     let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 16, out));
-    w.write_record([
+    // `scan` reports also say where each group is defined (two more columns at the end).
+    let located = report.rows.iter().any(|r| r.location.is_some());
+    let mut header = vec![
         "accountId",
         "region",
         "groupId",
@@ -386,10 +428,13 @@ fn csv(report: &AuditReport, out: &mut dyn std::io::Write) -> Result<(), ReportE
         "annotation",
         "exposure",
         "exposurePath",
-    ])
-    .map_err(|e| err(e.to_string()))?;
+    ];
+    if located {
+        header.extend(["file", "line"]);
+    }
+    w.write_record(&header).map_err(|e| err(e.to_string()))?;
     for r in &report.rows {
-        let cells = [
+        let mut cells = vec![
             csv_text(r.account_id.as_deref().unwrap_or("")),
             csv_text(r.region.as_deref().unwrap_or("")),
             csv_text(&r.group_id),
@@ -401,6 +446,16 @@ fn csv(report: &AuditReport, out: &mut dyn std::io::Write) -> Result<(), ReportE
             csv_text(r.exposure.as_ref().map_or("", |(l, _)| l.as_str())),
             csv_text(r.exposure.as_ref().map_or("", |(_, p)| &**p)),
         ];
+        if located {
+            cells.push(csv_text(r.location.as_ref().map_or("", |(f, _)| &**f)));
+            cells.push(
+                r.location
+                    .as_ref()
+                    .and_then(|(_, l)| *l)
+                    .map_or(String::new(), |l| l.to_string())
+                    .into(),
+            );
+        }
         w.write_record(cells.iter().map(|c| c.as_bytes()))
             .map_err(|e| err(e.to_string()))?;
     }
@@ -440,7 +495,7 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
     let results: Vec<s::Result> = report
         .rows
         .iter()
-        .filter(|r| r.compliance == Compliance::NonCompliant)
+        .filter(|r| needs_action(r.compliance))
         .map(|r| {
             let fqn = format!(
                 "{}/{}/{}",
@@ -451,6 +506,8 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
             // Effective exposure grades the finding: reachable now is an error, a latent or
             // unattached exposure a warning or a note; without network facts, an error.
             let level = match r.exposure.as_ref().map(|(l, _)| *l) {
+                // The verdict waits on a value known only at deploy.
+                _ if r.compliance == Compliance::InsufficientData => s::ResultLevel::Warning,
                 None
                 | Some(crate::reach::Level::Internet)
                 | Some(crate::reach::Level::InternetViaLoadBalancer) => s::ResultLevel::Error,
@@ -465,13 +522,39 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
                 .rule_id(r.check)
                 .level(level)
                 .message(s::Message::builder().text(text).build())
-                .locations(vec![s::Location::builder()
-                    .logical_locations(vec![s::LogicalLocation::builder()
-                        .name(&*r.group_id)
-                        .fully_qualified_name(fqn)
-                        .kind("resource")
-                        .build()])
-                    .build()])
+                .locations(vec![match &r.location {
+                    // `scan`: the file (and line) that defines the group, for code scanning.
+                    Some((file, line)) => s::Location::builder()
+                        .physical_location(match line {
+                            Some(n) => s::PhysicalLocation::builder()
+                                .artifact_location(
+                                    s::ArtifactLocation::builder()
+                                        .uri(artifact_uri(file))
+                                        .build(),
+                                )
+                                .region(s::Region::builder().start_line(*n as i64).build())
+                                .build(),
+                            None => s::PhysicalLocation::builder()
+                                .artifact_location(
+                                    s::ArtifactLocation::builder()
+                                        .uri(artifact_uri(file))
+                                        .build(),
+                                )
+                                .build(),
+                        })
+                        .logical_locations(vec![s::LogicalLocation::builder()
+                            .name(&*r.group_id)
+                            .kind("resource")
+                            .build()])
+                        .build(),
+                    None => s::Location::builder()
+                        .logical_locations(vec![s::LogicalLocation::builder()
+                            .name(&*r.group_id)
+                            .fully_qualified_name(fqn)
+                            .kind("resource")
+                            .build()])
+                        .build(),
+                }])
                 .build()
         })
         .collect();
@@ -493,6 +576,23 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
         serde_json::to_string_pretty(&log).map_err(|e| render_error("sarif")(e.to_string()))?;
     out.push('\n');
     Ok(out)
+}
+
+/// A file path as a SARIF artifact URI: relative paths stay relative (code scanning resolves them
+/// against the repository), with `/` separators and spaces and `%` escaped.
+fn artifact_uri(path: &str) -> String {
+    let path = path.strip_prefix("./").unwrap_or(path).replace('\\', "/");
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            ' ' => out.push_str("%20"),
+            '%' => out.push_str("%25"),
+            '#' => out.push_str("%23"),
+            '?' => out.push_str("%3F"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// What the HTML template sees.
@@ -725,6 +825,7 @@ mod tests {
                 },
                 annotation: Arc::from(format!("tag \"Ünïcode\\{i}\" <b>")),
                 exposure: None,
+                location: None,
             })
             .collect()
     }

@@ -21,6 +21,10 @@ pub enum Compliance {
     NonCompliant,
     #[serde(rename = "NOT_APPLICABLE")]
     NotApplicable,
+    /// The verdict depends on a value nobody can know yet (`scan`: a template value known only at
+    /// deploy). Config's own fourth compliance type.
+    #[serde(rename = "INSUFFICIENT_DATA")]
+    InsufficientData,
 }
 
 impl Compliance {
@@ -29,6 +33,7 @@ impl Compliance {
             Compliance::Compliant => "COMPLIANT",
             Compliance::NonCompliant => "NON_COMPLIANT",
             Compliance::NotApplicable => "NOT_APPLICABLE",
+            Compliance::InsufficientData => "INSUFFICIENT_DATA",
         }
     }
 }

@@ -60,6 +60,12 @@ pub trait Rule: Sized {
         let _ = (sg, facts);
         Vec::new()
     }
+    /// The tags (key, value) that put a group in this check's scope or give it a role (a tier):
+    /// `scan` tries them for tags and referenced groups whose values are known only at deploy.
+    /// Most checks read no tags.
+    fn tag_candidates(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
     /// The references this check sees between kinds of groups (tiers), with whether each breaks
     /// a rule; the HTML report draws them. Most checks have none.
     fn graph(&self, groups: &[&SecurityGroup], facts: &Facts) -> BTreeMap<Edge, usize> {
@@ -228,6 +234,13 @@ macro_rules! registry {
             pub fn flagged(&self, sg: &SecurityGroup, facts: &Facts) -> crate::reach::Flagged {
                 match self {
                     $(Check::$variant(c) => c.flagged(sg, facts),)*
+                }
+            }
+
+            /// See [`Rule::tag_candidates`].
+            pub fn tag_candidates(&self) -> Vec<(String, String)> {
+                match self {
+                    $(Check::$variant(c) => c.tag_candidates(),)*
                 }
             }
 

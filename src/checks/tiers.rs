@@ -186,6 +186,17 @@ impl Rule for Tiers {
         })
     }
 
+    fn tag_candidates(&self) -> Vec<(String, String)> {
+        let mut tiers: BTreeSet<&String> = self.rules.keys().collect();
+        for r in self.rules.values() {
+            tiers.extend(r.sources.iter().filter(|s| s.as_str() != LB));
+        }
+        tiers
+            .into_iter()
+            .map(|t| (self.tag_key.clone(), t.clone()))
+            .collect()
+    }
+
     fn graph(&self, groups: &[&SecurityGroup], facts: &Facts) -> BTreeMap<Edge, usize> {
         self.edges(groups, facts)
     }

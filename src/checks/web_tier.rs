@@ -41,6 +41,13 @@ impl Rule for WebTier {
     const DEPENDS_ON_OTHER_GROUPS: bool = true;
     const INGRESS_EXPOSURE: bool = true;
 
+    fn tag_candidates(&self) -> Vec<(String, String)> {
+        vec![(
+            self.tag_key.clone(),
+            self.tag_value.clone().unwrap_or_else(|| "true".into()),
+        )]
+    }
+
     fn parse(p: &Params<'_>) -> Result<Self, ParamError> {
         Ok(WebTier {
             tag_key: p.required("tierTagKey")?.to_string(),

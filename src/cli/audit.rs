@@ -169,19 +169,30 @@ fn source(args: &AuditArgs) -> Result<Source, String> {
 }
 
 fn write(report: &AuditReport, args: &AuditArgs) -> Result<(), String> {
-    let rows = if args.all {
+    write_report(report, args.format, args.output.as_deref(), args.all)
+}
+
+/// Writes the report to `output` (or stdout) in `format` (default: table on a terminal, JSON
+/// otherwise); `all` shows every row of the table and Markdown reports.
+pub(super) fn write_report(
+    report: &AuditReport,
+    format: Option<Format>,
+    output: Option<&std::path::Path>,
+    all: bool,
+) -> Result<(), String> {
+    let rows = if all {
         report::Shown::All
     } else {
         report::Shown::NonCompliant
     };
-    let format = args.format.unwrap_or({
-        if args.output.is_none() && std::io::stdout().is_terminal() {
+    let format = format.unwrap_or({
+        if output.is_none() && std::io::stdout().is_terminal() {
             Format::Table
         } else {
             Format::Json
         }
     });
-    match &args.output {
+    match output {
         Some(path) => std::fs::File::create(path)
             .map_err(|e| e.to_string())
             .and_then(|file| emit(report, format, rows, file))
@@ -193,7 +204,7 @@ fn write(report: &AuditReport, args: &AuditArgs) -> Result<(), String> {
 
 /// The current time as RFC 3339 (UTC), e.g. `2026-12-02T14:30:00Z`; `SOURCE_DATE_EPOCH` (the
 /// reproducible-builds convention) fixes it for a reproducible report.
-fn now_rfc3339() -> String {
+pub(super) fn now_rfc3339() -> String {
     use aws_smithy_types::date_time::Format as DateTimeFormat;
     let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
     let secs = std::env::var("SOURCE_DATE_EPOCH")

@@ -5,6 +5,7 @@
 mod audit;
 mod printing;
 mod remediate;
+mod scan;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -56,6 +57,10 @@ enum Command {
     /// Print (or with --apply, perform) the exact fix of every non-compliant group: AWS CLI
     /// commands or API calls; exit 0 nothing to fix, 1 fixes pending or failed, 2 bad input, 3 AWS failure.
     Remediate(remediate::RemediateArgs),
+    /// Check the security groups CloudFormation templates (JSON or YAML, `cdk synth` output) and
+    /// Terraform plans (`terraform show -json PLANFILE`) define, before deploy; exit codes as
+    /// the audit's. INSUFFICIENT_DATA: the verdict depends on a value known only at deploy.
+    Scan(scan::ScanArgs),
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -84,6 +89,7 @@ where
     let command = match cli.command {
         Command::Audit(args) => return audit::run(args).await,
         Command::Remediate(args) => return remediate::run(args).await,
+        Command::Scan(args) => return scan::run(args),
         other => other,
     };
     match run(command).await {

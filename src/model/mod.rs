@@ -38,6 +38,12 @@ impl GroupId {
         &self.0
     }
 
+    /// A stand-in id for a group that has none yet (`scan`: a group a template defines), 17 hex
+    /// digits that read as not AWS's: `sg-5ca9e000000000007`.
+    pub fn synthetic(n: usize) -> GroupId {
+        GroupId(format!("sg-5ca9e{:012x}", n as u64 & 0xffff_ffff_ffff))
+    }
+
     /// The id as a number, for compact indexes: its hex digits, with their count (8 or 17) in the
     /// top bits, so `sg-0000000a` and `sg-0000000000000000a` stay apart. `None` for an id with
     /// uppercase digits (AWS writes lowercase): as a number it would meet its lowercase twin, which

@@ -1,0 +1,856 @@
+//! `scan` (shift-left): the same checks on the security groups that CloudFormation templates and
+//! Terraform plans *define*, before anything is deployed. One verdict per defined group and
+//! check, as the audit's rows, with the file and line that define the group.
+//!
+//! A template may leave values to deploy time ([`crate::template::Val::Unknown`]). The verdict is
+//! judged in several *worlds*, each a concrete value for every unknown: the known values alone
+//! (unknown sources reach nobody, unknown protocols and ports are the narrowest), the internet
+//! and a private range as every unknown source with every protocol and port, and, for checks that
+//! read tags, each tag value they care about for unknown tags and for groups the files do not
+//! define (which also count as load balancers' groups there). Every world is a value the template
+//! could deploy, so worlds that disagree prove the verdict depends on the unknown:
+//! INSUFFICIENT_DATA, naming it. Worlds that agree give the verdict. The checks only grow with
+//! more sources, so a finding that holds for the known values is NON_COMPLIANT whatever the rest.
+//!
+//! CloudFormation conditions not settled by `--parameters` are judged in every combination (up to
+//! [`MAX_OPEN_CONDITIONS`] of them): NON_COMPLIANT if any combination is, else
+//! INSUFFICIENT_DATA if any is; the reason names the combination.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::audit::{AuditError, AuditReport, ErrorKind, Row, Shared};
+use crate::checks::{Check, Facts};
+use crate::model::{GroupId, GroupInfo, Permission, RawPermission, SecurityGroup, Tags};
+use crate::template::{self, Defined, Group, GroupPeer, Peer, Rule, Source, TemplateError, Val};
+use crate::verdict::{truncate_annotation, Compliance};
+
+/// Open CloudFormation conditions judged in every combination (2^10 = 1,024 combinations).
+pub const MAX_OPEN_CONDITIONS: usize = 10;
+
+/// Scans files (each a CloudFormation template or a Terraform plan) with `parameters` (the
+/// `--parameters` file's values) for every selected check.
+pub fn scan_files(
+    paths: &[impl AsRef<Path>],
+    parameters: &BTreeMap<String, String>,
+    checks: &[Check],
+) -> AuditReport {
+    let mut report = AuditReport::new(checks);
+    let mut declared: BTreeSet<&str> = BTreeSet::new();
+    let mut any_template = false;
+    for path in paths {
+        let path = path.as_ref();
+        match template::read(path, parameters) {
+            Ok(source) => {
+                if let Source::CloudFormation(t) = &source {
+                    any_template = true;
+                    declared.extend(
+                        parameters
+                            .keys()
+                            .map(String::as_str)
+                            .filter(|k| t.declares(k)),
+                    );
+                }
+                scan_source(&path.display().to_string(), &source, checks, &mut report);
+            }
+            Err(e) => report.errors.push(input_error(e)),
+        }
+    }
+    if any_template {
+        let unused: Vec<&str> = parameters
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !declared.contains(k))
+            .collect();
+        if !unused.is_empty() {
+            report.errors.push(AuditError {
+                kind: ErrorKind::Input,
+                message: format!(
+                    "--parameters: {} declared by no template scanned (check the spelling)",
+                    unused.join(", ")
+                ),
+            });
+        }
+    } else if !parameters.is_empty() {
+        report.notes.push(
+            "--parameters applies to CloudFormation templates only: no template was scanned".into(),
+        );
+    }
+    report
+}
+
+fn input_error(e: TemplateError) -> AuditError {
+    AuditError {
+        kind: ErrorKind::Input,
+        message: e.to_string(),
+    }
+}
+
+/// A group as first seen in a file (its place in the report).
+struct Seen {
+    id: String,
+    line: Option<usize>,
+    name: Option<String>,
+    vpc_id: Option<String>,
+}
+
+/// What one permission names, by kind, before validation.
+#[derive(Default)]
+struct Named {
+    ipv4: Vec<String>,
+    ipv6: Vec<String>,
+    prefix_lists: Vec<String>,
+    groups: Vec<(String, Option<String>)>,
+}
+
+/// What one (group, check) came to under one assignment of the conditions.
+struct Outcome {
+    compliance: Compliance,
+    annotation: String,
+    /// The conditions (with values) the group's definition read.
+    conditions: Vec<(String, bool)>,
+}
+
+/// Scans one parsed file into `report`.
+pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut AuditReport) {
+    let file: Shared = Arc::from(name);
+    // Settle which conditions are open: the ones met, as assignments grow.
+    let mut open: Vec<String> = Vec::new();
+    let assignments = loop {
+        let combos: Vec<BTreeMap<String, bool>> = (0..1usize << open.len())
+            .map(|bits| {
+                open.iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.clone(), bits >> i & 1 == 1))
+                    .collect()
+            })
+            .collect();
+        let mut results = Vec::new();
+        let mut more: BTreeSet<String> = BTreeSet::new();
+        for a in &combos {
+            match source.groups(a) {
+                Ok(d) => {
+                    more.extend(d.open_conditions.iter().cloned());
+                    results.push(d);
+                }
+                Err(e) => {
+                    report.errors.push(input_error(e));
+                    return;
+                }
+            }
+        }
+        let new: Vec<String> = more.into_iter().filter(|c| !open.contains(c)).collect();
+        if new.is_empty() {
+            break results;
+        }
+        if open.len() + new.len() > MAX_OPEN_CONDITIONS {
+            open.extend(new);
+            report.errors.push(AuditError {
+                kind: ErrorKind::Input,
+                message: format!(
+                    "{name}: its security groups depend on {} conditions ({}) that --parameters does not settle: more than {MAX_OPEN_CONDITIONS} to judge in every combination; pass --parameters with the values that decide them",
+                    open.len(),
+                    open.join(", ")
+                ),
+            });
+            return;
+        }
+        open.extend(new);
+    };
+    // Per group (in file order) and check: the outcome of each assignment.
+    let mut order: Vec<Seen> = Vec::new();
+    let mut outcomes: BTreeMap<(String, usize), Vec<Outcome>> = BTreeMap::new();
+    let mut errors: BTreeSet<String> = BTreeSet::new();
+    for defined in &assignments {
+        for note in &defined.notes {
+            if !report.notes.contains(note) {
+                report.notes.push(note.clone());
+            }
+        }
+        for g in &defined.groups {
+            if !order.iter().any(|s| s.id == g.id) {
+                order.push(Seen {
+                    id: g.id.clone(),
+                    line: g.line,
+                    name: g.name.clone(),
+                    vpc_id: g.vpc_id.clone(),
+                });
+            }
+        }
+        match judge_defined(defined, checks) {
+            Ok(judged) => {
+                for (gid, per_check) in judged {
+                    for (ci, o) in per_check.into_iter().enumerate() {
+                        outcomes.entry((gid.clone(), ci)).or_default().push(o);
+                    }
+                }
+            }
+            Err(bad) => {
+                errors.extend(bad.into_iter().map(|(group, why)| {
+                    format!(
+                        "{name}: {why}{}",
+                        if why.contains(&group) {
+                            String::new()
+                        } else {
+                            format!(" (group {group})")
+                        }
+                    )
+                }));
+            }
+        }
+    }
+    for message in errors {
+        report.errors.push(AuditError {
+            kind: ErrorKind::Input,
+            message,
+        });
+    }
+    if order.is_empty() && report.errors.is_empty() {
+        report.notes.push(format!(
+            "{name}: defines no security group ({}): nothing to judge",
+            source.kind()
+        ));
+    }
+    for Seen {
+        id,
+        line,
+        name: group_name,
+        vpc_id: vpc,
+    } in order
+    {
+        for (ci, check) in checks.iter().enumerate() {
+            let Some(list) = outcomes.get(&(id.clone(), ci)) else {
+                continue;
+            };
+            let (compliance, annotation) = combine_assignments(list);
+            report.rows.push(Row {
+                account_id: None,
+                region: None,
+                group_id: Arc::from(id.as_str()),
+                group_name: group_name.as_deref().map(Arc::from),
+                vpc_id: vpc.as_deref().map(Arc::from),
+                check: check.name(),
+                compliance,
+                annotation: Arc::from(truncate_annotation(annotation).as_str()),
+                exposure: None,
+                location: Some((file.clone(), line)),
+            });
+        }
+    }
+}
+
+/// NON_COMPLIANT if any assignment is, else INSUFFICIENT_DATA if any is, else COMPLIANT if any
+/// is; the reason names the conditions of the assignment it comes from.
+fn combine_assignments(list: &[Outcome]) -> (Compliance, String) {
+    for wanted in [
+        Compliance::NonCompliant,
+        Compliance::InsufficientData,
+        Compliance::Compliant,
+        Compliance::NotApplicable,
+    ] {
+        if let Some(o) = list.iter().find(|o| o.compliance == wanted) {
+            if o.conditions.is_empty() || list.iter().all(|x| x.compliance == wanted) {
+                return (wanted, o.annotation.clone());
+            }
+            let when: Vec<String> = o
+                .conditions
+                .iter()
+                .map(|(c, v)| format!("{c}={v}"))
+                .collect();
+            return (
+                wanted,
+                format!("when {}: {}", when.join(", "), o.annotation),
+            );
+        }
+    }
+    (
+        Compliance::NotApplicable,
+        "not created under any combination of its conditions".into(),
+    )
+}
+
+/// A concrete value for every unknown.
+#[derive(Clone, Debug)]
+struct World {
+    sources: Sources,
+    /// Unknown protocols and ports are the widest (`-1`, all ports), else the narrowest.
+    wide: bool,
+    /// Unknown tag values of this key take this value; groups the files do not define carry this
+    /// tag and count as load balancers' groups.
+    tag: Option<(String, String)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sources {
+    /// Unknown CIDRs reach nobody (documentation addresses).
+    Nobody,
+    Internet,
+    Private,
+}
+
+impl World {
+    /// `if the unknown sources are the internet`, for a reason.
+    fn condition(&self) -> String {
+        let mut parts = Vec::new();
+        match self.sources {
+            Sources::Nobody => {}
+            Sources::Internet => parts.push("the unknown sources are the internet".to_string()),
+            Sources::Private => parts.push("the unknown sources are a private range".to_string()),
+        }
+        if let Some((k, v)) = &self.tag {
+            parts.push(format!("the unknown tags and groups are {k}={v}"));
+        }
+        if parts.is_empty() {
+            "with the known values alone".into()
+        } else {
+            format!("if {}", parts.join(" and "))
+        }
+    }
+}
+
+/// The synthetic ids of one assignment's groups and peers, and what each stands for.
+struct Ids {
+    defined: BTreeMap<String, GroupId>,
+    /// Synthetic id → the name it is shown as.
+    shown: Vec<(String, String)>,
+    /// Groups the files do not define (external or unknown), by synthetic or real id.
+    others: BTreeSet<GroupId>,
+}
+
+type Judged = Vec<(String, Vec<Outcome>)>;
+
+/// Judges one assignment's groups by every check, world by world.
+fn judge_defined(d: &Defined, checks: &[Check]) -> Result<Judged, Vec<(String, String)>> {
+    // Known values must be valid whatever the world.
+    let mut bad = Vec::new();
+    for g in d.groups.iter().filter(|g| !g.deleted) {
+        for r in g.ingress.iter().chain(&g.egress) {
+            if let Err(why) = validate(r) {
+                bad.push((g.id.clone(), why));
+            }
+        }
+    }
+    if !bad.is_empty() {
+        return Err(bad);
+    }
+    let mut ids = Ids {
+        defined: BTreeMap::new(),
+        shown: Vec::new(),
+        others: BTreeSet::new(),
+    };
+    for (i, g) in d.groups.iter().enumerate() {
+        let id = GroupId::synthetic(i + 1);
+        ids.shown.push((id.to_string(), g.id.clone()));
+        ids.defined.insert(g.id.clone(), id);
+    }
+    let live: Vec<&Group> = d.groups.iter().filter(|g| !g.deleted).collect();
+    let unknowns = live.iter().any(|g| has_unknowns(g));
+    let reads_tags = live.iter().any(|g| {
+        g.tags
+            .iter()
+            .any(|(k, v)| k.known().is_none() || v.known().is_none())
+            || g.ingress.iter().chain(&g.egress).any(|r| {
+                matches!(
+                    &r.peer,
+                    Peer::Group {
+                        group: GroupPeer::External(_) | GroupPeer::Unknown(_),
+                        ..
+                    } | Peer::Unknown(_)
+                )
+            })
+    });
+    let mut worlds = vec![World {
+        sources: Sources::Nobody,
+        wide: false,
+        tag: None,
+    }];
+    if unknowns {
+        worlds.push(World {
+            sources: Sources::Internet,
+            wide: true,
+            tag: None,
+        });
+        worlds.push(World {
+            sources: Sources::Private,
+            wide: true,
+            tag: None,
+        });
+    }
+    if reads_tags {
+        let mut candidates: BTreeSet<(String, String)> = BTreeSet::new();
+        for c in checks {
+            candidates.extend(c.tag_candidates());
+        }
+        for t in candidates {
+            worlds.push(World {
+                sources: Sources::Nobody,
+                wide: true,
+                tag: Some(t),
+            });
+        }
+    }
+    // verdicts[world][group][check]
+    let mut verdicts: Vec<Vec<Vec<(Compliance, String)>>> = Vec::new();
+    let mut next = d.groups.len() + 1;
+    for w in &worlds {
+        let models: Vec<SecurityGroup> = live
+            .iter()
+            .map(|g| model_of(g, w, &mut ids, &mut next))
+            .collect::<Result<_, _>>()
+            .map_err(|e| vec![e])?;
+        let facts = facts_of(d, &live, &models, w, &ids);
+        verdicts.push(
+            models
+                .iter()
+                .map(|sg| {
+                    checks
+                        .iter()
+                        .map(|c| {
+                            let v = c.evaluate(sg, &facts);
+                            (v.compliance(), shown(v.reason(), &ids))
+                        })
+                        .collect()
+                })
+                .collect(),
+        );
+    }
+    let mut out = Vec::new();
+    let mut li = 0;
+    for g in &d.groups {
+        if g.deleted {
+            out.push((
+                g.id.clone(),
+                checks
+                    .iter()
+                    .map(|_| Outcome {
+                        compliance: Compliance::NotApplicable,
+                        annotation: "the plan deletes this group".into(),
+                        conditions: Vec::new(),
+                    })
+                    .collect(),
+            ));
+            continue;
+        }
+        let per_check = (0..checks.len())
+            .map(|ci| {
+                let seen: Vec<&(Compliance, String)> =
+                    verdicts.iter().map(|v| &v[li][ci]).collect();
+                let (compliance, annotation) = combine_worlds(g, &worlds, &seen);
+                Outcome {
+                    compliance,
+                    annotation,
+                    conditions: g.conditions.clone(),
+                }
+            })
+            .collect();
+        out.push((g.id.clone(), per_check));
+        li += 1;
+    }
+    Ok(out)
+}
+
+/// Worlds that agree give their verdict (the known values' reason); worlds that disagree make it
+/// INSUFFICIENT_DATA, naming the unknowns and what one world found.
+fn combine_worlds(
+    g: &Group,
+    worlds: &[World],
+    seen: &[&(Compliance, String)],
+) -> (Compliance, String) {
+    let first = seen[0];
+    if seen.iter().all(|s| s.0 == first.0) {
+        return first.clone();
+    }
+    let mut unknown: Vec<String> = Vec::new();
+    // `Resources.Web.Properties.SecurityGroupIngress[0].CidrIp` reads as `Web.SecurityGroupIngress[0].CidrIp`.
+    let mut add = |s: String| {
+        let s = match s.strip_prefix("Resources.") {
+            Some(rest) => rest.replacen(".Properties", "", 1),
+            None => s,
+        };
+        if !unknown.contains(&s) {
+            unknown.push(s);
+        }
+    };
+    for (k, v) in &g.tags {
+        for x in [k, v] {
+            if let Val::Unknown(why) = x {
+                add(why.clone());
+            }
+        }
+    }
+    for r in g.ingress.iter().chain(&g.egress) {
+        for why in unknowns_of(r) {
+            add(why);
+        }
+    }
+    let shown_unknowns = if unknown.len() > 3 {
+        format!("{} and {} more", unknown[..3].join("; "), unknown.len() - 3)
+    } else {
+        unknown.join("; ")
+    };
+    // The world that found something, else the first that disagrees with the known values.
+    let other = seen
+        .iter()
+        .position(|s| s.0 == Compliance::NonCompliant)
+        .or_else(|| seen.iter().position(|s| s.0 != first.0))
+        .unwrap_or(0);
+    let (c, why) = seen[other];
+    let and_else = if seen[0].0 != *c {
+        format!("; {} {}", seen[0].0, worlds[0].condition())
+    } else {
+        String::new()
+    };
+    (
+        Compliance::InsufficientData,
+        format!(
+            "known only at deploy: {shown_unknowns}; {c} {}: {why}{and_else}",
+            worlds[other].condition()
+        ),
+    )
+}
+
+fn has_unknowns(g: &Group) -> bool {
+    g.tags
+        .iter()
+        .any(|(k, v)| k.known().is_none() || v.known().is_none())
+        || g.ingress
+            .iter()
+            .chain(&g.egress)
+            .any(|r| !unknowns_of(r).is_empty())
+}
+
+/// What in a rule is known only at deploy (or, for a group the files do not define, its tags).
+fn unknowns_of(r: &Rule) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Val::Unknown(w) = &r.protocol {
+        out.push(w.clone());
+    }
+    for p in [&r.from_port, &r.to_port] {
+        if let Val::Unknown(w) = p {
+            out.push(w.clone());
+        }
+    }
+    match &r.peer {
+        Peer::Ipv4(Val::Unknown(w))
+        | Peer::Ipv6(Val::Unknown(w))
+        | Peer::PrefixList(Val::Unknown(w))
+        | Peer::Unknown(w) => out.push(w.clone()),
+        Peer::Group {
+            group: GroupPeer::Unknown(w),
+            ..
+        } => out.push(w.clone()),
+        Peer::Group {
+            group: GroupPeer::External(id),
+            ..
+        } => out.push(format!(
+            "{}: the tags of {id} (not defined in these files)",
+            r.at
+        )),
+        _ => {}
+    }
+    out.dedup();
+    out
+}
+
+/// Checks the known values of a rule: a protocol, ports and CIDRs EC2 would accept.
+fn validate(r: &Rule) -> Result<(), String> {
+    let at = &r.at;
+    if let Val::Known(p) = &r.protocol {
+        crate::model::Protocol::parse(p).map_err(|e| format!("{at}: protocol: {e}"))?;
+    }
+    match &r.peer {
+        Peer::Ipv4(Val::Known(c)) => {
+            c.trim()
+                .parse::<ipnet::Ipv4Net>()
+                .map_err(|_| format!("{at}: `{c}` is not an IPv4 CIDR (e.g. 203.0.113.0/24)"))?;
+        }
+        Peer::Ipv6(Val::Known(c)) => {
+            c.trim()
+                .parse::<ipnet::Ipv6Net>()
+                .map_err(|_| format!("{at}: `{c}` is not an IPv6 CIDR (e.g. 2001:db8::/32)"))?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The group as the model, in one world.
+fn model_of(
+    g: &Group,
+    w: &World,
+    ids: &mut Ids,
+    next: &mut usize,
+) -> Result<SecurityGroup, (String, String)> {
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for (k, v) in &g.tags {
+        let key = match (k, &w.tag) {
+            (Val::Known(k), _) => k.clone(),
+            (Val::Unknown(_), Some((tk, _))) => tk.clone(),
+            (Val::Unknown(_), None) => continue,
+        };
+        let value = match (v, &w.tag) {
+            (Val::Known(v), _) => v.clone(),
+            (Val::Unknown(_), Some((tk, tv))) if *tk == key => tv.clone(),
+            (Val::Unknown(_), _) => "(known only at deploy)".into(),
+        };
+        tags.push((key, value));
+    }
+    let own = ids
+        .defined
+        .get(&g.id)
+        .cloned()
+        .unwrap_or_else(|| GroupId::synthetic(0));
+    let perms = |rules: &[Rule],
+                 ids: &mut Ids,
+                 next: &mut usize|
+     -> Result<Vec<Permission>, (String, String)> {
+        let mut out = Vec::new();
+        for r in rules {
+            out.push(permission_of(r, w, ids, next).map_err(|e| (g.id.clone(), e))?);
+        }
+        Ok(out)
+    };
+    let ingress = perms(&g.ingress, ids, next)?;
+    let egress = perms(&g.egress, ids, next)?;
+    Ok(SecurityGroup {
+        group_id: own,
+        group_name: g.name.clone(),
+        vpc_id: g.vpc_id.clone(),
+        owner_id: None,
+        tags: tags.into_iter().collect::<Tags>(),
+        ingress,
+        egress,
+    })
+}
+
+/// The permission one rule is in a world (an unknown kind of peer is both an IPv4 and an IPv6 source).
+fn permission_of(
+    r: &Rule,
+    w: &World,
+    ids: &mut Ids,
+    next: &mut usize,
+) -> Result<Permission, String> {
+    let protocol = match &r.protocol {
+        Val::Known(p) => p.clone(),
+        Val::Unknown(_) if w.wide => "-1".into(),
+        // A protocol of its own (RFC 3692's experimental 253): no port-based check flags it.
+        Val::Unknown(_) => "253".into(),
+    };
+    let (from, to) = match (&r.from_port, &r.to_port) {
+        (Val::Known(f), Val::Known(t)) => (*f, *t),
+        (f, t) if w.wide => (
+            f.known().copied().unwrap_or(Some(0)),
+            t.known().copied().unwrap_or(Some(65_535)),
+        ),
+        (f, t) => {
+            let f = f.known().copied().flatten();
+            let t = t.known().copied().flatten();
+            (f.or(t).or(Some(0)), t.or(f).or(Some(0)))
+        }
+    };
+    let (v4_nobody, v6_nobody) = ("192.0.2.1/32", "2001:db8::1/128");
+    let cidr = |v: &Val<String>, v6: bool| -> String {
+        match v {
+            Val::Known(c) => truncated(c, v6),
+            Val::Unknown(_) => match (w.sources, v6) {
+                (Sources::Nobody, false) => v4_nobody.into(),
+                (Sources::Nobody, true) => v6_nobody.into(),
+                (Sources::Internet, false) => "0.0.0.0/0".into(),
+                (Sources::Internet, true) => "::/0".into(),
+                (Sources::Private, false) => "10.0.0.0/8".into(),
+                (Sources::Private, true) => "fc00::/7".into(),
+            },
+        }
+    };
+    let named = match &r.peer {
+        Peer::Ipv4(v) => Named {
+            ipv4: vec![cidr(v, false)],
+            ..Named::default()
+        },
+        Peer::Ipv6(v) => Named {
+            ipv6: vec![cidr(v, true)],
+            ..Named::default()
+        },
+        Peer::PrefixList(v) => Named {
+            prefix_lists: vec![v
+                .known()
+                .cloned()
+                .unwrap_or_else(|| "pl-(known only at deploy)".into())],
+            ..Named::default()
+        },
+        Peer::Unknown(why) => {
+            let u = Val::Unknown(why.clone());
+            Named {
+                ipv4: vec![cidr(&u, false)],
+                ipv6: vec![cidr(&u, true)],
+                ..Named::default()
+            }
+        }
+        Peer::Group { group, owner } => {
+            let id = match group {
+                GroupPeer::Defined(d) => match ids.defined.get(d) {
+                    Some(id) => id.clone(),
+                    None => other_group(
+                        ids,
+                        next,
+                        &format!("{d} (not created under these conditions)"),
+                    ),
+                },
+                GroupPeer::External(e) => match GroupId::parse(e) {
+                    Ok(id) => {
+                        ids.others.insert(id.clone());
+                        id
+                    }
+                    Err(_) => other_group(ids, next, &format!("the group named {e}")),
+                },
+                GroupPeer::Unknown(_) => other_group(ids, next, "a group known only at deploy"),
+            };
+            Named {
+                groups: vec![(id.to_string(), owner.clone())],
+                ..Named::default()
+            }
+        }
+    };
+    let Named {
+        ipv4: v4,
+        ipv6: v6,
+        prefix_lists: pls,
+        groups,
+    } = &named;
+    let descriptions: Vec<(&str, &str)> = match &r.description {
+        Some(d) => v4
+            .iter()
+            .chain(v6)
+            .chain(pls)
+            .map(|p| (p.as_str(), d.as_str()))
+            .chain(groups.iter().map(|(g, _)| (g.as_str(), d.as_str())))
+            .collect(),
+        None => Vec::new(),
+    };
+    RawPermission {
+        protocol: Some(&protocol),
+        from_port: from,
+        to_port: to,
+        ipv4: v4.iter().map(String::as_str).collect(),
+        ipv6: v6.iter().map(String::as_str).collect(),
+        prefix_lists: pls.iter().map(String::as_str).collect(),
+        groups: groups
+            .iter()
+            .map(|(g, o)| (g.as_str(), o.as_deref()))
+            .collect(),
+        descriptions,
+        legacy_ipv4: 0,
+    }
+    .build(&r.at, &r.at)
+    .map_err(|e| match e {
+        crate::model::ModelError::Invalid { field, reason, .. } => {
+            format!(
+                "{}: {reason}",
+                field_in_template(&field, r.at.starts_with("Resources."))
+            )
+        }
+        other => other.to_string(),
+    })
+}
+
+/// The model's field names (`…ToPort`, `…fromPort`) as the template spells them.
+fn field_in_template(field: &str, cloudformation: bool) -> String {
+    let names = if cloudformation {
+        [
+            ("ipProtocol", "IpProtocol"),
+            ("fromPort", "FromPort"),
+            ("toPort", "ToPort"),
+        ]
+    } else {
+        [
+            ("ipProtocol", "protocol"),
+            ("fromPort", "from_port"),
+            ("toPort", "to_port"),
+        ]
+    };
+    let mut out = field.to_string();
+    for (model, spelled) in names {
+        let pascal = model[..1].to_ascii_uppercase() + &model[1..];
+        for m in [model.to_string(), pascal] {
+            out = out.replace(&format!(".{m}"), &format!(".{spelled}"));
+        }
+    }
+    out
+}
+
+/// A CIDR with its host bits cleared, as EC2 stores it (`10.1.2.3/8` is `10.0.0.0/8`).
+fn truncated(c: &str, v6: bool) -> String {
+    let c = c.trim();
+    if v6 {
+        c.parse::<ipnet::Ipv6Net>()
+            .map(|n| n.trunc().to_string())
+            .unwrap_or_else(|_| c.into())
+    } else {
+        c.parse::<ipnet::Ipv4Net>()
+            .map(|n| n.trunc().to_string())
+            .unwrap_or_else(|_| c.into())
+    }
+}
+
+fn other_group(ids: &mut Ids, next: &mut usize, shown_as: &str) -> GroupId {
+    let id = GroupId::synthetic(*next);
+    *next += 1;
+    ids.shown.push((id.to_string(), shown_as.to_string()));
+    ids.others.insert(id.clone());
+    id
+}
+
+/// The facts of one world: load balancers of the files, prefix lists as entries nobody knows
+/// (never the internet nor a private range), the tags and VPCs of the groups defined.
+fn facts_of(d: &Defined, live: &[&Group], models: &[SecurityGroup], w: &World, ids: &Ids) -> Facts {
+    let mut facts = Facts::default();
+    for (g, m) in live.iter().zip(models) {
+        if g.load_balancer {
+            facts.load_balancer_groups.insert(m.group_id.clone());
+        }
+        if let Some(v) = &m.vpc_id {
+            facts.group_vpcs.insert(m.group_id.clone(), v.clone());
+        }
+        facts
+            .group_info
+            .insert(m.group_id.clone(), GroupInfo::of(m));
+        for p in m.ingress.iter().chain(&m.egress) {
+            for pl in &p.prefix_lists {
+                facts.prefix_lists.insert(pl.clone(), Vec::new());
+            }
+        }
+    }
+    for e in &d.external_load_balancer_groups {
+        if let Ok(id) = GroupId::parse(e) {
+            facts.load_balancer_groups.insert(id);
+        }
+    }
+    if let Some((k, v)) = &w.tag {
+        for id in &ids.others {
+            facts.load_balancer_groups.insert(id.clone());
+            facts.group_info.insert(
+                id.clone(),
+                GroupInfo {
+                    tags: [(k.clone(), v.clone())].into(),
+                    ..GroupInfo::default()
+                },
+            );
+        }
+    }
+    facts
+}
+
+/// A reason with the synthetic ids shown as the groups they stand for.
+fn shown(text: &str, ids: &Ids) -> String {
+    let mut out = text.to_string();
+    for (id, name) in &ids.shown {
+        if out.contains(id.as_str()) {
+            out = out.replace(id.as_str(), name);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
