@@ -4,7 +4,7 @@
 //!
 //! A template may leave values to deploy time ([`crate::template::Val::Unknown`]). The verdict is
 //! judged in several *worlds*, each a concrete value for every unknown: the known values alone
-//! (unknown sources reach nobody, unknown protocols and ports are the narrowest), the internet
+//! (rules with an unknown source, protocol or port left out), the internet
 //! and a private range as every unknown source with every protocol and port, and, for checks that
 //! read tags, each tag value they care about for unknown tags and for groups the files do not
 //! define (which also count as load balancers' groups there). Every world is a value the template
@@ -178,27 +178,22 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
                 });
             }
         }
-        match judge_defined(defined, checks) {
-            Ok(judged) => {
-                for (gid, per_check) in judged {
-                    for (ci, o) in per_check.into_iter().enumerate() {
-                        outcomes.entry((gid.clone(), ci)).or_default().push(o);
-                    }
-                }
-            }
-            Err(bad) => {
-                errors.extend(bad.into_iter().map(|(group, why)| {
-                    format!(
-                        "{name}: {why}{}",
-                        if why.contains(&group) {
-                            String::new()
-                        } else {
-                            format!(" (group {group})")
-                        }
-                    )
-                }));
+        let (judged, bad) = judge_defined(defined, checks);
+        for (gid, per_check) in judged {
+            for (ci, o) in per_check.into_iter().enumerate() {
+                outcomes.entry((gid.clone(), ci)).or_default().push(o);
             }
         }
+        errors.extend(bad.into_iter().map(|(group, why)| {
+            format!(
+                "{name}: {why}{}",
+                if why.contains(&group) {
+                    String::new()
+                } else {
+                    format!(" (group {group})")
+                }
+            )
+        }));
     }
     for message in errors {
         report.errors.push(AuditError {
@@ -270,42 +265,69 @@ fn combine_assignments(list: &[Outcome]) -> (Compliance, String) {
     )
 }
 
-/// A concrete value for every unknown.
+/// A concrete value for every unknown (or, for the known values alone, none).
 #[derive(Clone, Debug)]
 struct World {
     sources: Sources,
-    /// Unknown protocols and ports are the widest (`-1`, all ports), else the narrowest.
+    /// Unknown protocols and ports are the widest (`-1`, all ports); otherwise a rule with an
+    /// unknown protocol or port is left out.
     wide: bool,
-    /// Unknown tag values of this key take this value; groups the files do not define carry this
-    /// tag and count as load balancers' groups.
+    /// Unknown tag values of this key take this value, and groups the files do not define carry
+    /// this tag.
     tag: Option<(String, String)>,
+    /// Groups the files do not define count as load balancers' groups.
+    load_balancers: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Sources {
-    /// Unknown CIDRs reach nobody (documentation addresses).
-    Nobody,
+    /// Rules with an unknown source are left out: what the known values reach. The checks only
+    /// grow with more sources, so what this world finds every world finds.
+    Known,
     Internet,
     Private,
 }
 
 impl World {
+    /// The known values alone.
+    const KNOWN: World = World {
+        sources: Sources::Known,
+        wide: false,
+        tag: None,
+        load_balancers: false,
+    };
+
     /// `if the unknown sources are the internet`, for a reason.
     fn condition(&self) -> String {
         let mut parts = Vec::new();
         match self.sources {
-            Sources::Nobody => {}
+            Sources::Known => {}
             Sources::Internet => parts.push("the unknown sources are the internet".to_string()),
             Sources::Private => parts.push("the unknown sources are a private range".to_string()),
         }
         if let Some((k, v)) = &self.tag {
             parts.push(format!("the unknown tags and groups are {k}={v}"));
         }
+        if self.load_balancers {
+            parts.push("the groups not defined here are load balancers'".to_string());
+        }
         if parts.is_empty() {
             "with the known values alone".into()
         } else {
             format!("if {}", parts.join(" and "))
         }
+    }
+
+    /// Whether a rule stays out of this world (what it reaches is unknown here).
+    fn leaves_out(&self, r: &Rule) -> bool {
+        let unknown_source = matches!(
+            &r.peer,
+            Peer::Ipv4(Val::Unknown(_)) | Peer::Ipv6(Val::Unknown(_)) | Peer::Unknown(_)
+        );
+        let unknown_ports = r.protocol.known().is_none()
+            || r.from_port.known().is_none()
+            || r.to_port.known().is_none();
+        (unknown_source && self.sources == Sources::Known) || (unknown_ports && !self.wide)
     }
 }
 
@@ -321,18 +343,16 @@ struct Ids {
 type Judged = Vec<(String, Vec<Outcome>)>;
 
 /// Judges one assignment's groups by every check, world by world.
-fn judge_defined(d: &Defined, checks: &[Check]) -> Result<Judged, Vec<(String, String)>> {
-    // Known values must be valid whatever the world.
-    let mut bad = Vec::new();
+fn judge_defined(d: &Defined, checks: &[Check]) -> (Judged, Vec<(String, String)>) {
+    // Known values must be valid whatever the world: a group with a bad one gets an error (and
+    // no verdict); the others are judged.
+    let mut bad: Vec<(String, String)> = Vec::new();
     for g in d.groups.iter().filter(|g| !g.deleted) {
         for r in g.ingress.iter().chain(&g.egress) {
             if let Err(why) = validate(r) {
                 bad.push((g.id.clone(), why));
             }
         }
-    }
-    if !bad.is_empty() {
-        return Err(bad);
     }
     let mut ids = Ids {
         defined: BTreeMap::new(),
@@ -344,9 +364,13 @@ fn judge_defined(d: &Defined, checks: &[Check]) -> Result<Judged, Vec<(String, S
         ids.shown.push((id.to_string(), g.id.clone()));
         ids.defined.insert(g.id.clone(), id);
     }
-    let live: Vec<&Group> = d.groups.iter().filter(|g| !g.deleted).collect();
+    let mut live: Vec<&Group> = d
+        .groups
+        .iter()
+        .filter(|g| !g.deleted && !bad.iter().any(|(b, _)| *b == g.id))
+        .collect();
     let unknowns = live.iter().any(|g| has_unknowns(g));
-    let reads_tags = live.iter().any(|g| {
+    let others = live.iter().any(|g| {
         g.tags
             .iter()
             .any(|(k, v)| k.known().is_none() || v.known().is_none())
@@ -356,50 +380,84 @@ fn judge_defined(d: &Defined, checks: &[Check]) -> Result<Judged, Vec<(String, S
                     Peer::Group {
                         group: GroupPeer::External(_) | GroupPeer::Unknown(_),
                         ..
-                    } | Peer::Unknown(_)
+                    }
                 )
             })
     });
-    let mut worlds = vec![World {
-        sources: Sources::Nobody,
-        wide: false,
-        tag: None,
-    }];
+    let mut worlds = vec![World::KNOWN];
     if unknowns {
-        worlds.push(World {
-            sources: Sources::Internet,
-            wide: true,
-            tag: None,
-        });
-        worlds.push(World {
-            sources: Sources::Private,
-            wide: true,
-            tag: None,
-        });
+        for sources in [Sources::Internet, Sources::Private] {
+            worlds.push(World {
+                sources,
+                wide: true,
+                ..World::KNOWN
+            });
+        }
     }
-    if reads_tags {
+    if others {
         let mut candidates: BTreeSet<(String, String)> = BTreeSet::new();
         for c in checks {
             candidates.extend(c.tag_candidates());
         }
         for t in candidates {
             worlds.push(World {
-                sources: Sources::Nobody,
                 wide: true,
                 tag: Some(t),
+                ..World::KNOWN
             });
         }
+        worlds.push(World {
+            wide: true,
+            load_balancers: true,
+            ..World::KNOWN
+        });
     }
     // verdicts[world][group][check]
     let mut verdicts: Vec<Vec<Vec<(Compliance, String)>>> = Vec::new();
     let mut next = d.groups.len() + 1;
+    // A value only a world makes (a port range of an unknown port) may still be one EC2 refuses:
+    // that group gets the error.
+    let mut models_per_world = Vec::new();
     for w in &worlds {
-        let models: Vec<SecurityGroup> = live
-            .iter()
-            .map(|g| model_of(g, w, &mut ids, &mut next))
-            .collect::<Result<_, _>>()
-            .map_err(|e| vec![e])?;
-        let facts = facts_of(d, &live, &models, w, &ids);
+        let mut models = Vec::new();
+        for g in &live {
+            match model_of(g, w, &mut ids, &mut next) {
+                Ok(m) => models.push(Some(m)),
+                Err(e) => {
+                    bad.push(e);
+                    models.push(None);
+                }
+            }
+        }
+        models_per_world.push(models);
+    }
+    let failed: BTreeSet<usize> = models_per_world
+        .iter()
+        .flat_map(|ms| {
+            ms.iter()
+                .enumerate()
+                .filter(|(_, m)| m.is_none())
+                .map(|(i, _)| i)
+        })
+        .collect();
+    let models_per_world: Vec<Vec<SecurityGroup>> = models_per_world
+        .into_iter()
+        .map(|ms| {
+            ms.into_iter()
+                .enumerate()
+                .filter(|(i, _)| !failed.contains(i))
+                .filter_map(|(_, m)| m)
+                .collect()
+        })
+        .collect();
+    live = live
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !failed.contains(i))
+        .map(|(_, g)| g)
+        .collect();
+    for (w, models) in worlds.iter().zip(&models_per_world) {
+        let facts = facts_of(d, &live, models, w, &ids);
         verdicts.push(
             models
                 .iter()
@@ -418,6 +476,10 @@ fn judge_defined(d: &Defined, checks: &[Check]) -> Result<Judged, Vec<(String, S
     let mut out = Vec::new();
     let mut li = 0;
     for g in &d.groups {
+        let judged = live.iter().any(|l| l.id == g.id);
+        if !g.deleted && !judged {
+            continue;
+        }
         if g.deleted {
             out.push((
                 g.id.clone(),
@@ -447,7 +509,7 @@ fn judge_defined(d: &Defined, checks: &[Check]) -> Result<Judged, Vec<(String, S
         out.push((g.id.clone(), per_check));
         li += 1;
     }
-    Ok(out)
+    (out, bad)
 }
 
 /// Worlds that agree give their verdict (the known values' reason); worlds that disagree make it
@@ -606,7 +668,7 @@ fn model_of(
                  next: &mut usize|
      -> Result<Vec<Permission>, (String, String)> {
         let mut out = Vec::new();
-        for r in rules {
+        for r in rules.iter().filter(|r| !w.leaves_out(r)) {
             out.push(permission_of(r, w, ids, next).map_err(|e| (g.id.clone(), e))?);
         }
         Ok(out)
@@ -631,31 +693,23 @@ fn permission_of(
     ids: &mut Ids,
     next: &mut usize,
 ) -> Result<Permission, String> {
+    // Only the wide worlds keep rules with an unknown protocol or port: the widest values.
     let protocol = match &r.protocol {
         Val::Known(p) => p.clone(),
-        Val::Unknown(_) if w.wide => "-1".into(),
-        // A protocol of its own (RFC 3692's experimental 253): no port-based check flags it.
-        Val::Unknown(_) => "253".into(),
+        Val::Unknown(_) => "-1".into(),
     };
-    let (from, to) = match (&r.from_port, &r.to_port) {
-        (Val::Known(f), Val::Known(t)) => (*f, *t),
-        (f, t) if w.wide => (
-            f.known().copied().unwrap_or(Some(0)),
-            t.known().copied().unwrap_or(Some(65_535)),
-        ),
-        (f, t) => {
-            let f = f.known().copied().flatten();
-            let t = t.known().copied().flatten();
-            (f.or(t).or(Some(0)), t.or(f).or(Some(0)))
-        }
-    };
+    let (from, to) = (
+        r.from_port.known().copied().unwrap_or(Some(0)),
+        r.to_port.known().copied().unwrap_or(Some(65_535)),
+    );
+    // Only the known world leaves unknown sources out; these never reach anyone if used.
     let (v4_nobody, v6_nobody) = ("192.0.2.1/32", "2001:db8::1/128");
     let cidr = |v: &Val<String>, v6: bool| -> String {
         match v {
             Val::Known(c) => truncated(c, v6),
             Val::Unknown(_) => match (w.sources, v6) {
-                (Sources::Nobody, false) => v4_nobody.into(),
-                (Sources::Nobody, true) => v6_nobody.into(),
+                (Sources::Known, false) => v4_nobody.into(),
+                (Sources::Known, true) => v6_nobody.into(),
                 (Sources::Internet, false) => "0.0.0.0/0".into(),
                 (Sources::Internet, true) => "::/0".into(),
                 (Sources::Private, false) => "10.0.0.0/8".into(),
@@ -826,9 +880,11 @@ fn facts_of(d: &Defined, live: &[&Group], models: &[SecurityGroup], w: &World, i
             facts.load_balancer_groups.insert(id);
         }
     }
-    if let Some((k, v)) = &w.tag {
-        for id in &ids.others {
+    for id in &ids.others {
+        if w.load_balancers {
             facts.load_balancer_groups.insert(id.clone());
+        }
+        if let Some((k, v)) = &w.tag {
             facts.group_info.insert(
                 id.clone(),
                 GroupInfo {

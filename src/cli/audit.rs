@@ -1,15 +1,14 @@
 //! `sg-compliance audit`: the audit command's arguments, the checks it runs, its inputs (files,
 //! a live account, a Config aggregator, an organization) and its output.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::audit::{audit_files, AuditReport};
 use crate::checks::Check;
-use crate::report::{self, Format};
+use crate::report::Format;
 
-use super::build_checks;
+use super::{build_checks, now_rfc3339, write_report};
 
 #[derive(clap::Args, Debug)]
 pub struct AuditArgs {
@@ -172,63 +171,6 @@ fn write(report: &AuditReport, args: &AuditArgs) -> Result<(), String> {
     write_report(report, args.format, args.output.as_deref(), args.all)
 }
 
-/// Writes the report to `output` (or stdout) in `format` (default: table on a terminal, JSON
-/// otherwise); `all` shows every row of the table and Markdown reports.
-pub(super) fn write_report(
-    report: &AuditReport,
-    format: Option<Format>,
-    output: Option<&std::path::Path>,
-    all: bool,
-) -> Result<(), String> {
-    let rows = if all {
-        report::Shown::All
-    } else {
-        report::Shown::NonCompliant
-    };
-    let format = format.unwrap_or({
-        if output.is_none() && std::io::stdout().is_terminal() {
-            Format::Table
-        } else {
-            Format::Json
-        }
-    });
-    match output {
-        Some(path) => std::fs::File::create(path)
-            .map_err(|e| e.to_string())
-            .and_then(|file| emit(report, format, rows, file))
-            .map_err(|e| format!("cannot write --output {}: {e}", path.display())),
-        None => emit(report, format, rows, std::io::stdout().lock())
-            .map_err(|e| format!("cannot write the report: {e}")),
-    }
-}
-
-/// The current time as RFC 3339 (UTC), e.g. `2026-12-02T14:30:00Z`; `SOURCE_DATE_EPOCH` (the
-/// reproducible-builds convention) fixes it for a reproducible report.
-pub(super) fn now_rfc3339() -> String {
-    use aws_smithy_types::date_time::Format as DateTimeFormat;
-    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
-    let secs = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or(now.secs());
-    let whole = aws_smithy_types::DateTime::from_secs(secs);
-    whole
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_else(|_| format!("{} seconds after 1970", now.secs()))
-}
-
-/// Streams the report through a buffer.
-fn emit(
-    report: &AuditReport,
-    format: Format,
-    rows: report::Shown,
-    out: impl Write,
-) -> Result<(), String> {
-    let mut out = std::io::BufWriter::new(out);
-    report::write(report, format, rows, &mut out).map_err(|e| e.to_string())?;
-    out.flush().map_err(|e| e.to_string())
-}
-
 /// Without the `aws` feature, the live sources say how to get them.
 #[cfg(not(feature = "aws"))]
 mod live {
@@ -258,6 +200,7 @@ mod live {
 
     use super::*;
     use crate::audit::{audit_scope, scope_error, AuditError, ErrorKind};
+    use std::io::IsTerminal;
     use crate::aws::{self, AwsCloud};
     use crate::inventory::Scope;
     use aws_config::SdkConfig;

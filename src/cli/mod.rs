@@ -7,13 +7,14 @@ mod printing;
 mod remediate;
 mod scan;
 
-use std::io::Read;
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use std::collections::BTreeMap;
 
 use clap::{Parser, Subcommand};
 
+use crate::audit::AuditReport;
 use crate::checks::Check;
 use crate::params::ParamError;
 
@@ -260,6 +261,63 @@ pub fn build_checks(
         });
     }
     Ok(checks)
+}
+
+/// Writes the report to `output` (or stdout) in `format` (default: table on a terminal, JSON
+/// otherwise); `all` shows every row of the table and Markdown reports.
+pub(crate) fn write_report(
+    report: &AuditReport,
+    format: Option<crate::report::Format>,
+    output: Option<&std::path::Path>,
+    all: bool,
+) -> Result<(), String> {
+    let rows = if all {
+        crate::report::Shown::All
+    } else {
+        crate::report::Shown::NonCompliant
+    };
+    let format = format.unwrap_or({
+        if output.is_none() && std::io::stdout().is_terminal() {
+            crate::report::Format::Table
+        } else {
+            crate::report::Format::Json
+        }
+    });
+    match output {
+        Some(path) => std::fs::File::create(path)
+            .map_err(|e| e.to_string())
+            .and_then(|file| emit(report, format, rows, file))
+            .map_err(|e| format!("cannot write --output {}: {e}", path.display())),
+        None => emit(report, format, rows, std::io::stdout().lock())
+            .map_err(|e| format!("cannot write the report: {e}")),
+    }
+}
+
+/// The current time as RFC 3339 (UTC), e.g. `2026-12-02T14:30:00Z`; `SOURCE_DATE_EPOCH` (the
+/// reproducible-builds convention) fixes it for a reproducible report.
+pub(crate) fn now_rfc3339() -> String {
+    use aws_smithy_types::date_time::Format as DateTimeFormat;
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(now.secs());
+    let whole = aws_smithy_types::DateTime::from_secs(secs);
+    whole
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| format!("{} seconds after 1970", now.secs()))
+}
+
+/// Streams the report through a buffer.
+fn emit(
+    report: &AuditReport,
+    format: crate::report::Format,
+    rows: crate::report::Shown,
+    out: impl Write,
+) -> Result<(), String> {
+    let mut out = std::io::BufWriter::new(out);
+    crate::report::write(report, format, rows, &mut out).map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -8,8 +8,7 @@ use crate::report::Format;
 use crate::scan::scan_files;
 use crate::template::read_parameters;
 
-use super::audit::{now_rfc3339, write_report};
-use super::build_checks;
+use super::{build_checks, now_rfc3339, write_report};
 
 #[derive(clap::Args, Debug)]
 pub struct ScanArgs {

@@ -1,1 +1,368 @@
+//! The verdict rules of `scan` on small templates: unknown values, conditions, group and
+//! prefix-list sources, tags, deleted groups.
 
+use super::*;
+use rstest::rstest;
+
+/// Rows as (id, check, verdict, annotation), and the errors.
+type Scanned = (Vec<(String, String, Compliance, String)>, Vec<String>);
+
+/// Scans `text` (a template or plan) with these checks and parameters; rows as
+/// (id, check, verdict, annotation), and the errors.
+pub(crate) fn scan_text(
+    text: &str,
+    checks: &[&str],
+    params: &[(&str, &str)],
+    parameters: &[(&str, &str)],
+) -> Scanned {
+    let checks = checks_of(checks, params);
+    let parameters: BTreeMap<String, String> = parameters
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut report = AuditReport::new(&checks);
+    match template::parse("t.yaml", text, &parameters) {
+        Ok(source) => scan_source("t.yaml", &source, &checks, &mut report),
+        Err(e) => report.errors.push(input_error(e)),
+    }
+    (
+        report
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.group_id.to_string(),
+                    r.check.to_string(),
+                    r.compliance,
+                    r.annotation.to_string(),
+                )
+            })
+            .collect(),
+        report.errors.iter().map(|e| e.message.clone()).collect(),
+    )
+}
+
+/// The checks with the parameters each declares.
+fn checks_of(names: &[&str], params: &[(&str, &str)]) -> Vec<Check> {
+    names
+        .iter()
+        .map(|name| {
+            let (specs, _) = Check::spec(name).unwrap();
+            let mut pairs = vec![("check", *name)];
+            pairs.extend(
+                params
+                    .iter()
+                    .filter(|(k, _)| specs.iter().any(|s| s.name == *k)),
+            );
+            Check::from_pairs(&pairs).unwrap()
+        })
+        .collect()
+}
+
+/// One group `G` with these ingress rules (YAML list items) and extra template text.
+fn one_group(ingress: &str, extra: &str) -> String {
+    format!(
+        "Parameters:\n  Cidr: {{Type: String}}\n  Port: {{Type: String}}\n  Proto: {{Type: String}}\n  Peer: {{Type: AWS::EC2::SecurityGroup::Id}}\n  Pl: {{Type: String}}\n  Env: {{Type: String, Default: dev}}\nConditions:\n  Prod: !Equals [!Ref Env, prod]\nResources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: g\n      SecurityGroupIngress:\n{ingress}\n{extra}"
+    )
+}
+
+fn verdict_of(text: &str, check: &str, params: &[(&str, &str)]) -> (Compliance, String) {
+    let (rows, errors) = scan_text(text, &[check], params, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let row = rows.iter().find(|r| r.0 == "G").expect("a row for G");
+    (row.2, row.3.clone())
+}
+
+#[rstest]
+// Known values decide.
+#[case::known_finding(
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}",
+    "public-ingress",
+    Compliance::NonCompliant,
+    "tcp/22 open to 0.0.0.0/0"
+)]
+// A finding of the known values holds whatever the unknown ones are.
+#[case::known_finding_beside_unknown("        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}\n        - {IpProtocol: tcp, FromPort: 5432, ToPort: 5432, CidrIp: !Ref Cidr}", "public-ingress", Compliance::NonCompliant, "tcp/22 open to 0.0.0.0/0")]
+// The verdict depends on an unknown source: named.
+#[case::unknown_source(
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: !Ref Cidr}",
+    "public-ingress",
+    Compliance::InsufficientData,
+    "G.SecurityGroupIngress[0].CidrIp: parameter Cidr (no Default, no --parameters value)"
+)]
+#[case::unknown_ipv6_source(
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIpv6: !ImportValue office-v6}",
+    "public-ingress",
+    Compliance::InsufficientData,
+    "Fn::ImportValue office-v6"
+)]
+#[case::unknown_port(
+    "        - {IpProtocol: tcp, FromPort: !Ref Port, ToPort: !Ref Port, CidrIp: 0.0.0.0/0}",
+    "public-ingress",
+    Compliance::InsufficientData,
+    "FromPort: parameter Port"
+)]
+#[case::unknown_protocol(
+    "        - {IpProtocol: !Ref Proto, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}",
+    "public-ingress",
+    Compliance::InsufficientData,
+    "IpProtocol: parameter Proto"
+)]
+#[case::unknown_pseudo(
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: !Sub '${AWS::Region}'}",
+    "public-ingress",
+    Compliance::InsufficientData,
+    "pseudo parameter AWS::Region"
+)]
+// Unknown values no check reads do not matter.
+#[case::unknown_description("        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 0.0.0.0/0, Description: !Ref Cidr}", "public-ingress", Compliance::Compliant, "no ingress from the internet")]
+// Group and prefix-list sources are never the internet nor a private range, known or not.
+#[case::unknown_group_source(
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, SourceSecurityGroupId: !Ref Peer}",
+    "public-ingress",
+    Compliance::Compliant,
+    "no ingress from the internet"
+)]
+#[case::external_group_source("        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, SourceSecurityGroupId: sg-0123456789abcdef0}", "broad-private-ingress", Compliance::Compliant, "")]
+#[case::unknown_prefix_list(
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, SourcePrefixListId: !Ref Pl}",
+    "public-ingress",
+    Compliance::Compliant,
+    "no ingress from the internet"
+)]
+#[case::unknown_prefix_list_private(
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, SourcePrefixListId: !Ref Pl}",
+    "broad-private-ingress",
+    Compliance::Compliant,
+    ""
+)]
+// A private range as the unknown: broad-private-ingress depends on it.
+#[case::unknown_source_private(
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: !Ref Cidr}",
+    "broad-private-ingress",
+    Compliance::InsufficientData,
+    "G.SecurityGroupIngress[0].CidrIp"
+)]
+// Parameters: the Default.
+#[case::parameter_default(
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: !Ref Open}",
+    "public-ingress",
+    Compliance::NonCompliant,
+    "tcp/22 open to 0.0.0.0/0"
+)]
+// Host bits are cleared as EC2 does: 192.168.1.0/0 is the internet.
+#[case::host_bits(
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 192.168.1.0/0}",
+    "public-ingress",
+    Compliance::NonCompliant,
+    "tcp/22 open to 0.0.0.0/0"
+)]
+// Protocol numbers, ports as text.
+#[case::protocol_number_ports_text(
+    "        - {IpProtocol: 6, FromPort: '3389', ToPort: '3389', CidrIp: 0.0.0.0/0}",
+    "public-ingress",
+    Compliance::NonCompliant,
+    "tcp/3389"
+)]
+// Fn::If: every combination of the conditions, NON_COMPLIANT if any is, and which.
+#[case::condition_any_branch("        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: !If [Prod, 0.0.0.0/0, 10.0.0.0/8]}", "public-ingress", Compliance::NonCompliant, "when Prod=true: ")]
+#[case::condition_no_value("        - !If [Prod, {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}, !Ref AWS::NoValue]", "public-ingress", Compliance::NonCompliant, "when Prod=true")]
+#[case::condition_compliant_both("        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: !If [Prod, 0.0.0.0/0, 10.0.0.0/8]}", "public-ingress", Compliance::Compliant, "no ingress from the internet")]
+#[case::condition_unknown_branch("        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: !If [Prod, !Ref Cidr, 10.0.0.0/8]}", "public-ingress", Compliance::InsufficientData, "when Prod=true: known only at deploy")]
+fn unknown_values_and_conditions(
+    #[case] ingress: &str,
+    #[case] check: &str,
+    #[case] expected: Compliance,
+    #[case] needle: &str,
+) {
+    let text = one_group(ingress, "").replace(
+        "  Env: {Type: String, Default: dev}",
+        "  Env: {Type: String, Default: dev}\n  Open: {Type: String, Default: 0.0.0.0/0}",
+    );
+    let (c, why) = verdict_of(&text, check, &[]);
+    assert_eq!(c, expected, "{why}");
+    assert!(why.contains(needle), "{why}");
+}
+
+#[test]
+fn parameters_settle_values_and_conditions() {
+    let text = one_group(
+        "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: !If [Prod, 0.0.0.0/0, !Ref Cidr]}",
+        "",
+    );
+    let run = |parameters: &[(&str, &str)]| {
+        let (rows, errors) = scan_text(&text, &["public-ingress"], &[], parameters);
+        assert!(errors.is_empty(), "{errors:?}");
+        (rows[0].2, rows[0].3.clone())
+    };
+    // Env=dev from --parameters settles Prod; the Cidr value decides.
+    assert_eq!(
+        run(&[("Env", "dev"), ("Cidr", "198.51.100.0/24")]).0,
+        Compliance::Compliant
+    );
+    let (c, why) = run(&[("Env", "dev"), ("Cidr", "0.0.0.0/0")]);
+    assert_eq!(c, Compliance::NonCompliant);
+    // Settled conditions are not named.
+    assert!(!why.contains("Prod="), "{why}");
+    // Without --parameters the Default does not settle the condition: both branches are judged.
+    let (c, why) = run(&[("Cidr", "198.51.100.0/24")]);
+    assert_eq!(c, Compliance::NonCompliant);
+    assert!(why.starts_with("when Prod=true"), "{why}");
+}
+
+#[test]
+fn a_parameter_no_template_declares_is_an_error() {
+    let text = one_group(
+        "        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 0.0.0.0/0}",
+        "",
+    );
+    let dir = std::env::temp_dir().join(format!("sg-scan-param-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.yaml");
+    std::fs::write(&file, text).unwrap();
+    let checks = checks_of(&["public-ingress"], &[]);
+    let report = scan_files(
+        &[&file],
+        &BTreeMap::from([("Cdir".to_string(), "x".to_string())]),
+        &checks,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(report.exit_code(), 2);
+    assert!(
+        report.errors[0]
+            .message
+            .contains("Cdir declared by no template"),
+        "{:?}",
+        report.errors
+    );
+}
+
+#[test]
+fn a_group_that_exists_only_under_a_condition_is_judged_when_it_does() {
+    let text = "Parameters:\n  Env: {Type: String, Default: dev}\nConditions:\n  Prod: !Equals [!Ref Env, prod]\n  NotProd: !Not [!Condition Prod]\nResources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Condition: NotProd\n    Properties:\n      GroupDescription: g\n      SecurityGroupIngress:\n        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: !If [Prod, 0.0.0.0/0, 10.0.0.0/8]}\n";
+    let (rows, errors) = scan_text(text, &["public-ingress"], &[], &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+    // NotProd reads Prod: the combination Prod=true has no G, so the open branch never deploys.
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].2, Compliance::Compliant, "{}", rows[0].3);
+    // Settled false by --parameters: no group, no verdict; a note says so.
+    let (rows, _) = scan_text(text, &["public-ingress"], &[], &[("Env", "prod")]);
+    assert!(rows.is_empty(), "{rows:?}");
+}
+
+#[test]
+fn too_many_open_conditions_are_refused_with_what_to_do() {
+    let mut text = String::from("Parameters:\n  P: {Type: String}\nConditions:\n");
+    for i in 0..=MAX_OPEN_CONDITIONS {
+        text.push_str(&format!("  C{i}: !Equals [!Ref P, v{i}]\n"));
+    }
+    text.push_str("Resources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: g\n      SecurityGroupIngress:\n");
+    for i in 0..=MAX_OPEN_CONDITIONS {
+        text.push_str(&format!(
+            "        - {{IpProtocol: tcp, FromPort: {i}, ToPort: {i}, CidrIp: !If [C{i}, 0.0.0.0/0, 10.0.0.0/8]}}\n"
+        ));
+    }
+    let (rows, errors) = scan_text(&text, &["public-ingress"], &[], &[]);
+    assert!(rows.is_empty());
+    assert!(errors[0].contains("pass --parameters"), "{errors:?}");
+}
+
+/// Tags and groups the checks read: an unknown tag value, a group the files do not define.
+#[rstest]
+#[case::unknown_tier_tag(
+    "      Tags: [{Key: tier, Value: !Ref Cidr}]",
+    "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 10.0.0.0/8}",
+    "tiers",
+    Compliance::InsufficientData,
+    "tier=db"
+)]
+#[case::known_tier_wrong_source(
+    "      Tags: [{Key: tier, Value: db}]",
+    "        - {IpProtocol: tcp, FromPort: 5432, ToPort: 5432, CidrIp: 10.0.0.0/8}",
+    "tiers",
+    Compliance::NonCompliant,
+    "10.0.0.0/8"
+)]
+#[case::external_source_group_tags_unknown(
+    "      Tags: [{Key: tier, Value: db}]",
+    "        - {IpProtocol: tcp, FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: sg-0123456789abcdef0}",
+    "tiers",
+    Compliance::InsufficientData,
+    "the tags of sg-0123456789abcdef0 (not defined in these files)"
+)]
+#[case::unknown_web_tag(
+    "      Tags: [{Key: tier, Value: !Ref Cidr}]",
+    "        - {IpProtocol: tcp, FromPort: 80, ToPort: 80, SourceSecurityGroupId: !Ref Peer}",
+    "web-tier",
+    Compliance::InsufficientData,
+    "Tags[0].Value"
+)]
+fn tags_and_groups_known_only_at_deploy(
+    #[case] tags: &str,
+    #[case] ingress: &str,
+    #[case] check: &str,
+    #[case] expected: Compliance,
+    #[case] needle: &str,
+) {
+    let text = one_group(ingress, tags);
+    let params: &[(&str, &str)] = if check == "tiers" {
+        &[("tierTagKey", "tier"), ("tierRules", "db<-app:5432")]
+    } else {
+        &[("tierTagKey", "tier"), ("tierTagValue", "web")]
+    };
+    let (c, why) = verdict_of(&text, check, params);
+    assert_eq!(c, expected, "{why}");
+    assert!(why.contains(needle), "{why}");
+}
+
+#[test]
+fn groups_of_one_template_see_each_other_and_its_load_balancers() {
+    let text = "Resources:\n  Lb:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: lb\n      SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 0.0.0.0/0}]\n  App:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: app\n      Tags: [{Key: tier, Value: app}]\n  Web:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: web\n      Tags: [{Key: tier, Value: web}]\n      SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 80, ToPort: 80, SourceSecurityGroupId: !GetAtt Lb.GroupId}]\n  AppFromWeb:\n    Type: AWS::EC2::SecurityGroupIngress\n    Properties:\n      GroupId: !Ref App\n      IpProtocol: tcp\n      FromPort: 8080\n      ToPort: 8080\n      SourceSecurityGroupId: !GetAtt Lb.GroupId\n  Alb:\n    Type: AWS::ElasticLoadBalancingV2::LoadBalancer\n    Properties:\n      SecurityGroups: [!GetAtt Lb.GroupId]\n";
+    let (rows, errors) = scan_text(
+        text,
+        &["web-tier", "tiers"],
+        &[
+            ("tierTagKey", "tier"),
+            ("tierTagValue", "web"),
+            ("tierRules", "web<-lb:80; app<-web:8080"),
+        ],
+        &[],
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let get = |id: &str, check: &str| {
+        rows.iter()
+            .find(|r| r.0 == id && r.1 == check)
+            .map(|r| (r.2, r.3.clone()))
+            .unwrap()
+    };
+    assert_eq!(get("Web", "web-tier").0, Compliance::Compliant);
+    assert_eq!(get("Web", "tiers").0, Compliance::Compliant);
+    // App admits the load balancer, not the web tier: named by its logical id.
+    let (c, why) = get("App", "tiers");
+    assert_eq!(c, Compliance::NonCompliant);
+    assert!(why.contains("Lb"), "{why}");
+    assert!(!why.contains("sg-5ca9e"), "{why}");
+}
+
+#[test]
+fn a_bad_known_value_names_its_field_and_spares_the_other_groups() {
+    let text = "Resources:\n  Bad:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: b\n      SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 10.0.0.300/8}]\n  Good:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: g\n      SecurityGroupIngress: [{IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}]\n";
+    let (rows, errors) = scan_text(text, &["public-ingress"], &[], &[]);
+    assert_eq!(
+        errors,
+        ["t.yaml: Resources.Bad.Properties.SecurityGroupIngress[0]: `10.0.0.300/8` is not an IPv4 CIDR (e.g. 203.0.113.0/24)"]
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].2),
+        ("Good", Compliance::NonCompliant)
+    );
+    let text = text
+        .replace("10.0.0.300/8", "10.0.0.0/8")
+        .replace("FromPort: 22, ToPort: 22, CidrIp: 10", "CidrIp: 10");
+    let (_, errors) = scan_text(&text, &["public-ingress"], &[], &[]);
+    assert_eq!(
+        errors,
+        ["t.yaml: Resources.Bad.Properties.SecurityGroupIngress[0].FromPort: is missing: a tcp permission needs a port range (0-65535)"]
+    );
+}

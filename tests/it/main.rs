@@ -8,6 +8,7 @@ mod fix_properties;
 mod fixtures;
 mod hostile;
 mod properties;
+mod scan_cli;
 
 #[cfg(feature = "aws")]
 mod adapter_mocks;

@@ -1,0 +1,258 @@
+//! `sg-compliance scan` as a user runs it: the held-out Config-item cases re-expressed as
+//! templates give the rule's verdicts; real `cdk synth` output, AWS's sample templates and real
+//! `terraform show -json` plans give the verdicts in their golden files (insta); SARIF is
+//! validated against the SARIF 2.1.0 schema and locates findings in their file and line; exit
+//! codes are the audit's.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rstest::rstest;
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn sg_compliance(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("SOURCE_DATE_EPOCH", "1764680400")
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+fn python() -> PathBuf {
+    std::env::var("SG_COMPLIANCE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join(".venv/bin/python"))
+}
+
+/// `--check`/`--param` arguments for a Config rule's parameters (`check` selects; web-tier is the
+/// default check).
+fn rule_arguments(parameters: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut args = vec![
+        "--check".to_string(),
+        parameters
+            .get("check")
+            .and_then(Value::as_str)
+            .unwrap_or("web-tier")
+            .to_string(),
+    ];
+    for (k, v) in parameters {
+        if k != "check" {
+            args.push("--param".into());
+            args.push(format!("{k}={}", v.as_str().unwrap()));
+        }
+    }
+    args
+}
+
+/// Every held-out case: the template's group gets the verdict the rule gives the item, for the
+/// same reason.
+#[test]
+fn held_out_cases_as_templates_get_the_rules_verdicts() {
+    let dir = root().join("fixtures/scan/held-out");
+    let cases: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    assert!(cases.len() >= 18, "{}", cases.len());
+    for case in &cases {
+        let template = dir.join(case["template"].as_str().unwrap());
+        let parameters = case["parameters"].as_object().unwrap();
+        let mut args = vec![
+            "scan".to_string(),
+            template.display().to_string(),
+            "--format".into(),
+            "json".into(),
+        ];
+        args.extend(rule_arguments(parameters));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = sg_compliance(&args);
+        let rows: Vec<Value> = serde_json::from_str(&stdout(&out))
+            .unwrap_or_else(|e| panic!("{template:?}: {e}: {}", stderr(&out)));
+        assert_eq!(rows.len(), 1, "{template:?}: {rows:?}");
+        let row = &rows[0];
+        assert_eq!(row["complianceResourceId"], "Group");
+        assert_eq!(
+            row["complianceType"], case["expected"],
+            "{template:?}: {}",
+            row["annotation"]
+        );
+        let expected_code = if case["expected"] == "NON_COMPLIANT" {
+            1
+        } else {
+            0
+        };
+        assert_eq!(out.status.code(), Some(expected_code), "{}", stderr(&out));
+        let scanned = row["annotation"].as_str().unwrap();
+        if let Some(needle) = case
+            .get("expected_annotation_contains")
+            .and_then(Value::as_str)
+        {
+            // The fix half is the rule's (scan offers no fix): the reason half must be there.
+            let reason = needle
+                .split("fix:")
+                .next()
+                .unwrap()
+                .trim_end_matches(['(', ' ', ';']);
+            assert!(
+                reason.is_empty() || scanned.contains(reason),
+                "{template:?}: {scanned} vs {needle}"
+            );
+        }
+        // The same reason as the rule's own verdict on the item (its annotation adds the fix).
+        if let Some(event) = case["event"].as_str() {
+            let out = sg_compliance(&["evaluate", "--event", event]);
+            let evaluations: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+            assert_eq!(
+                evaluations[0]["complianceType"], row["complianceType"],
+                "{event}"
+            );
+            let rule = evaluations[0]["annotation"].as_str().unwrap();
+            let reason = rule.split("; fix").next().unwrap().trim_end_matches('…');
+            assert!(
+                scanned.starts_with(reason)
+                    || reason.starts_with(scanned.trim_end_matches("…[truncated]")),
+                "{event}:\n rule: {rule}\n scan: {scanned}"
+            );
+        }
+    }
+}
+
+/// The real fixtures of each shape, with the checks a team would run: golden rows.
+#[rstest]
+#[case::cdk_synth("cdk/template.json", &["--param", "tierTagKey=Tier", "--check", "web-tier", "--check", "public-ingress", "--check", "public-egress"])]
+#[case::aws_sample_json("cloudformation/EC2InstanceWithSecurityGroupSample.json", &["--check", "public-ingress", "--check", "public-egress"])]
+#[case::aws_sample_elb("cloudformation/ELBWithLockedDownAutoScaledInstances.yaml", &["--check", "public-ingress", "--check", "broad-private-ingress"])]
+#[case::aws_sample_ecs("cloudformation/ECS_Schedule_Example.yaml", &["--check", "public-ingress", "--check", "broad-private-ingress"])]
+#[case::aws_sample_gitlab("cloudformation/GitLabServer-pkg.yaml", &["--check", "public-ingress", "--check", "public-egress"])]
+#[case::aws_sample_rds("cloudformation/RDS_MySQL_With_Read_Replica.yaml", &["--check", "public-ingress", "--check", "broad-private-ingress"])]
+#[case::terraform_module_for_each("terraform/checkov-module-for-each.tfplan.json", &["--check", "public-ingress", "--check", "public-egress"])]
+#[case::terraform_nested_modules("terraform/policy-engine-nested-modules-tf1.0.plan.json", &["--check", "public-ingress", "--check", "public-egress"])]
+#[case::terraform_unknown_group_ids("terraform/terraform-compliance-test_issue-234-egress.plan.out.json", &["--check", "public-ingress", "--check", "public-egress", "--check", "tiers", "--param", "tierTagKey=tier", "--param", "tierRules=ecs<-lb:80"])]
+#[case::terraform_updates_and_outputs("terraform/terraform-compliance-test_issue-249.plan.out.json", &["--check", "public-ingress", "--check", "public-egress"])]
+fn real_fixtures_give_their_golden_verdicts(#[case] file: &str, #[case] checks: &[&str]) {
+    let path = format!("fixtures/scan/{file}");
+    let mut args = vec!["scan", &path, "--format", "json"];
+    args.extend(checks);
+    let out = sg_compliance(&args);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(!rows.is_empty());
+    let name = file.replace(['/', '.'], "_");
+    insta::assert_snapshot!(
+        format!("scan_{name}"),
+        serde_json::to_string_pretty(&rows).unwrap()
+    );
+}
+
+#[test]
+fn sarif_locates_each_finding_in_its_file_and_line_and_is_valid() {
+    let out = sg_compliance(&[
+        "scan",
+        "fixtures/scan/cdk/template.json",
+        "fixtures/scan/cloudformation/ECS_Schedule_Example.yaml",
+        "fixtures/scan/terraform/checkov-module-for-each.tfplan.json",
+        "--check",
+        "public-ingress",
+        "--check",
+        "public-egress",
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let sarif: Value = serde_json::from_str(&text).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let first = &results[0]["locations"][0];
+    assert_eq!(
+        first["physicalLocation"]["artifactLocation"]["uri"],
+        "fixtures/scan/cdk/template.json"
+    );
+    // The line of the group's logical id in the file.
+    let line = first["physicalLocation"]["region"]["startLine"]
+        .as_u64()
+        .unwrap() as usize;
+    let name = first["logicalLocations"][0]["name"].as_str().unwrap();
+    let template = std::fs::read_to_string(root().join("fixtures/scan/cdk/template.json")).unwrap();
+    assert!(
+        template
+            .lines()
+            .nth(line - 1)
+            .unwrap()
+            .contains(&format!("\"{name}\"")),
+        "line {line} of the template does not define {name}"
+    );
+    insta::assert_snapshot!("scan_sarif", text);
+    let file =
+        std::env::temp_dir().join(format!("sg-compliance-scan-{}.sarif", std::process::id()));
+    std::fs::write(&file, &text).unwrap();
+    let check = Command::new(python())
+        .args([
+            "-c",
+            "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))); print('valid')",
+            &file.display().to_string(),
+            &root().join("fixtures/audit/sarif-2.1.0.schema.json").display().to_string(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}: run `make venv`", python().display()));
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout).trim(),
+        "valid",
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// Exit codes as the audit's: 0 nothing NON_COMPLIANT (INSUFFICIENT_DATA included), 1 some, 2 bad
+/// input; every error one line naming the file (and field).
+#[rstest]
+#[case::non_compliant(&["fixtures/scan/cloudformation/EC2InstanceWithSecurityGroupSample.json", "--check", "public-ingress"], 1, "")]
+#[case::only_insufficient_data(&["tests/it/scan/unknown-office.yaml", "--check", "public-ingress"], 0, "")]
+#[case::no_such_file(&["tests/it/scan/missing.yaml"], 2, "sg-compliance: error: tests/it/scan/missing.yaml: cannot read: no such file")]
+#[case::not_a_template(&["fixtures/audit/describe-security-groups.json"], 2, "not a CloudFormation template nor a Terraform plan (an object with SecurityGroups)")]
+#[case::bad_field(&["tests/it/scan/bad-port.yaml", "--check", "public-ingress"], 2, "tests/it/scan/bad-port.yaml: Resources.Ssh.Properties.SecurityGroupIngress[0].ToPort: `twenty-two` is not a port number")]
+#[case::parameters_file(&["tests/it/scan/unknown-office.yaml", "--check", "public-ingress", "--parameters", "tests/it/scan/office-is-the-internet.json"], 1, "")]
+#[case::parameters_unknown_key(&["tests/it/scan/unknown-office.yaml", "--check", "public-ingress", "--parameters", "tests/it/scan/misspelt.json"], 2, "--parameters: Ofice declared by no template scanned")]
+#[case::nothing_defined(&["tests/it/scan/no-groups.yaml"], 0, "defines no security group (CloudFormation template): nothing to judge")]
+fn exit_codes_and_messages(#[case] args: &[&str], #[case] code: i32, #[case] needle: &str) {
+    let mut all = vec!["scan"];
+    all.extend(args);
+    all.extend(["--format", "json"]);
+    let out = sg_compliance(&all);
+    assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+    assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+    if needle.contains("error") {
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn the_table_shows_what_needs_action_with_where_it_is_defined() {
+    let out = sg_compliance(&[
+        "scan",
+        "tests/it/scan/unknown-office.yaml",
+        "--check",
+        "public-ingress",
+        "--format",
+        "table",
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("Office"), "{text}");
+    assert!(
+        text.contains("tests/it/scan/unknown-office.yaml:"),
+        "{text}"
+    );
+    assert!(text.contains("1 insufficient data"), "{text}");
+}
