@@ -24,7 +24,7 @@ use crate::audit::{AuditError, AuditReport, ErrorKind, Row, Shared};
 use crate::checks::{Check, Facts};
 use crate::model::{GroupId, GroupInfo, Permission, RawPermission, SecurityGroup, Tags};
 use crate::template::{self, Defined, Group, GroupPeer, Peer, Rule, Source, TemplateError, Val};
-use crate::verdict::{truncate_annotation, Compliance};
+use crate::verdict::Compliance;
 
 /// Open CloudFormation conditions judged in every combination (2^10 = 1,024 combinations).
 pub const MAX_OPEN_CONDITIONS: usize = 10;
@@ -227,7 +227,9 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
                 vpc_id: vpc.as_deref().map(Arc::from),
                 check: check.name(),
                 compliance,
-                annotation: Arc::from(truncate_annotation(annotation).as_str()),
+                // The whole reason: it goes to no Config API, so Config's 256 characters do not
+                // apply, and a reason that names its unknowns is long.
+                annotation: Arc::from(annotation.as_str()),
                 exposure: None,
                 location: Some((file.clone(), line)),
             });

@@ -200,12 +200,12 @@ mod live {
 
     use super::*;
     use crate::audit::{audit_scope, scope_error, AuditError, ErrorKind};
-    use std::io::IsTerminal;
     use crate::aws::{self, AwsCloud};
     use crate::inventory::Scope;
     use aws_config::SdkConfig;
     use futures::stream::{self, StreamExt};
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
 
     /// At most this many regions or accounts are audited at once.
     const CONCURRENCY: usize = 4;

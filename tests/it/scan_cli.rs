@@ -256,3 +256,59 @@ fn the_table_shows_what_needs_action_with_where_it_is_defined() {
     );
     assert!(text.contains("1 insufficient data"), "{text}");
 }
+
+/// The README's example, as it says: Office INSUFFICIENT_DATA, InstanceSecurityGroup NON_COMPLIANT,
+/// exit 1; CSV carries the file and the line too.
+#[test]
+fn the_readme_example() {
+    let out = sg_compliance(&[
+        "scan",
+        "tests/it/scan/unknown-office.yaml",
+        "fixtures/scan/cloudformation/EC2InstanceWithSecurityGroupSample.json",
+        "--check",
+        "public-ingress",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let verdict = |id: &str| {
+        rows.iter()
+            .find(|r| r["complianceResourceId"] == id)
+            .map(|r| r["complianceType"].as_str().unwrap().to_string())
+    };
+    assert_eq!(verdict("Office").as_deref(), Some("INSUFFICIENT_DATA"));
+    assert_eq!(
+        verdict("InstanceSecurityGroup").as_deref(),
+        Some("NON_COMPLIANT")
+    );
+    let office = rows
+        .iter()
+        .find(|r| r["complianceResourceId"] == "Office")
+        .unwrap();
+    assert!(office["annotation"].as_str().unwrap().starts_with(
+        "known only at deploy: Office.SecurityGroupIngress[0].CidrIp: parameter Office (no Default, no --parameters value); NON_COMPLIANT if the unknown sources are the internet: "
+    ));
+    assert_eq!(
+        (office["file"].as_str(), office["line"].as_u64()),
+        (Some("tests/it/scan/unknown-office.yaml"), Some(7))
+    );
+    let csv = sg_compliance(&[
+        "scan",
+        "tests/it/scan/unknown-office.yaml",
+        "--check",
+        "public-ingress",
+        "--format",
+        "csv",
+    ]);
+    let text = stdout(&csv);
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().ends_with(",file,line"), "{text}");
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .ends_with(",tests/it/scan/unknown-office.yaml,7"),
+        "{text}"
+    );
+}

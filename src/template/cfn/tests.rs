@@ -24,7 +24,7 @@ fn known(s: &str) -> Val<String> {
     Val::Known(s.to_string())
 }
 
-const PARAMS: &str = "Parameters:\n  Office: {Type: String, Default: 198.51.100.0/24}\n  Nets: {Type: CommaDelimitedList, Default: '10.0.0.0/8,192.0.2.0/24'}\n  Env: {Type: String, Default: dev}\n  Bare: {Type: String}\nMappings:\n  Cidrs:\n    dev: {ssh: 10.1.0.0/16}\n    prod: {ssh: 0.0.0.0/0}\n";
+const PARAMS: &str = "Parameters:\n  Office: {Type: String, Default: 198.51.100.0/24}\n  Nets: {Type: CommaDelimitedList, Default: '10.0.0.0/8,192.0.2.0/24'}\n  Env: {Type: String, Default: dev}\n  Bare: {Type: String}\n  Ssm: {Type: 'AWS::SSM::Parameter::Value<String>', Default: /office/cidr}\nMappings:\n  Cidrs:\n    dev: {ssh: 10.1.0.0/16}\n    prod: {ssh: 0.0.0.0/0}\n";
 
 /// The CIDR of the only ingress rule of `G`, given as YAML.
 fn cidr_of(value: &str, given: &[(&str, &str)]) -> Val<String> {
@@ -79,6 +79,11 @@ fn intrinsic_functions_resolve_when_their_inputs_are_known(
     "pseudo parameter AWS::Region"
 )]
 #[case::get_azs("!Select [0, !GetAZs '']", "Fn::GetAZs is not evaluated before deploy")]
+#[case::cidr_function(
+    "!Select [0, !Cidr [10.0.0.0/16, 2, 8]]",
+    "Fn::Cidr is not evaluated before deploy"
+)]
+#[case::ssm_parameter("!Ref Ssm", "parameter Ssm: an SSM parameter, read at deploy")]
 fn values_known_only_at_deploy_say_what_they_are(#[case] value: &str, #[case] why: &str) {
     match cidr_of(value, &[]) {
         Val::Unknown(text) => assert!(text.contains(why), "{text}"),

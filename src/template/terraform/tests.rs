@@ -100,6 +100,10 @@ fn the_plan() -> Plan {
             change("aws_security_group_rule.old_rdp", "aws_security_group_rule", "old_rdp", &["create"],
                 json!({"type": "ingress", "security_group_id": "sg-0aaaaaaaaaaaaaaaa", "protocol": "tcp", "from_port": 3389, "to_port": 3389, "cidr_blocks": ["0.0.0.0/0"], "self": false}),
                 json!({"id": true})),
+            // The same rule as the refreshed attribute lists: counted once.
+            change("aws_security_group_rule.old_http", "aws_security_group_rule", "old_http", &["no-op"],
+                json!({"type": "ingress", "security_group_id": "sg-0aaaaaaaaaaaaaaaa", "protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_blocks": ["10.0.0.0/8"], "self": false}),
+                json!({})),
             // The rule the plan deletes.
             deleted_ssh,
             // A rule on a group of no one here: ignored.
@@ -207,7 +211,7 @@ fn a_rule_the_plan_deletes_does_not_count() {
         .iter()
         .map(|r| *r.from_port.known().unwrap())
         .collect();
-    // 22 is deleted (though the refreshed attribute lists it), 3389 is added by id.
+    // 22 is deleted (though the refreshed attribute lists it), 80 counts once, 3389 is added by id.
     assert_eq!(ports, [Some(80), Some(3389)]);
 }
 
