@@ -312,3 +312,57 @@ fn the_readme_example() {
         "{text}"
     );
 }
+
+/// The CI examples the README points to: they parse, run `scan` to SARIF, upload it (GitHub) or
+/// keep it (CodeBuild), and fail on findings only after that; their scan command line works on
+/// `cdk synth` output and a plan.
+#[test]
+fn ci_examples_scan_to_sarif_and_fail_on_findings_after_the_upload() {
+    let read = |p: &str| -> serde_yaml_ng::Value {
+        serde_yaml_ng::from_str(&std::fs::read_to_string(root().join(p)).unwrap()).unwrap()
+    };
+    let gha = read("docs/ci/github-actions-scan.yml");
+    assert_eq!(
+        gha["permissions"]["security-events"].as_str(),
+        Some("write")
+    );
+    let steps = gha["jobs"]["scan"]["steps"].as_sequence().unwrap();
+    let position =
+        |pred: &dyn Fn(&serde_yaml_ng::Value) -> bool| steps.iter().position(pred).unwrap();
+    let scan = position(&|s| {
+        s["run"].as_str().is_some_and(|r| {
+            r.contains("sg-compliance scan") && r.contains("--format sarif > scan.sarif")
+        })
+    });
+    let upload = position(&|s| {
+        s["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
+    });
+    let fail = position(&|s| s["if"].as_str() == Some("steps.scan.outputs.status == '1'"));
+    assert!(scan < upload && upload < fail);
+    assert_eq!(
+        steps[upload]["with"]["sarif_file"].as_str(),
+        Some("scan.sarif")
+    );
+    let codebuild = read("docs/ci/buildspec-scan.yml");
+    let build = format!("{:?}", codebuild["phases"]["build"]["commands"]);
+    assert!(build.contains("--format sarif > scan.sarif"), "{build}");
+    assert_eq!(
+        codebuild["artifacts"]["files"][0].as_str(),
+        Some("scan.sarif")
+    );
+    // The command line, on the fixtures of the shapes it is given.
+    let out = sg_compliance(&[
+        "scan",
+        "fixtures/scan/cdk/template.json",
+        "fixtures/scan/terraform/checkov-module-for-each.tfplan.json",
+        "--check",
+        "public-ingress",
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let sarif: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 4);
+}
