@@ -151,6 +151,13 @@ pub enum TemplateError {
 /// Reads one file and tells a template from a plan by its content.
 pub fn read(path: &Path, parameters: &BTreeMap<String, String>) -> Result<Source, TemplateError> {
     let name = path.display().to_string();
+    if path.is_dir() {
+        return Err(TemplateError::Unreadable {
+            path: name,
+            reason: "a directory: pass its templates or plans (e.g. cdk.out/*.template.json)"
+                .into(),
+        });
+    }
     let text = std::fs::read_to_string(path).map_err(|e| TemplateError::Unreadable {
         path: name.clone(),
         reason: if e.kind() == std::io::ErrorKind::NotFound {
@@ -168,6 +175,14 @@ pub fn parse(
     text: &str,
     parameters: &BTreeMap<String, String>,
 ) -> Result<Source, TemplateError> {
+    // A byte-order mark (editors on Windows write one) is not part of the document.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(TemplateError::Unrecognised {
+            path: name.to_string(),
+            found: "an empty file".into(),
+        });
+    }
     let value = match serde_json::from_str::<serde_json::Value>(text) {
         Ok(v) => v,
         Err(json) => {

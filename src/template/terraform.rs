@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use super::{Defined, Group, GroupPeer, Peer, Rule, TemplateError, Val};
 
-const GROUP: &str = "aws_security_group";
+/// The group resource types: a group, and the VPC's default group that Terraform adopts (whose
+/// rules it also sets: no block, no rule).
+const GROUPS: [&str; 2] = ["aws_security_group", "aws_default_security_group"];
 const RULE: &str = "aws_security_group_rule";
 const VPC_INGRESS: &str = "aws_vpc_security_group_ingress_rule";
 const VPC_EGRESS: &str = "aws_vpc_security_group_egress_rule";
@@ -99,7 +101,8 @@ impl Plan {
                 continue;
             }
             let ty = rc.get("type").and_then(Value::as_str).unwrap_or("");
-            if ![GROUP, RULE, VPC_INGRESS, VPC_EGRESS].contains(&ty)
+            if !GROUPS.contains(&ty)
+                && ![RULE, VPC_INGRESS, VPC_EGRESS].contains(&ty)
                 && !LOAD_BALANCERS.contains(&ty)
             {
                 continue;
@@ -162,7 +165,7 @@ impl Plan {
         let mut out = Defined::default();
         // (group, its known ids)
         let mut groups: Vec<(Group, Vec<String>)> = Vec::new();
-        for c in changes.iter().filter(|c| c.ty == GROUP) {
+        for c in changes.iter().filter(|c| GROUPS.contains(&c.ty)) {
             let ids: Vec<String> = [c.after, c.before]
                 .iter()
                 .filter_map(|v| v.get("id").and_then(Value::as_str))
@@ -356,27 +359,8 @@ impl Plan {
             let protocol = text_field(b, mask, "protocol", &here)?;
             let from_port = port_field(b, mask, "from_port", &here);
             let to_port = port_field(b, mask, "to_port", &here);
-            let description = b
-                .get("description")
-                .and_then(Value::as_str)
-                .filter(|d| !d.is_empty())
-                .map(str::to_string);
-            let mut peers = Vec::new();
-            peers.extend(
-                list_field(b, mask, "cidr_blocks", &here)
-                    .into_iter()
-                    .map(Peer::Ipv4),
-            );
-            peers.extend(
-                list_field(b, mask, "ipv6_cidr_blocks", &here)
-                    .into_iter()
-                    .map(Peer::Ipv6),
-            );
-            peers.extend(
-                list_field(b, mask, "prefix_list_ids", &here)
-                    .into_iter()
-                    .map(Peer::PrefixList),
-            );
+            let description = description_of(b);
+            let mut peers = list_peers(b, mask, &here);
             for v in list_field(b, mask, "security_groups", &here) {
                 let group = match v {
                     Val::Known(id) => GroupPeer::External(id),
@@ -442,28 +426,10 @@ impl Plan {
         let protocol = text_field(v, mask, protocol_key, &at)?;
         let from_port = port_field(v, mask, "from_port", &at);
         let to_port = port_field(v, mask, "to_port", &at);
-        let description = v
-            .get("description")
-            .and_then(Value::as_str)
-            .filter(|d| !d.is_empty())
-            .map(str::to_string);
+        let description = description_of(v);
         let mut peers = Vec::new();
         if c.ty == RULE {
-            peers.extend(
-                list_field(v, mask, "cidr_blocks", &at)
-                    .into_iter()
-                    .map(Peer::Ipv4),
-            );
-            peers.extend(
-                list_field(v, mask, "ipv6_cidr_blocks", &at)
-                    .into_iter()
-                    .map(Peer::Ipv6),
-            );
-            peers.extend(
-                list_field(v, mask, "prefix_list_ids", &at)
-                    .into_iter()
-                    .map(Peer::PrefixList),
-            );
+            peers = list_peers(v, mask, &at);
             if v.get("self").and_then(Value::as_bool) == Some(true) {
                 if let Some((own, _)) = own {
                     peers.push(Peer::Group {
@@ -704,9 +670,14 @@ fn split_module(m: &str) -> Vec<String> {
     out
 }
 
-/// `aws_security_group.NAME[KEY].ATTR` → (`aws_security_group.NAME`, `[KEY]`, `ATTR`).
+/// `aws_security_group.NAME[KEY].ATTR` → (`aws_security_group.NAME`, `[KEY]`, `ATTR`) (also of
+/// `aws_default_security_group`).
 fn parse_reference(r: &str) -> Option<(String, Option<String>, Option<String>)> {
-    let rest = r.strip_prefix("aws_security_group.")?;
+    let (ty, rest) = GROUPS.iter().find_map(|ty| {
+        r.strip_prefix(ty)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .map(|rest| (*ty, rest))
+    })?;
     let end = rest.find(['.', '[']).unwrap_or(rest.len());
     let name = &rest[..end];
     if name.is_empty() {
@@ -720,7 +691,7 @@ fn parse_reference(r: &str) -> Option<(String, Option<String>, Option<String>)> 
         tail = &tail[close + 1..];
     }
     let attr = tail.strip_prefix('.').map(str::to_string);
-    Some((format!("aws_security_group.{name}"), key, attr))
+    Some((format!("{ty}.{name}"), key, attr))
 }
 
 fn resolve_reference(refs: &[&str], c: &Change, groups: &[(Group, Vec<String>)]) -> Option<String> {
@@ -829,6 +800,32 @@ fn port_field(v: &Value, mask: &Value, key: &str, at: &str) -> Val<Option<i64>> 
         Some(Value::String(s)) => Val::Known(s.trim().parse().ok()),
         _ => Val::Known(None),
     }
+}
+
+/// The CIDR and prefix-list peers of an inline block or an `aws_security_group_rule`.
+fn list_peers(v: &Value, mask: &Value, at: &str) -> Vec<Peer> {
+    let mut peers: Vec<Peer> = list_field(v, mask, "cidr_blocks", at)
+        .into_iter()
+        .map(Peer::Ipv4)
+        .collect();
+    peers.extend(
+        list_field(v, mask, "ipv6_cidr_blocks", at)
+            .into_iter()
+            .map(Peer::Ipv6),
+    );
+    peers.extend(
+        list_field(v, mask, "prefix_list_ids", at)
+            .into_iter()
+            .map(Peer::PrefixList),
+    );
+    peers
+}
+
+fn description_of(v: &Value) -> Option<String> {
+    v.get("description")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
 }
 
 /// A list attribute, element by element: an unknown list is one unknown element.

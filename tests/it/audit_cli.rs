@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use rstest::rstest;
 use serde_json::Value;
 
-fn root() -> &'static Path {
+pub(super) fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -28,15 +28,15 @@ fn sg_compliance(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn stdout(out: &Output) -> String {
+pub(super) fn stdout(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
-fn stderr(out: &Output) -> String {
+pub(super) fn stderr(out: &Output) -> String {
     String::from_utf8(out.stderr.clone()).unwrap()
 }
 
-fn python() -> PathBuf {
+pub(super) fn python() -> PathBuf {
     std::env::var("SG_COMPLIANCE_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join(".venv/bin/python"))

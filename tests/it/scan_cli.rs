@@ -4,15 +4,12 @@
 //! validated against the SARIF 2.1.0 schema and locates findings in their file and line; exit
 //! codes are the audit's.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use super::audit_cli::{python, root, stderr, stdout};
 
 use rstest::rstest;
 use serde_json::Value;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn sg_compliance(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
@@ -22,20 +19,6 @@ fn sg_compliance(args: &[&str]) -> Output {
         .env("SOURCE_DATE_EPOCH", "1764680400")
         .output()
         .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
-
-fn python() -> PathBuf {
-    std::env::var("SG_COMPLIANCE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join(".venv/bin/python"))
 }
 
 /// `--check`/`--param` arguments for a Config rule's parameters (`check` selects; web-tier is the
@@ -225,6 +208,7 @@ fn sarif_locates_each_finding_in_its_file_and_line_and_is_valid() {
 #[case::bad_field(&["tests/it/scan/bad-port.yaml", "--check", "public-ingress"], 2, "tests/it/scan/bad-port.yaml: Resources.Ssh.Properties.SecurityGroupIngress[0].ToPort: `twenty-two` is not a port number")]
 #[case::parameters_file(&["tests/it/scan/unknown-office.yaml", "--check", "public-ingress", "--parameters", "tests/it/scan/office-is-the-internet.json"], 1, "")]
 #[case::parameters_unknown_key(&["tests/it/scan/unknown-office.yaml", "--check", "public-ingress", "--parameters", "tests/it/scan/misspelt.json"], 2, "--parameters: Ofice declared by no template scanned")]
+#[case::a_directory(&["fixtures/scan/cdk"], 2, "fixtures/scan/cdk: cannot read: a directory: pass its templates or plans (e.g. cdk.out/*.template.json)")]
 #[case::nothing_defined(&["tests/it/scan/no-groups.yaml"], 0, "defines no security group (CloudFormation template): nothing to judge")]
 fn exit_codes_and_messages(#[case] args: &[&str], #[case] code: i32, #[case] needle: &str) {
     let mut all = vec!["scan"];

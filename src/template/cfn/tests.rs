@@ -286,6 +286,10 @@ fn bad_rules_name_their_field(#[case] ingress: &str, #[case] needle: &str) {
     "not a CloudFormation template nor a Terraform plan (an object with SecurityGroups)"
 )]
 #[case::a_list("[1, 2]", "(a JSON list)")]
+#[case::empty(
+    "  \n",
+    "t.yaml: not a CloudFormation template nor a Terraform plan (an empty file)"
+)]
 #[case::resources_not_an_object("Resources: 3", "t.yaml: Resources: expected an object")]
 #[case::old_plan(
     "{\"format_version\": \"2.0\", \"resource_changes\": []}",
@@ -299,4 +303,10 @@ fn files_that_are_neither_are_refused_with_what_they_hold(
         .unwrap_err()
         .to_string();
     assert!(err.contains(needle), "{err}");
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_document() {
+    let d = groups("\u{feff}{\"Resources\": {\"G\": {\"Type\": \"AWS::EC2::SecurityGroup\", \"Properties\": {}}}}", &[]);
+    assert_eq!(d.groups[0].id, "G");
 }

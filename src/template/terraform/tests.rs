@@ -264,3 +264,18 @@ fn an_unknown_rule_set_is_empty_only_when_no_block_is_configured() {
         .unwrap();
     assert!(matches!(d.groups[0].ingress[0].peer, Peer::Unknown(_)));
 }
+
+#[test]
+fn the_adopted_default_group_is_a_group_too() {
+    let d = plan(json!({"format_version": "1.2", "resource_changes": [
+        change("aws_default_security_group.default", "aws_default_security_group", "default", &["update"],
+            json!({"id": "sg-0ddddddddddddddd0", "ingress": [block(&["0.0.0.0/0"], 22, 22)], "egress": []}), json!({}))
+    ]}))
+    .groups()
+    .unwrap();
+    assert_eq!(d.groups[0].id, "aws_default_security_group.default");
+    assert_eq!(
+        d.groups[0].ingress[0].peer,
+        Peer::Ipv4(Val::Known("0.0.0.0/0".into()))
+    );
+}
