@@ -46,7 +46,8 @@ lint:
 # (bench/sweep_stub.py), and `audit --aggregator` against a rate-limited stand-in of
 # SelectAggregateResourceConfig (bench/aggregator_bench.py: 100,000 groups over 50 accounts x 4 regions),
 # and `audit --org` against a stand-in of Organizations, STS, EC2 and ELBv2 with EC2's per-account
-# request limit (bench/org_bench.py: the same 100,000 groups).
+# request limit (bench/org_bench.py: the same 100,000 groups), and `scan` of a 5,000-group template,
+# a 5,000-group plan and a template of 1,024 condition combinations (bench/scan_bench.py).
 # Every part runs; the bench fails at the end if any figure missed its target.
 BENCH_TOOLS = awslambdaric==4.2.2
 bench: venv package-tools $(VENV)/.bench-stamp
@@ -61,6 +62,7 @@ bench: venv package-tools $(VENV)/.bench-stamp
 	cargo build --quiet --bin sg-compliance && \
 	$(VENV)/bin/python bench/aggregator_bench.py $(CARGO_TARGET_DIR)/debug/sg-compliance || fail=1; \
 	$(VENV)/bin/python bench/org_bench.py $(CARGO_TARGET_DIR)/debug/sg-compliance || fail=1; \
+	$(VENV)/bin/python bench/scan_bench.py $(CARGO_TARGET_DIR)/debug/sg-compliance || fail=1; \
 	exit $$fail
 $(VENV)/.bench-stamp: $(VENV)/.stamp
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: $(BENCH_TOOLS)

@@ -105,6 +105,7 @@ struct Named {
 }
 
 /// What one (group, check) came to under one assignment of the conditions.
+#[derive(Clone, PartialEq, Eq)]
 struct Outcome {
     compliance: Compliance,
     annotation: String,
@@ -112,65 +113,53 @@ struct Outcome {
     conditions: Vec<(String, bool)>,
 }
 
-/// Scans one parsed file into `report`.
-pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut AuditReport) {
-    let file: Shared = Arc::from(name);
-    // Settle which conditions are open: the ones met, as assignments grow.
-    let mut open: Vec<String> = Vec::new();
-    let assignments = loop {
-        let combos: Vec<BTreeMap<String, bool>> = (0..1usize << open.len())
-            .map(|bits| {
-                open.iter()
-                    .enumerate()
-                    .map(|(i, c)| (c.clone(), bits >> i & 1 == 1))
-                    .collect()
-            })
+/// Everything judged of one file so far (one round of condition assignments).
+#[derive(Default)]
+struct Judging {
+    /// Groups in the order first seen.
+    order: Vec<Seen>,
+    seen: BTreeSet<String>,
+    /// Per (group, check): the distinct outcomes of the assignments.
+    outcomes: BTreeMap<(String, usize), Vec<Outcome>>,
+    errors: BTreeSet<String>,
+    notes: Vec<String>,
+    /// Outcomes by what decides them (a group's definition, and every group's when a check reads
+    /// other groups): an assignment that changes nothing of a group is not judged again.
+    cache: std::collections::HashMap<u64, Vec<Outcome>>,
+}
+
+impl Judging {
+    fn absorb(&mut self, name: &str, d: &Defined, checks: &[Check]) {
+        for note in &d.notes {
+            if !self.notes.contains(note) {
+                self.notes.push(note.clone());
+            }
+        }
+        // What a check that reads other groups sees of them: ids, tags, VPCs, load balancers.
+        let reads_others = checks.iter().any(Check::depends_on_other_groups);
+        let whole = reads_others.then(|| {
+            fingerprint(
+                &d.groups
+                    .iter()
+                    .map(|g| (&g.id, &g.tags, &g.vpc_id, g.load_balancer, g.deleted))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let keys: Vec<u64> = d
+            .groups
+            .iter()
+            .map(|g| fingerprint(&(g, whole, &d.external_load_balancer_groups)))
             .collect();
-        let mut results = Vec::new();
-        let mut more: BTreeSet<String> = BTreeSet::new();
-        for a in &combos {
-            match source.groups(a) {
-                Ok(d) => {
-                    more.extend(d.open_conditions.iter().cloned());
-                    results.push(d);
-                }
-                Err(e) => {
-                    report.errors.push(input_error(e));
-                    return;
-                }
-            }
-        }
-        let new: Vec<String> = more.into_iter().filter(|c| !open.contains(c)).collect();
-        if new.is_empty() {
-            break results;
-        }
-        if open.len() + new.len() > MAX_OPEN_CONDITIONS {
-            open.extend(new);
-            report.errors.push(AuditError {
-                kind: ErrorKind::Input,
-                message: format!(
-                    "{name}: its security groups depend on {} conditions ({}) that --parameters does not settle: more than {MAX_OPEN_CONDITIONS} to judge in every combination; pass --parameters with the values that decide them",
-                    open.len(),
-                    open.join(", ")
-                ),
-            });
-            return;
-        }
-        open.extend(new);
-    };
-    // Per group (in file order) and check: the outcome of each assignment.
-    let mut order: Vec<Seen> = Vec::new();
-    let mut outcomes: BTreeMap<(String, usize), Vec<Outcome>> = BTreeMap::new();
-    let mut errors: BTreeSet<String> = BTreeSet::new();
-    for defined in &assignments {
-        for note in &defined.notes {
-            if !report.notes.contains(note) {
-                report.notes.push(note.clone());
-            }
-        }
-        for g in &defined.groups {
-            if !order.iter().any(|s| s.id == g.id) {
-                order.push(Seen {
+        let wanted: BTreeSet<&str> = d
+            .groups
+            .iter()
+            .zip(&keys)
+            .filter(|(_, k)| !self.cache.contains_key(k))
+            .map(|(g, _)| g.id.as_str())
+            .collect();
+        for g in &d.groups {
+            if self.seen.insert(g.id.clone()) {
+                self.order.push(Seen {
                     id: g.id.clone(),
                     line: g.line,
                     name: g.name.clone(),
@@ -178,22 +167,101 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
                 });
             }
         }
-        let (judged, bad) = judge_defined(defined, checks);
-        for (gid, per_check) in judged {
-            for (ci, o) in per_check.into_iter().enumerate() {
-                outcomes.entry((gid.clone(), ci)).or_default().push(o);
+        if !wanted.is_empty() {
+            let (judged, bad) = judge_defined(d, checks, &wanted);
+            for (gid, per_check) in judged {
+                if let Some(i) = d.groups.iter().position(|g| g.id == gid) {
+                    self.cache.insert(keys[i], per_check);
+                }
+            }
+            self.errors.extend(bad.into_iter().map(|(group, why)| {
+                format!(
+                    "{name}: {why}{}",
+                    if why.contains(&group) {
+                        String::new()
+                    } else {
+                        format!(" (group {group})")
+                    }
+                )
+            }));
+        }
+        for (g, key) in d.groups.iter().zip(&keys) {
+            let Some(per_check) = self.cache.get(key) else {
+                continue;
+            };
+            for (ci, o) in per_check.iter().enumerate() {
+                let list = self.outcomes.entry((g.id.clone(), ci)).or_default();
+                if !list.contains(o) {
+                    list.push(o.clone());
+                }
             }
         }
-        errors.extend(bad.into_iter().map(|(group, why)| {
-            format!(
-                "{name}: {why}{}",
-                if why.contains(&group) {
-                    String::new()
-                } else {
-                    format!(" (group {group})")
+    }
+}
+
+/// A hash of what decides a verdict.
+fn fingerprint(v: &impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(v)
+}
+
+/// Scans one parsed file into `report`.
+pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut AuditReport) {
+    let file: Shared = Arc::from(name);
+    // Every assignment of the open conditions is judged as it is made; meeting a condition not
+    // yet open starts the round again with it (at most MAX_OPEN_CONDITIONS).
+    let mut open: Vec<String> = Vec::new();
+    let judging = 'rounds: loop {
+        let mut judging = Judging::default();
+        for bits in 0..1usize << open.len() {
+            let assignment: BTreeMap<String, bool> = open
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.clone(), bits >> i & 1 == 1))
+                .collect();
+            let d = match source.groups(&assignment) {
+                Ok(d) => d,
+                Err(e) => {
+                    report.errors.push(input_error(e));
+                    return;
                 }
-            )
-        }));
+            };
+            let new: Vec<String> = d
+                .open_conditions
+                .iter()
+                .filter(|c| !open.contains(c))
+                .cloned()
+                .collect();
+            if !new.is_empty() {
+                open.extend(new);
+                if open.len() > MAX_OPEN_CONDITIONS {
+                    report.errors.push(AuditError {
+                        kind: ErrorKind::Input,
+                        message: format!(
+                            "{name}: its security groups depend on {} conditions ({}) that --parameters does not settle: more than {MAX_OPEN_CONDITIONS} to judge in every combination; pass --parameters with the values that decide them",
+                            open.len(),
+                            open.join(", ")
+                        ),
+                    });
+                    return;
+                }
+                continue 'rounds;
+            }
+            judging.absorb(name, &d, checks);
+        }
+        break judging;
+    };
+    let Judging {
+        mut order,
+        outcomes,
+        errors,
+        notes,
+        ..
+    } = judging;
+    for note in notes {
+        if !report.notes.contains(&note) {
+            report.notes.push(note);
+        }
     }
     for message in errors {
         report.errors.push(AuditError {
@@ -207,6 +275,8 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
             source.kind()
         ));
     }
+    // In the order the file defines them.
+    order.sort_by_key(|s| (s.line.is_none(), s.line));
     for Seen {
         id,
         line,
@@ -337,15 +407,22 @@ impl World {
 struct Ids {
     defined: BTreeMap<String, GroupId>,
     /// Synthetic id → the name it is shown as.
-    shown: Vec<(String, String)>,
+    shown: std::collections::HashMap<String, String>,
     /// Groups the files do not define (external or unknown), by synthetic or real id.
     others: BTreeSet<GroupId>,
 }
 
 type Judged = Vec<(String, Vec<Outcome>)>;
 
+/// One group's verdict and reason per check, in one world.
+type Verdicts = Vec<(Compliance, String)>;
+
 /// Judges one assignment's groups by every check, world by world.
-fn judge_defined(d: &Defined, checks: &[Check]) -> (Judged, Vec<(String, String)>) {
+fn judge_defined(
+    d: &Defined,
+    checks: &[Check],
+    wanted: &BTreeSet<&str>,
+) -> (Judged, Vec<(String, String)>) {
     // Known values must be valid whatever the world: a group with a bad one gets an error (and
     // no verdict); the others are judged.
     let mut bad: Vec<(String, String)> = Vec::new();
@@ -358,15 +435,15 @@ fn judge_defined(d: &Defined, checks: &[Check]) -> (Judged, Vec<(String, String)
     }
     let mut ids = Ids {
         defined: BTreeMap::new(),
-        shown: Vec::new(),
+        shown: Default::default(),
         others: BTreeSet::new(),
     };
     for (i, g) in d.groups.iter().enumerate() {
         let id = GroupId::synthetic(i + 1);
-        ids.shown.push((id.to_string(), g.id.clone()));
+        ids.shown.insert(id.to_string(), g.id.clone());
         ids.defined.insert(g.id.clone(), id);
     }
-    let mut live: Vec<&Group> = d
+    let live: Vec<&Group> = d
         .groups
         .iter()
         .filter(|g| !g.deleted && !bad.iter().any(|(b, _)| *b == g.id))
@@ -415,13 +492,13 @@ fn judge_defined(d: &Defined, checks: &[Check]) -> (Judged, Vec<(String, String)
         });
     }
     // verdicts[world][group][check]
-    let mut verdicts: Vec<Vec<Vec<(Compliance, String)>>> = Vec::new();
     let mut next = d.groups.len() + 1;
-    // A value only a world makes (a port range of an unknown port) may still be one EC2 refuses:
-    // that group gets the error.
-    let mut models_per_world = Vec::new();
+    // World by world: the models, the facts, the verdicts, then the models are dropped. A value
+    // only a world makes may still be one EC2 refuses: that group gets the error, no verdict.
+    // verdicts[world][live group] = the checks' verdicts (None: its model failed there).
+    let mut verdicts: Vec<Vec<Option<Verdicts>>> = Vec::new();
     for w in &worlds {
-        let mut models = Vec::new();
+        let mut models: Vec<Option<SecurityGroup>> = Vec::with_capacity(live.len());
         for g in &live {
             match model_of(g, w, &mut ids, &mut next) {
                 Ok(m) => models.push(Some(m)),
@@ -431,55 +508,40 @@ fn judge_defined(d: &Defined, checks: &[Check]) -> (Judged, Vec<(String, String)
                 }
             }
         }
-        models_per_world.push(models);
-    }
-    let failed: BTreeSet<usize> = models_per_world
-        .iter()
-        .flat_map(|ms| {
-            ms.iter()
-                .enumerate()
-                .filter(|(_, m)| m.is_none())
-                .map(|(i, _)| i)
-        })
-        .collect();
-    let models_per_world: Vec<Vec<SecurityGroup>> = models_per_world
-        .into_iter()
-        .map(|ms| {
-            ms.into_iter()
-                .enumerate()
-                .filter(|(i, _)| !failed.contains(i))
-                .filter_map(|(_, m)| m)
-                .collect()
-        })
-        .collect();
-    live = live
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| !failed.contains(i))
-        .map(|(_, g)| g)
-        .collect();
-    for (w, models) in worlds.iter().zip(&models_per_world) {
-        let facts = facts_of(d, &live, models, w, &ids);
+        let facts = facts_of(d, &live, &models, w, &ids);
         verdicts.push(
-            models
-                .iter()
-                .map(|sg| {
-                    checks
-                        .iter()
-                        .map(|c| {
-                            let v = c.evaluate(sg, &facts);
-                            (v.compliance(), shown(v.reason(), &ids))
-                        })
-                        .collect()
+            live.iter()
+                .zip(&models)
+                .map(|(g, sg)| {
+                    let sg = sg.as_ref()?;
+                    if !wanted.contains(g.id.as_str()) {
+                        return Some(Vec::new());
+                    }
+                    Some(
+                        checks
+                            .iter()
+                            .map(|c| {
+                                let v = c.evaluate(sg, &facts);
+                                (v.compliance(), shown(v.reason(), &ids))
+                            })
+                            .collect(),
+                    )
                 })
                 .collect(),
         );
     }
+    let failed: BTreeSet<usize> = (0..live.len())
+        .filter(|i| verdicts.iter().any(|v| v[*i].is_none()))
+        .collect();
+    let position: BTreeMap<&str, usize> = live
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !failed.contains(i))
+        .map(|(i, g)| (g.id.as_str(), i))
+        .collect();
     let mut out = Vec::new();
-    let mut li = 0;
     for g in &d.groups {
-        let judged = live.iter().any(|l| l.id == g.id);
-        if !g.deleted && !judged {
+        if !wanted.contains(g.id.as_str()) {
             continue;
         }
         if g.deleted {
@@ -496,10 +558,15 @@ fn judge_defined(d: &Defined, checks: &[Check]) -> (Judged, Vec<(String, String)
             ));
             continue;
         }
+        let Some(&li) = position.get(g.id.as_str()) else {
+            continue;
+        };
         let per_check = (0..checks.len())
             .map(|ci| {
-                let seen: Vec<&(Compliance, String)> =
-                    verdicts.iter().map(|v| &v[li][ci]).collect();
+                let seen: Vec<&(Compliance, String)> = verdicts
+                    .iter()
+                    .filter_map(|v| v[li].as_ref().map(|per| &per[ci]))
+                    .collect();
                 let (compliance, annotation) = combine_worlds(g, &worlds, &seen);
                 Outcome {
                     compliance,
@@ -509,7 +576,6 @@ fn judge_defined(d: &Defined, checks: &[Check]) -> (Judged, Vec<(String, String)
             })
             .collect();
         out.push((g.id.clone(), per_check));
-        li += 1;
     }
     (out, bad)
 }
@@ -852,16 +918,23 @@ fn truncated(c: &str, v6: bool) -> String {
 fn other_group(ids: &mut Ids, next: &mut usize, shown_as: &str) -> GroupId {
     let id = GroupId::synthetic(*next);
     *next += 1;
-    ids.shown.push((id.to_string(), shown_as.to_string()));
+    ids.shown.insert(id.to_string(), shown_as.to_string());
     ids.others.insert(id.clone());
     id
 }
 
 /// The facts of one world: load balancers of the files, prefix lists as entries nobody knows
 /// (never the internet nor a private range), the tags and VPCs of the groups defined.
-fn facts_of(d: &Defined, live: &[&Group], models: &[SecurityGroup], w: &World, ids: &Ids) -> Facts {
+fn facts_of(
+    d: &Defined,
+    live: &[&Group],
+    models: &[Option<SecurityGroup>],
+    w: &World,
+    ids: &Ids,
+) -> Facts {
     let mut facts = Facts::default();
     for (g, m) in live.iter().zip(models) {
+        let Some(m) = m else { continue };
         if g.load_balancer {
             facts.load_balancer_groups.insert(m.group_id.clone());
         }
@@ -901,12 +974,20 @@ fn facts_of(d: &Defined, live: &[&Group], models: &[SecurityGroup], w: &World, i
 
 /// A reason with the synthetic ids shown as the groups they stand for.
 fn shown(text: &str, ids: &Ids) -> String {
-    let mut out = text.to_string();
-    for (id, name) in &ids.shown {
-        if out.contains(id.as_str()) {
-            out = out.replace(id.as_str(), name);
+    // Stand-in ids are `sg-5ca9e` and 12 hex digits: each found is looked up.
+    const PREFIX: &str = "sg-5ca9e";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(PREFIX) {
+        out.push_str(&rest[..at]);
+        let id = rest.get(at..at + PREFIX.len() + 12).unwrap_or(&rest[at..]);
+        match ids.shown.get(id) {
+            Some(name) => out.push_str(name),
+            None => out.push_str(id),
         }
+        rest = &rest[at + id.len()..];
     }
+    out.push_str(rest);
     out
 }
 

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::{line_where, Defined, Group, GroupPeer, Peer, Rule, TemplateError, Val};
+use super::{Defined, Group, GroupPeer, Peer, Rule, TemplateError, Val};
 
 const SECURITY_GROUP: &str = "AWS::EC2::SecurityGroup";
 const INGRESS: &str = "AWS::EC2::SecurityGroupIngress";
@@ -167,21 +167,7 @@ impl Template {
                 return Err(invalid(&format!("Resources.{id}"), "expected an object"));
             }
         }
-        let start = line_where(text, 1, |l| {
-            let t = l.trim_start().trim_start_matches(['"', '\'']);
-            t.starts_with("Resources")
-                && t["Resources".len()..]
-                    .trim_start_matches(['"', '\''])
-                    .trim_start()
-                    .starts_with(':')
-        })
-        .unwrap_or(1);
-        let lines = resources
-            .keys()
-            .filter_map(|id| {
-                line_where(text, start, |l| is_key_line(l, id)).map(|n| (id.clone(), n))
-            })
-            .collect();
+        let lines = resource_lines(text, &resources);
         Ok(Template {
             path: path.to_string(),
             resources,
@@ -296,6 +282,11 @@ impl Template {
         }
         // The default egress (all traffic to 0.0.0.0/0) stays only where no egress rule is
         // defined at all, inline or standalone: CloudFormation removes it as soon as one is.
+        let index: std::collections::HashMap<String, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.clone(), i))
+            .collect();
         for Standalone {
             target,
             ingress,
@@ -304,7 +295,7 @@ impl Template {
         } in standalone
         {
             let found = match &target {
-                Target::Defined(id) => groups.iter_mut().find(|g| &g.id == id),
+                Target::Defined(id) => index.get(id).map(|i| &mut groups[*i]),
                 Target::Name(name) => groups
                     .iter_mut()
                     .find(|g| g.name.as_deref() == Some(name.as_str())),
@@ -339,7 +330,7 @@ impl Template {
         for r in lb_groups {
             match r {
                 R::Group(id) => {
-                    if let Some(g) = groups.iter_mut().find(|g| g.id == id) {
+                    if let Some(g) = index.get(&id).map(|i| &mut groups[*i]) {
                         g.load_balancer = true;
                     }
                 }
@@ -1056,15 +1047,44 @@ fn unknown_or(r: R, what: &str) -> R {
     }
 }
 
-/// Whether a line is the key `id:` of a mapping (YAML `Id:`, JSON `"Id":`).
-fn is_key_line(line: &str, id: &str) -> bool {
-    let t = line.trim_start();
-    let t = t.strip_prefix(['"', '\'']).unwrap_or(t);
-    let Some(rest) = t.strip_prefix(id) else {
-        return false;
+/// The line of each resource's logical id: the first line after `Resources:` whose key (`Id:`,
+/// `"Id":`) names it. One pass over the text.
+fn resource_lines(text: &str, resources: &Map<String, Value>) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    let mut in_resources = false;
+    for (i, line) in text.lines().enumerate() {
+        let Some(key) = key_of(line) else { continue };
+        if !in_resources {
+            in_resources = key == "Resources";
+            continue;
+        }
+        if resources.contains_key(key) && !out.contains_key(key) {
+            out.insert(key.to_string(), i + 1);
+            if out.len() == resources.len() {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The key a line starts (YAML `Id:`, JSON `"Id":`), if it starts one.
+fn key_of(line: &str) -> Option<&str> {
+    let t = line
+        .trim_start()
+        .trim_start_matches(['{', ','])
+        .trim_start();
+    let (key, rest) = match t.chars().next()? {
+        q @ ('"' | '\'') => {
+            let end = t[1..].find(q)? + 1;
+            (&t[1..end], &t[end + 1..])
+        }
+        _ => {
+            let end = t.find(':')?;
+            (t[..end].trim_end(), &t[end..])
+        }
     };
-    let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
-    rest.trim_start().starts_with(':')
+    rest.trim_start().starts_with(':').then_some(key)
 }
 
 #[cfg(test)]

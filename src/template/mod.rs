@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// A value that is either known now or only at deploy time (with what it is, for the reason).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Val<T> {
     Known(T),
     Unknown(String),
@@ -32,7 +32,7 @@ impl<T> Val<T> {
 }
 
 /// The group a rule names as its peer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GroupPeer {
     /// A group defined in the same file (its logical id or address).
     Defined(String),
@@ -43,7 +43,7 @@ pub enum GroupPeer {
 }
 
 /// The peer (source of an inbound rule, destination of an outbound one).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Peer {
     Ipv4(Val<String>),
     Ipv6(Val<String>),
@@ -57,7 +57,7 @@ pub enum Peer {
 }
 
 /// One rule with one peer, as the file defines it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Rule {
     /// Where it is written (`Resources.Web.Properties.SecurityGroupIngress[0]`,
     /// `aws_security_group_rule.ssh`), for error messages and reasons.
@@ -71,7 +71,7 @@ pub struct Rule {
 }
 
 /// A security group as defined by the file, under one assignment of the conditions.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Group {
     /// The CloudFormation logical id or the Terraform resource address.
     pub id: String,
@@ -239,19 +239,6 @@ fn kind_of(v: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "list",
         serde_json::Value::Object(_) => "object",
     }
-}
-
-/// The 1-based line of the first line at or after `from_line` that matches `pred`.
-pub(crate) fn line_where(
-    text: &str,
-    from_line: usize,
-    pred: impl Fn(&str) -> bool,
-) -> Option<usize> {
-    text.lines()
-        .enumerate()
-        .skip(from_line.saturating_sub(1))
-        .find(|(_, l)| pred(l))
-        .map(|(i, _)| i + 1)
 }
 
 /// Reads a parameters file: the AWS CLI's `[{"ParameterKey": …, "ParameterValue": …}]` (also

@@ -26,7 +26,8 @@ type Known<'a> = &'a [(Group, Vec<String>)];
 #[derive(Debug)]
 pub struct Plan {
     path: String,
-    text: String,
+    /// The line of each `"address": "…"`, the first time it appears.
+    lines: std::collections::HashMap<String, usize>,
     value: Value,
 }
 
@@ -83,7 +84,7 @@ impl Plan {
         }
         Ok(Plan {
             path: path.to_string(),
-            text: text.to_string(),
+            lines: address_lines(text),
             value,
         })
     }
@@ -145,21 +146,6 @@ impl Plan {
         }
     }
 
-    /// The line of `"address": "<address>"`.
-    fn line_of(&self, address: &str) -> Option<usize> {
-        let quoted = serde_json::to_string(address).ok()?;
-        let mut from = 0;
-        while let Some(pos) = self.text[from..].find(&quoted) {
-            let at = from + pos;
-            let before = self.text[..at].trim_end();
-            if before.ends_with("\"address\":") {
-                return Some(self.text[..at].matches('\n').count() + 1);
-            }
-            from = at + quoted.len();
-        }
-        None
-    }
-
     pub fn groups(&self) -> Result<Defined, TemplateError> {
         let changes = self.changes()?;
         let mut out = Defined::default();
@@ -173,7 +159,7 @@ impl Plan {
                 .collect();
             let mut g = Group {
                 id: c.address.to_string(),
-                line: self.line_of(c.address),
+                line: self.lines.get(c.address).copied(),
                 deleted: c.only_deletes(),
                 name: c
                     .after
@@ -646,6 +632,34 @@ impl Plan {
         }
         out
     }
+}
+
+/// The line of each `"address": "…"` in the plan's text, the first time it appears: one pass.
+fn address_lines(text: &str) -> std::collections::HashMap<String, usize> {
+    const KEY: &str = "\"address\"";
+    let mut out = std::collections::HashMap::new();
+    let (mut line, mut counted) = (1, 0);
+    let mut from = 0;
+    while let Some(pos) = text[from..].find(KEY) {
+        let at = from + pos;
+        from = at + KEY.len();
+        let rest = text[from..].trim_start();
+        let Some(rest) = rest.strip_prefix(':') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        if !rest.starts_with('"') {
+            continue;
+        }
+        let mut de = serde_json::Deserializer::from_str(rest);
+        let Ok(address) = <String as serde::Deserialize>::deserialize(&mut de) else {
+            continue;
+        };
+        line += text[counted..at].matches('\n').count();
+        counted = at;
+        out.entry(address).or_insert(line);
+    }
+    out
 }
 
 fn is_rule(ty: &str) -> bool {
