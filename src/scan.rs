@@ -269,7 +269,19 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
             message,
         });
     }
-    if order.is_empty() && report.errors.is_empty() {
+    // A group no combination of the conditions creates gets no verdict: said, not silent.
+    let never: Vec<String> = source
+        .group_ids()
+        .into_iter()
+        .filter(|id| !order.iter().any(|s| &s.id == id))
+        .collect();
+    if !never.is_empty() {
+        report.notes.push(format!(
+            "{name}: {} not created under the conditions settled by --parameters: no verdict",
+            never.join(", ")
+        ));
+    }
+    if order.is_empty() && never.is_empty() && report.errors.is_empty() {
         report.notes.push(format!(
             "{name}: defines no security group ({}): nothing to judge",
             source.kind()

@@ -246,8 +246,16 @@ fn a_group_that_exists_only_under_a_condition_is_judged_when_it_does() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].2, Compliance::Compliant, "{}", rows[0].3);
     // Settled false by --parameters: no group, no verdict; a note says so.
-    let (rows, _) = scan_text(text, &["public-ingress"], &[], &[("Env", "prod")]);
-    assert!(rows.is_empty(), "{rows:?}");
+    let checks = checks_of(&["public-ingress"], &[]);
+    let parameters = BTreeMap::from([("Env".to_string(), "prod".to_string())]);
+    let mut report = AuditReport::new(&checks);
+    let source = template::parse("t.yaml", text, &parameters).unwrap();
+    scan_source("t.yaml", &source, &checks, &mut report);
+    assert!(report.rows.is_empty(), "{:?}", report.rows);
+    assert_eq!(
+        report.notes,
+        ["t.yaml: G not created under the conditions settled by --parameters: no verdict"]
+    );
 }
 
 #[test]

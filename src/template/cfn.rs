@@ -27,7 +27,10 @@ const LOAD_BALANCERS: [&str; 2] = [
 /// A YAML template as the JSON CloudFormation reads: short-form tags (`!Ref X`, `!GetAtt X.Y`,
 /// `!Sub …`) become their long forms (`{"Ref": "X"}`, `{"Fn::GetAtt": ["X", "Y"]}`).
 pub fn from_yaml(text: &str) -> Result<Value, String> {
-    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+    let mut yaml: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+    // `<<: *base` merge keys, as CloudFormation's YAML reader expands them.
+    yaml.apply_merge().map_err(|e| e.to_string())?;
     yaml_to_json(yaml)
 }
 
@@ -163,6 +166,12 @@ impl Template {
         let mappings = section("Mappings")?;
         let conditions = section("Conditions")?;
         for (id, r) in &resources {
+            if id.starts_with("Fn::ForEach::") {
+                return Err(invalid(
+                    &format!("Resources.{id}"),
+                    "Fn::ForEach (the AWS::LanguageExtensions transform) is not expanded here: scan the processed template (`aws cloudformation get-template --template-stage Processed`) instead",
+                ));
+            }
             if !r.is_object() {
                 return Err(invalid(&format!("Resources.{id}"), "expected an object"));
             }
@@ -177,6 +186,15 @@ impl Template {
             given: given.clone(),
             lines,
         })
+    }
+
+    /// The logical ids of the groups it defines, whatever the conditions.
+    pub fn group_ids(&self) -> Vec<String> {
+        self.resources
+            .iter()
+            .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(SECURITY_GROUP))
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Whether the template declares this parameter.

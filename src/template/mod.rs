@@ -119,6 +119,15 @@ impl Source {
         }
     }
 
+    /// Every group the file defines under some assignment (CloudFormation: whatever the
+    /// conditions).
+    pub fn group_ids(&self) -> Vec<String> {
+        match self {
+            Source::CloudFormation(t) => t.group_ids(),
+            Source::Terraform(_) => Vec::new(),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Source::CloudFormation(_) => "CloudFormation template",

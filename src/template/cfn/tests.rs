@@ -286,6 +286,7 @@ fn bad_rules_name_their_field(#[case] ingress: &str, #[case] needle: &str) {
     "not a CloudFormation template nor a Terraform plan (an object with SecurityGroups)"
 )]
 #[case::a_list("[1, 2]", "(a JSON list)")]
+#[case::for_each("Transform: AWS::LanguageExtensions\nResources:\n  Fn::ForEach::Groups: [G, [a, b], {'SG${G}': {Type: AWS::EC2::SecurityGroup}}]\n", "t.yaml: Resources.Fn::ForEach::Groups: Fn::ForEach (the AWS::LanguageExtensions transform) is not expanded here")]
 #[case::empty(
     "  \n",
     "t.yaml: not a CloudFormation template nor a Terraform plan (an empty file)"
@@ -309,4 +310,18 @@ fn files_that_are_neither_are_refused_with_what_they_hold(
 fn a_byte_order_mark_is_not_part_of_the_document() {
     let d = groups("\u{feff}{\"Resources\": {\"G\": {\"Type\": \"AWS::EC2::SecurityGroup\", \"Properties\": {}}}}", &[]);
     assert_eq!(d.groups[0].id, "G");
+}
+
+#[test]
+fn yaml_merge_keys_are_expanded() {
+    let d = groups("Resources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: g\n      SecurityGroupIngress:\n        - &ssh {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 10.0.0.0/8}\n        - <<: *ssh\n          CidrIp: 0.0.0.0/0\n", &[]);
+    let peers: Vec<&Peer> = d.groups[0].ingress.iter().map(|r| &r.peer).collect();
+    assert_eq!(
+        peers,
+        [
+            &Peer::Ipv4(known("10.0.0.0/8")),
+            &Peer::Ipv4(known("0.0.0.0/0"))
+        ]
+    );
+    assert_eq!(d.groups[0].ingress[1].from_port, Val::Known(Some(22)));
 }
