@@ -622,6 +622,8 @@ struct HtmlFinding<'a> {
     row: &'a Row,
     exposure_level: Option<&'static str>,
     exposure_path: Option<&'a str>,
+    /// `scan`: where the group is defined (`file:line`).
+    location: Option<String>,
 }
 
 const HTML_TEMPLATE: &str = include_str!("report.html.j2");
@@ -656,6 +658,7 @@ fn html(report: &AuditReport) -> Result<String, ReportError> {
                 row: r,
                 exposure_level: r.exposure.as_ref().map(|(l, _)| l.as_str()),
                 exposure_path: r.exposure.as_ref().map(|(_, p)| &**p),
+                location: location_text(r),
             })
             .collect(),
         has_exposure: report.rows.iter().any(|r| r.exposure.is_some()),

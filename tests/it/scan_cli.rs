@@ -350,3 +350,30 @@ fn ci_examples_scan_to_sarif_and_fail_on_findings_after_the_upload() {
     let sarif: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn html_names_where_each_group_is_defined_and_counts_insufficient_data() {
+    let out = sg_compliance(&[
+        "scan",
+        "tests/it/scan/unknown-office.yaml",
+        "--check",
+        "public-ingress",
+        "--format",
+        "html",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = stdout(&out);
+    // minijinja escapes `/` in HTML.
+    assert!(
+        html.contains("<small>tests&#x2f;it&#x2f;scan&#x2f;unknown-office.yaml:7</small>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("insufficient data (known only at deploy)"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Non-compliant or insufficient data (1)"),
+        "{html}"
+    );
+}
