@@ -3,14 +3,14 @@
 //! check, as the audit's rows, with the file and line that define the group.
 //!
 //! A template may leave values to deploy time ([`crate::template::Val::Unknown`]). The verdict is
-//! judged in several *worlds*, each a concrete value for every unknown: the known values alone
-//! (rules with an unknown source, protocol or port left out), the internet
-//! and a private range as every unknown source with every protocol and port, and, for checks that
-//! read tags, each tag value they care about for unknown tags and for groups the files do not
-//! define (which also count as load balancers' groups there). Every world is a value the template
-//! could deploy, so worlds that disagree prove the verdict depends on the unknown:
-//! INSUFFICIENT_DATA, naming it. Worlds that agree give the verdict. The checks only grow with
-//! more sources, so a finding that holds for the known values is NON_COMPLIANT whatever the rest.
+//! judged in several *worlds*, each a concrete value for every unknown: the known values (unknown
+//! sources as documentation addresses, which reach no public or private address; rules of unknown
+//! protocols or ports left out, a lower bound since the checks only grow with more sources), the
+//! internet and a private range as every unknown source with every protocol and port, and, for
+//! checks that read tags, each tag value they care about for unknown tags and for groups the
+//! files do not define, and those groups as load balancers' groups. Worlds that disagree show
+//! the verdict depends on the unknown: INSUFFICIENT_DATA, naming it. Worlds that agree give the
+//! verdict, so a finding that holds for the known values is NON_COMPLIANT whatever the rest.
 //!
 //! CloudFormation conditions not settled by `--parameters` are judged in every combination (up to
 //! [`MAX_OPEN_CONDITIONS`] of them): NON_COMPLIANT if any combination is, else
@@ -349,7 +349,7 @@ fn combine_assignments(list: &[Outcome]) -> (Compliance, String) {
     )
 }
 
-/// A concrete value for every unknown (or, for the known values alone, none).
+/// A concrete value for every unknown (the known world leaves rules of unknown ports out).
 #[derive(Clone, Debug)]
 struct World {
     sources: Sources,
@@ -365,8 +365,10 @@ struct World {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Sources {
-    /// Rules with an unknown source are left out: what the known values reach. The checks only
-    /// grow with more sources, so what this world finds every world finds.
+    /// Unknown sources are documentation addresses (192.0.2.1/32, 2001:db8::1/128): still a CIDR
+    /// (which a tier admits only if allowed), reaching no public nor private address. With the
+    /// rules of unknown protocols or ports left out, this is what the known values reach, and
+    /// the checks only grow with more sources: what this world finds, every world finds.
     Known,
     Internet,
     Private,
@@ -402,16 +404,13 @@ impl World {
         }
     }
 
-    /// Whether a rule stays out of this world (what it reaches is unknown here).
+    /// Whether a rule stays out of this world: one with an unknown protocol or port, in the
+    /// narrow worlds.
     fn leaves_out(&self, r: &Rule) -> bool {
-        let unknown_source = matches!(
-            &r.peer,
-            Peer::Ipv4(Val::Unknown(_)) | Peer::Ipv6(Val::Unknown(_)) | Peer::Unknown(_)
-        );
         let unknown_ports = r.protocol.known().is_none()
             || r.from_port.known().is_none()
             || r.to_port.known().is_none();
-        (unknown_source && self.sources == Sources::Known) || (unknown_ports && !self.wide)
+        unknown_ports && !self.wide
     }
 }
 
@@ -603,27 +602,50 @@ fn combine_worlds(
     if seen.iter().all(|s| s.0 == first.0) {
         return first.clone();
     }
-    let mut unknown: Vec<String> = Vec::new();
-    // `Resources.Web.Properties.SecurityGroupIngress[0].CidrIp` reads as `Web.SecurityGroupIngress[0].CidrIp`.
-    let mut add = |s: String| {
-        let s = match s.strip_prefix("Resources.") {
-            Some(rest) => rest.replacen(".Properties", "", 1),
-            None => s,
-        };
-        if !unknown.contains(&s) {
-            unknown.push(s);
-        }
+    // Name the unknowns the disagreement is about: values (sources, protocols, ports) when a world
+    // of sources disagrees, tags and groups not defined here when a world of tags or load
+    // balancers does; all of them if that leaves none.
+    let differs = |pred: &dyn Fn(&World) -> bool| {
+        worlds
+            .iter()
+            .zip(seen)
+            .any(|(w, s)| pred(w) && s.0 != first.0)
     };
+    let by_sources = differs(&|w| w.sources != Sources::Known);
+    let by_groups = differs(&|w| w.tag.is_some() || w.load_balancers);
+    let mut all: Vec<(Kind, String)> = Vec::new();
     for (k, v) in &g.tags {
         for x in [k, v] {
             if let Val::Unknown(why) = x {
-                add(why.clone());
+                all.push((Kind::Group, why.clone()));
             }
         }
     }
     for r in g.ingress.iter().chain(&g.egress) {
-        for why in unknowns_of(r) {
-            add(why);
+        all.extend(unknowns_of(r));
+    }
+    let relevant = |kind: Kind| match kind {
+        Kind::Value => by_sources || !all.iter().any(|(k, _)| *k == Kind::Group),
+        Kind::Group => by_groups,
+    };
+    let mut picked: Vec<&String> = all
+        .iter()
+        .filter(|(k, _)| relevant(*k))
+        .map(|(_, w)| w)
+        .collect();
+    if picked.is_empty() {
+        picked = all.iter().map(|(_, w)| w).collect();
+    }
+    let mut unknown: Vec<String> = Vec::new();
+    for s in picked {
+        // `Resources.Web.Properties.SecurityGroupIngress[0].CidrIp` reads as
+        // `Web.SecurityGroupIngress[0].CidrIp`.
+        let s = match s.strip_prefix("Resources.") {
+            Some(rest) => rest.replacen(".Properties", "", 1),
+            None => s.clone(),
+        };
+        if !unknown.contains(&s) {
+            unknown.push(s);
         }
     }
     let shown_unknowns = if unknown.len() > 3 {
@@ -652,42 +674,49 @@ fn combine_worlds(
     )
 }
 
+/// Whether a rule of the group has a value (source, protocol, port) known only at deploy: the
+/// worlds of sources then apply.
 fn has_unknowns(g: &Group) -> bool {
-    g.tags
+    g.ingress
         .iter()
-        .any(|(k, v)| k.known().is_none() || v.known().is_none())
-        || g.ingress
-            .iter()
-            .chain(&g.egress)
-            .any(|r| !unknowns_of(r).is_empty())
+        .chain(&g.egress)
+        .any(|r| unknowns_of(r).iter().any(|(k, _)| *k == Kind::Value))
+}
+
+/// What an unknown is about: a value of a rule (source, protocol, ports), or a group's tags (its
+/// own, or those of a group the files do not define).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Value,
+    Group,
 }
 
 /// What in a rule is known only at deploy (or, for a group the files do not define, its tags).
-fn unknowns_of(r: &Rule) -> Vec<String> {
+fn unknowns_of(r: &Rule) -> Vec<(Kind, String)> {
     let mut out = Vec::new();
     if let Val::Unknown(w) = &r.protocol {
-        out.push(w.clone());
+        out.push((Kind::Value, w.clone()));
     }
     for p in [&r.from_port, &r.to_port] {
         if let Val::Unknown(w) = p {
-            out.push(w.clone());
+            out.push((Kind::Value, w.clone()));
         }
     }
     match &r.peer {
         Peer::Ipv4(Val::Unknown(w))
         | Peer::Ipv6(Val::Unknown(w))
         | Peer::PrefixList(Val::Unknown(w))
-        | Peer::Unknown(w) => out.push(w.clone()),
+        | Peer::Unknown(w) => out.push((Kind::Value, w.clone())),
         Peer::Group {
             group: GroupPeer::Unknown(w),
             ..
-        } => out.push(w.clone()),
+        } => out.push((Kind::Group, w.clone())),
         Peer::Group {
             group: GroupPeer::External(id),
             ..
-        } => out.push(format!(
-            "{}: the tags of {id} (not defined in these files)",
-            r.at
+        } => out.push((
+            Kind::Group,
+            format!("{}: the tags of {id} (not defined in these files)", r.at),
         )),
         _ => {}
     }
@@ -782,7 +811,7 @@ fn permission_of(
         r.from_port.known().copied().unwrap_or(Some(0)),
         r.to_port.known().copied().unwrap_or(Some(65_535)),
     );
-    // Only the known world leaves unknown sources out; these never reach anyone if used.
+    // The known world's unknown sources: documentation addresses, reaching nobody.
     let (v4_nobody, v6_nobody) = ("192.0.2.1/32", "2001:db8::1/128");
     let cidr = |v: &Val<String>, v6: bool| -> String {
         match v {

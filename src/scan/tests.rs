@@ -374,3 +374,28 @@ fn a_bad_known_value_names_its_field_and_spares_the_other_groups() {
         ["t.yaml: Resources.Bad.Properties.SecurityGroupIngress[0].FromPort: is missing: a tcp permission needs a port range (0-65535)"]
     );
 }
+
+#[test]
+fn a_reason_names_the_unknowns_its_verdict_depends_on() {
+    let text = one_group(
+        "        - {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: !Ref Cidr}\n        - {IpProtocol: tcp, FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: sg-0123456789abcdef0}",
+        "      Tags: [{Key: tier, Value: db}]",
+    );
+    let (rows, _) = scan_text(
+        &text,
+        &["public-ingress", "tiers"],
+        &[("tierTagKey", "tier"), ("tierRules", "db<-app:5432")],
+        &[],
+    );
+    let public = &rows.iter().find(|r| r.1 == "public-ingress").unwrap().3;
+    assert!(public.contains("CidrIp"), "{public}");
+    assert!(!public.contains("the tags of"), "{public}");
+    // tiers: the CIDR source is wrong whatever it is, and the path from app depends on the
+    // referenced group's tags.
+    let (c, tiers) = rows
+        .iter()
+        .find(|r| r.1 == "tiers")
+        .map(|r| (r.2, &r.3))
+        .unwrap();
+    assert_eq!(c, Compliance::NonCompliant, "{tiers}");
+}
