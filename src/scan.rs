@@ -372,6 +372,8 @@ enum Sources {
     Known,
     Internet,
     Private,
+    /// A source a check admits (`tiers`' `allowedSourceCidrs`).
+    Allowed(ipnet::IpNet),
 }
 
 impl World {
@@ -390,6 +392,7 @@ impl World {
             Sources::Known => {}
             Sources::Internet => parts.push("the unknown sources are the internet".to_string()),
             Sources::Private => parts.push("the unknown sources are a private range".to_string()),
+            Sources::Allowed(net) => parts.push(format!("the unknown sources are {net}")),
         }
         if let Some((k, v)) = &self.tag {
             parts.push(format!("the unknown tags and groups are {k}={v}"));
@@ -476,7 +479,13 @@ fn judge_defined(
     });
     let mut worlds = vec![World::KNOWN];
     if unknowns {
-        for sources in [Sources::Internet, Sources::Private] {
+        let mut sources = vec![Sources::Internet, Sources::Private];
+        let mut allowed: BTreeSet<ipnet::IpNet> = BTreeSet::new();
+        for c in checks {
+            allowed.extend(c.source_candidates());
+        }
+        sources.extend(allowed.into_iter().map(Sources::Allowed));
+        for sources in sources {
             worlds.push(World {
                 sources,
                 wide: true,
@@ -823,6 +832,10 @@ fn permission_of(
                 (Sources::Internet, true) => "::/0".into(),
                 (Sources::Private, false) => "10.0.0.0/8".into(),
                 (Sources::Private, true) => "fc00::/7".into(),
+                (Sources::Allowed(ipnet::IpNet::V4(n)), false) => n.to_string(),
+                (Sources::Allowed(ipnet::IpNet::V6(n)), true) => n.to_string(),
+                (Sources::Allowed(_), false) => v4_nobody.into(),
+                (Sources::Allowed(_), true) => v6_nobody.into(),
             },
         }
     };

@@ -66,6 +66,11 @@ pub trait Rule: Sized {
     fn tag_candidates(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// The sources this check admits by CIDR (`tiers`' `allowedSourceCidrs`): `scan` tries them
+    /// for sources known only at deploy. Most checks admit none by name.
+    fn source_candidates(&self) -> Vec<ipnet::IpNet> {
+        Vec::new()
+    }
     /// The references this check sees between kinds of groups (tiers), with whether each breaks
     /// a rule; the HTML report draws them. Most checks have none.
     fn graph(&self, groups: &[&SecurityGroup], facts: &Facts) -> BTreeMap<Edge, usize> {
@@ -241,6 +246,13 @@ macro_rules! registry {
             pub fn tag_candidates(&self) -> Vec<(String, String)> {
                 match self {
                     $(Check::$variant(c) => c.tag_candidates(),)*
+                }
+            }
+
+            /// See [`Rule::source_candidates`].
+            pub fn source_candidates(&self) -> Vec<ipnet::IpNet> {
+                match self {
+                    $(Check::$variant(c) => c.source_candidates(),)*
                 }
             }
 

@@ -186,6 +186,10 @@ impl Rule for Tiers {
         })
     }
 
+    fn source_candidates(&self) -> Vec<IpNet> {
+        self.allowed_cidrs.clone()
+    }
+
     fn tag_candidates(&self) -> Vec<(String, String)> {
         let mut tiers: BTreeSet<&String> = self.rules.keys().collect();
         for r in self.rules.values() {

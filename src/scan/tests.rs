@@ -399,3 +399,20 @@ fn a_reason_names_the_unknowns_its_verdict_depends_on() {
         .unwrap();
     assert_eq!(c, Compliance::NonCompliant, "{tiers}");
 }
+
+#[rstest]
+#[case::no_cidr_is_allowed(&[], Compliance::NonCompliant)]
+#[case::some_cidr_is_allowed(&[("allowedSourceCidrs", "172.16.0.0/12")], Compliance::InsufficientData)]
+fn an_unknown_cidr_is_a_source_a_tier_refuses_unless_some_cidr_is_allowed(
+    #[case] extra: &[(&str, &str)],
+    #[case] expected: Compliance,
+) {
+    let text = one_group(
+        "        - {IpProtocol: tcp, FromPort: 5432, ToPort: 5432, CidrIp: !Ref Cidr}\n        - {IpProtocol: tcp, FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: !GetAtt App.GroupId}",
+        "      Tags: [{Key: tier, Value: db}]\n  App:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: app\n      Tags: [{Key: tier, Value: app}]",
+    );
+    let mut params = vec![("tierTagKey", "tier"), ("tierRules", "db<-app:5432")];
+    params.extend(extra);
+    let (c, why) = verdict_of(&text, "tiers", &params);
+    assert_eq!(c, expected, "{why}");
+}
