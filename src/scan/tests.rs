@@ -416,3 +416,181 @@ fn an_unknown_cidr_is_a_source_a_tier_refuses_unless_some_cidr_is_allowed(
     let (c, why) = verdict_of(&text, "tiers", &params);
     assert_eq!(c, expected, "{why}");
 }
+
+mod properties {
+    //! `scan` against brute force: a template whose sources are parameters without a value is
+    //! judged as the verdicts of its instantiations say (each parameter given every value of a
+    //! set through `--parameters`, independently): NON_COMPLIANT if all are, COMPLIANT if all are,
+    //! else INSUFFICIENT_DATA. And no input makes it panic.
+    use super::*;
+    use proptest::prelude::*;
+
+    const PORTS: [u16; 4] = [22, 80, 443, 3389];
+    const KNOWN: [&str; 5] = [
+        "0.0.0.0/0",
+        "10.0.0.0/8",
+        "203.0.113.0/24",
+        "0.0.0.0/1",
+        "128.0.0.0/1",
+    ];
+    /// Values the brute force gives each unknown source: nobody, the internet, a private range,
+    /// half the internet, one public /24.
+    const VALUES: [&str; 5] = [
+        "192.0.2.1/32",
+        "0.0.0.0/0",
+        "10.0.0.0/8",
+        "128.0.0.0/1",
+        "198.51.100.0/24",
+    ];
+
+    /// `PROPTEST_CASES` when set (a longer run), else the test's own.
+    fn cases(default: u32) -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    fn text(known: &[(usize, usize)], unknown: &[usize]) -> String {
+        let mut params = String::new();
+        let mut rules = String::new();
+        for (p, c) in known {
+            rules.push_str(&format!(
+                "        - {{IpProtocol: tcp, FromPort: {0}, ToPort: {0}, CidrIp: '{1}'}}\n",
+                PORTS[*p], KNOWN[*c]
+            ));
+        }
+        for (i, p) in unknown.iter().enumerate() {
+            params.push_str(&format!("  U{i}: {{Type: String}}\n"));
+            rules.push_str(&format!(
+                "        - {{IpProtocol: tcp, FromPort: {0}, ToPort: {0}, CidrIp: !Ref U{i}}}\n",
+                PORTS[*p]
+            ));
+        }
+        if rules.is_empty() {
+            rules.push_str("        []\n");
+        }
+        format!("Parameters:\n  Unused: {{Type: String, Default: x}}\n{params}Resources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: g\n      SecurityGroupIngress:\n{rules}")
+    }
+
+    fn verdict(text: &str, check: &str, parameters: &[(&str, &str)]) -> Compliance {
+        let (rows, errors) = scan_text(text, &[check], &[], parameters);
+        assert!(errors.is_empty(), "{errors:?}");
+        rows[0].2
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases(48)))]
+
+        #[test]
+        fn unknown_sources_are_judged_as_their_instantiations_say(
+            known in prop::collection::vec((0..PORTS.len(), 0..KNOWN.len()), 0..3),
+            unknown in prop::collection::vec(0..PORTS.len(), 1..3),
+            check in prop::sample::select(vec!["public-ingress", "broad-private-ingress"]),
+        ) {
+            let template = text(&known, &unknown);
+            let scanned = verdict(&template, check, &[]);
+            let names: Vec<String> = (0..unknown.len()).map(|i| format!("U{i}")).collect();
+            let mut seen = BTreeSet::new();
+            for combo in 0..VALUES.len().pow(unknown.len() as u32) {
+                let mut c = combo;
+                let given: Vec<(&str, &str)> = names
+                    .iter()
+                    .map(|n| {
+                        let v = VALUES[c % VALUES.len()];
+                        c /= VALUES.len();
+                        (n.as_str(), v)
+                    })
+                    .collect();
+                seen.insert(verdict(&template, check, &given));
+            }
+            let expected = if seen.len() == 1 {
+                *seen.iter().next().unwrap()
+            } else {
+                Compliance::InsufficientData
+            };
+            prop_assert_eq!(scanned, expected, "{}\n{:?}", template, seen);
+        }
+
+        /// Whatever the document, scan answers with rows or errors, never a panic.
+        #[test]
+        fn no_document_makes_it_panic(document in any_document()) {
+            let text = serde_json::to_string(&document).unwrap();
+            let (rows, errors) = scan_text(&text, &["public-ingress", "tiers"], &[("tierTagKey", "t"), ("tierRules", "a<-b:1")], &[]);
+            prop_assert!(rows.len() % 2 == 0 || !errors.is_empty());
+        }
+    }
+
+    /// JSON documents made of the words templates and plans use.
+    fn any_document() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::{json, Value};
+        let word = prop::sample::select(vec![
+            "Resources",
+            "Type",
+            "Properties",
+            "AWS::EC2::SecurityGroup",
+            "AWS::EC2::SecurityGroupIngress",
+            "AWS::EC2::SecurityGroupEgress",
+            "SecurityGroupIngress",
+            "SecurityGroupEgress",
+            "IpProtocol",
+            "FromPort",
+            "ToPort",
+            "CidrIp",
+            "CidrIpv6",
+            "GroupId",
+            "SourceSecurityGroupId",
+            "Ref",
+            "Fn::If",
+            "Fn::GetAtt",
+            "Fn::Sub",
+            "Fn::Join",
+            "Fn::Select",
+            "Fn::FindInMap",
+            "Condition",
+            "Conditions",
+            "Parameters",
+            "Default",
+            "AWS::NoValue",
+            "G",
+            "tcp",
+            "-1",
+            "0.0.0.0/0",
+            "${G}",
+            "Tags",
+            "Key",
+            "Value",
+            "format_version",
+            "resource_changes",
+            "aws_security_group",
+            "change",
+            "actions",
+            "after",
+            "after_unknown",
+            "ingress",
+            "cidr_blocks",
+            "from_port",
+            "address",
+            "create",
+            "delete",
+        ]);
+        let leaf = prop_oneof![
+            word.clone().prop_map(|w| json!(w)),
+            any::<i64>().prop_map(|n| json!(n % 70_000)),
+            any::<bool>().prop_map(Value::Bool),
+            Just(Value::Null),
+        ];
+        leaf.prop_recursive(5, 64, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((word.clone(), inner), 0..4).prop_map(|kv| {
+                    Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                }),
+            ]
+        })
+        .prop_map(|v| match v {
+            Value::Object(_) => json!({"Resources": {"G": {"Type": "AWS::EC2::SecurityGroup", "Properties": v}}, "Extra": 1}),
+            other => json!({"Resources": {"G": other}}),
+        })
+    }
+}
