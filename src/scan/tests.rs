@@ -594,3 +594,37 @@ mod properties {
         })
     }
 }
+
+#[test]
+fn a_group_the_plan_deletes_is_not_applicable_and_others_are_judged() {
+    let plan = serde_json::json!({
+        "format_version": "1.2",
+        "resource_changes": [
+            {"address": "aws_security_group.old", "mode": "managed", "type": "aws_security_group", "name": "old",
+             "change": {"actions": ["delete"], "before": {"id": "sg-0aaaaaaaaaaaaaaaa", "ingress": [{"cidr_blocks": ["0.0.0.0/0"], "from_port": 22, "to_port": 22, "protocol": "tcp"}]}, "after": null, "after_unknown": {}}},
+            {"address": "aws_security_group.new", "mode": "managed", "type": "aws_security_group", "name": "new",
+             "change": {"actions": ["create"], "before": null, "after": {"ingress": [{"cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": false, "from_port": 22, "to_port": 22, "protocol": "tcp"}], "egress": []}, "after_unknown": {"id": true}}}
+        ]
+    });
+    let (rows, errors) = scan_text(&plan.to_string(), &["public-ingress"], &[], &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let got: Vec<(&str, Compliance, &str)> = rows
+        .iter()
+        .map(|r| (r.0.as_str(), r.2, r.3.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "aws_security_group.old",
+                Compliance::NotApplicable,
+                "the plan deletes this group"
+            ),
+            (
+                "aws_security_group.new",
+                Compliance::NonCompliant,
+                "open to the internet on unauthorized ports: tcp/22 open to 0.0.0.0/0"
+            ),
+        ]
+    );
+}
