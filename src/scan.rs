@@ -122,6 +122,10 @@ struct Judging {
     /// Per (group, check): the distinct outcomes of the assignments.
     outcomes: BTreeMap<(String, usize), Vec<Outcome>>,
     errors: BTreeSet<String>,
+    /// Resources that could not be read, with the combinations of conditions they failed in.
+    failures: BTreeMap<String, Vec<String>>,
+    /// Groups that got an error instead of a verdict in some combination.
+    errored: BTreeSet<String>,
     notes: Vec<String>,
     /// Outcomes by what decides them (a group's definition, and every group's when a check reads
     /// other groups): an assignment that changes nothing of a group is not judged again.
@@ -129,10 +133,28 @@ struct Judging {
 }
 
 impl Judging {
-    fn absorb(&mut self, name: &str, d: &Defined, checks: &[Check]) {
+    fn absorb(
+        &mut self,
+        name: &str,
+        assignment: &BTreeMap<String, bool>,
+        d: &Defined,
+        checks: &[Check],
+    ) {
         for note in &d.notes {
             if !self.notes.contains(note) {
                 self.notes.push(note.clone());
+            }
+        }
+        // A resource that could not be read: an error (naming the combination of conditions it
+        // came from, when there are several), and its group gets no verdict.
+        for (group, e) in &d.errors {
+            let parts: Vec<String> = assignment.iter().map(|(c, v)| format!("{c}={v}")).collect();
+            self.failures
+                .entry(e.to_string())
+                .or_default()
+                .push(parts.join(", "));
+            if let Some(g) = group {
+                self.errored.insert(g.clone());
             }
         }
         // What a check that reads other groups sees of them: ids, tags, VPCs, load balancers.
@@ -222,7 +244,15 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
             let d = match source.groups(&assignment) {
                 Ok(d) => d,
                 Err(e) => {
-                    report.errors.push(input_error(e));
+                    let mut error = input_error(e);
+                    if !assignment.is_empty() {
+                        let parts: Vec<String> =
+                            assignment.iter().map(|(c, v)| format!("{c}={v}")).collect();
+                        error
+                            .message
+                            .push_str(&format!(" (when {})", parts.join(", ")));
+                    }
+                    report.errors.push(error);
                     return;
                 }
             };
@@ -247,17 +277,30 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
                 }
                 continue 'rounds;
             }
-            judging.absorb(name, &d, checks);
+            judging.absorb(name, &assignment, &d, checks);
         }
         break judging;
     };
     let Judging {
         mut order,
         outcomes,
-        errors,
+        mut errors,
+        failures,
+        errored,
         notes,
         ..
     } = judging;
+    for (message, combinations) in failures {
+        errors.insert(match combinations.as_slice() {
+            [] => message,
+            [only] if only.is_empty() => message,
+            [first] => format!("{message} (when {first})"),
+            [first, more @ ..] => format!(
+                "{message} (when {first}, and in {} more combinations)",
+                more.len()
+            ),
+        });
+    }
     for note in notes {
         if !report.notes.contains(&note) {
             report.notes.push(note);
@@ -273,7 +316,7 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
     let never: Vec<String> = source
         .group_ids()
         .into_iter()
-        .filter(|id| !order.iter().any(|s| &s.id == id))
+        .filter(|id| !order.iter().any(|s| &s.id == id) && !errored.contains(id))
         .collect();
     if !never.is_empty() {
         report.notes.push(format!(

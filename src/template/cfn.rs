@@ -240,10 +240,14 @@ impl Template {
             };
             if let Some(c) = resource.get("Condition") {
                 let Some(c) = c.as_str() else {
-                    return Err(self.invalid(
-                        format!("Resources.{id}.Condition"),
-                        "expected a condition name",
+                    out.errors.push((
+                        Some(id.clone()).filter(|_| ty == SECURITY_GROUP),
+                        self.invalid(
+                            format!("Resources.{id}.Condition"),
+                            "expected a condition name",
+                        ),
                     ));
+                    continue;
                 };
                 if !self.condition(c, &mut ctx) {
                     open.extend(ctx.open);
@@ -256,31 +260,48 @@ impl Template {
                 Some(p) => self.resolve(p, &mut ctx),
             };
             match ty {
-                SECURITY_GROUP => {
-                    let g = self.group(id, &at, &props, &mut ctx)?;
-                    groups.push(g);
-                }
+                // A resource that cannot be read costs its own group's verdict, not the file's.
+                SECURITY_GROUP => match self.group(id, &at, &props, &mut ctx) {
+                    Ok(g) => groups.push(g),
+                    Err(e) => out.errors.push((Some(id.clone()), e)),
+                },
                 INGRESS | EGRESS => {
                     let ingress = ty == INGRESS;
                     let target = match (props.get("GroupId"), props.get("GroupName")) {
                         (Some(R::Group(g)), _) => Target::Defined(g.clone()),
-                        (Some(R::Str(_)), _) => Target::Other,
+                        (Some(R::Str(other)), _) => Target::Other(other.clone()),
                         (Some(R::Unknown(why)), _) => Target::Unknown(why.clone()),
                         (None, Some(R::Str(name))) if ingress => Target::Name(name.clone()),
                         (None, Some(R::Unknown(why))) if ingress => Target::Unknown(why.clone()),
                         (None, Some(R::Group(g))) if ingress => Target::Defined(g.clone()),
                         _ => {
-                            return Err(self.invalid(
-                                format!("{at}.GroupId"),
-                                if ingress {
-                                    "missing: a standalone ingress rule names its group with GroupId (or GroupName)"
-                                } else {
-                                    "missing: a standalone egress rule names its group with GroupId"
-                                },
-                            ))
+                            out.errors.push((
+                                None,
+                                self.invalid(
+                                    format!("{at}.GroupId"),
+                                    if ingress {
+                                        "missing: a standalone ingress rule names its group with GroupId (or GroupName)"
+                                    } else {
+                                        "missing: a standalone egress rule names its group with GroupId"
+                                    },
+                                ),
+                            ));
+                            continue;
                         }
                     };
-                    let rules = self.rules_of(&at, &props, ingress, None)?;
+                    let rules = match self.rules_of(&at, &props, ingress, None) {
+                        Ok(rules) => rules,
+                        Err(e) => {
+                            // Its group's rules are not all known: that group gets the error.
+                            let group = match &target {
+                                Target::Defined(g) => Some(g.clone()),
+                                Target::Name(n) => self.group_named(n),
+                                _ => None,
+                            };
+                            out.errors.push((group, e));
+                            continue;
+                        }
+                    };
                     standalone.push(Standalone {
                         target,
                         ingress,
@@ -314,10 +335,30 @@ impl Template {
         {
             let found = match &target {
                 Target::Defined(id) => index.get(id).map(|i| &mut groups[*i]),
-                Target::Name(name) => groups
-                    .iter_mut()
-                    .find(|g| g.name.as_deref() == Some(name.as_str())),
-                Target::Other => None,
+                Target::Name(name) => {
+                    let found = groups
+                        .iter_mut()
+                        .find(|g| g.name.as_deref() == Some(name.as_str()));
+                    if found.is_none() {
+                        out.notes.push(format!(
+                            "{}: {} adds a rule to the group named {name}, which this file does not define: no verdict",
+                            self.path,
+                            rules.first().map(|r| r.at.as_str()).unwrap_or("a standalone rule")
+                        ));
+                    }
+                    found
+                }
+                Target::Other(group) => {
+                    out.notes.push(format!(
+                        "{}: {} adds a rule to {group}, which this file does not define: no verdict (audit {group} itself, e.g. `sg-compliance audit --live`)",
+                        self.path,
+                        rules
+                            .first()
+                            .map(|r| r.at.as_str())
+                            .unwrap_or("a standalone rule")
+                    ));
+                    None
+                }
                 Target::Unknown(why) => {
                     out.notes.push(format!(
                         "{}: {} joins no group: its group is known only at deploy ({why})",
@@ -359,6 +400,13 @@ impl Template {
         for g in &mut groups {
             g.conditions.sort();
         }
+        // A group whose own or standalone rules could not be read gets the error, not a verdict.
+        let failed: BTreeSet<&str> = out
+            .errors
+            .iter()
+            .filter_map(|(g, _)| g.as_deref())
+            .collect();
+        groups.retain(|g| !failed.contains(g.id.as_str()));
         out.groups = groups;
         out.open_conditions = open
             .into_iter()
@@ -456,7 +504,12 @@ impl Template {
                     description: None,
                 }])
             }
-            (Some(()), _) => return Err(self.invalid(at.to_string(), "expected a list of rules")),
+            (Some(()), _) => {
+                return Err(self.invalid(
+                    at.to_string(),
+                    "expected a list of rules (CloudFormation's schema: an array, cfn-lint E3012): write the rule as a one-item list",
+                ))
+            }
         };
         let mut out = Vec::new();
         for (field, item) in items {
@@ -1011,7 +1064,7 @@ enum Target {
     Defined(String),
     Name(String),
     /// A group the template does not define (`sg-…`): no verdict for it.
-    Other,
+    Other(String),
     Unknown(String),
 }
 

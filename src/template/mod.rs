@@ -101,6 +101,8 @@ pub struct Defined {
     pub open_conditions: Vec<String>,
     /// What the reader should know (a rule joined to no group, an unknown reference).
     pub notes: Vec<String>,
+    /// Resources that could not be read, with the group that therefore gets no verdict.
+    pub errors: Vec<(Option<String>, TemplateError)>,
 }
 
 /// A parsed file: CloudFormation or Terraform.
@@ -137,7 +139,7 @@ impl Source {
 }
 
 /// A file `scan` cannot use. Each message names the file and, where it applies, the field path.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TemplateError {
     #[error("{path}: cannot read: {reason}")]
     Unreadable { path: String, reason: String },

@@ -180,11 +180,11 @@ impl Plan {
             if !g.deleted {
                 g.tags = tags(c);
                 for (key, ingress) in [("ingress", true), ("egress", false)] {
-                    let rules = self.inline_rules(c, key)?;
-                    if ingress {
-                        g.ingress = rules;
-                    } else {
-                        g.egress = rules;
+                    // A group whose blocks cannot be read gets the error, not a verdict.
+                    match self.inline_rules(c, key) {
+                        Ok(rules) if ingress => g.ingress = rules,
+                        Ok(rules) => g.egress = rules,
+                        Err(e) => out.errors.push((Some(g.id.clone()), e)),
                     }
                 }
             }
@@ -208,7 +208,13 @@ impl Plan {
             let Some((g, _)) = groups.iter_mut().find(|(g, _)| g.id == address) else {
                 continue;
             };
-            let gone = self.rule_values(c, c.before, &Value::Null, None)?;
+            let gone = match self.rule_values(c, c.before, &Value::Null, None) {
+                Ok(gone) => gone,
+                Err(e) => {
+                    out.errors.push((Some(address), e));
+                    continue;
+                }
+            };
             for (ingress, r) in gone {
                 let list = if ingress {
                     &mut g.ingress
@@ -223,7 +229,17 @@ impl Plan {
             .filter(|c| !c.only_deletes() && is_rule(c.ty))
         {
             let target = match c.after.get("security_group_id").and_then(Value::as_str) {
-                Some(id) => by_id(id, &groups),
+                Some(id) => {
+                    let found = by_id(id, &groups);
+                    if found.is_none() {
+                        // Known, but no group of this plan has it: a group defined elsewhere.
+                        out.notes.push(format!(
+                            "{}: {} adds a rule to {id}, which this plan does not define: no verdict (audit {id} itself, e.g. `sg-compliance audit --live`)",
+                            self.path, c.address
+                        ));
+                    }
+                    found
+                }
                 None if unknown_at(c.unknown, "security_group_id") => {
                     let found = self.referenced_group(c, "security_group_id", &groups);
                     if found.is_none() {
@@ -237,7 +253,13 @@ impl Plan {
                 None => None,
             };
             let Some(address) = target else { continue };
-            let rules = self.rule_values(c, c.after, c.unknown, Some((&address, &groups)))?;
+            let rules = match self.rule_values(c, c.after, c.unknown, Some((&address, &groups))) {
+                Ok(rules) => rules,
+                Err(e) => {
+                    out.errors.push((Some(address), e));
+                    continue;
+                }
+            };
             if let Some((g, _)) = groups.iter_mut().find(|(g, _)| g.id == address) {
                 if g.deleted {
                     continue;
@@ -302,7 +324,13 @@ impl Plan {
                 }
             }
         }
-        out.groups = groups.into_iter().map(|(g, _)| g).collect();
+        let failed: std::collections::BTreeSet<String> =
+            out.errors.iter().filter_map(|(g, _)| g.clone()).collect();
+        out.groups = groups
+            .into_iter()
+            .map(|(g, _)| g)
+            .filter(|g| !failed.contains(&g.id))
+            .collect();
         Ok(out)
     }
 

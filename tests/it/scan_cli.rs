@@ -377,3 +377,65 @@ fn html_names_where_each_group_is_defined_and_counts_insufficient_data() {
         "{html}"
     );
 }
+
+/// Peers' own test suites (checkov, cfn_nag; `fixtures/scan/peers/`): every verdict we give on
+/// their templates is theirs, or a difference `cases.json` explains (`we_differ`); a file we
+/// refuse exits 2 with one line per bad resource, never a panic.
+#[test]
+fn peers_test_suites_agree_or_differ_for_a_stated_reason() {
+    let dir = root().join("fixtures/scan/peers");
+    let cases: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    let (mut agree, mut differ) = (0, 0);
+    for case in &cases {
+        let file = case["file"].as_str().unwrap();
+        let mut args = vec!["scan".to_string(), file.to_string()];
+        args.extend(
+            case["our_args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string()),
+        );
+        args.extend(["--format".into(), "json".into()]);
+        if let Some(parameters) = case["parameters"].as_str() {
+            args.extend(["--parameters".into(), parameters.into()]);
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0..=2)),
+            "{file}: {}",
+            stderr(&out)
+        );
+        let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+        for (id, expected) in case["expected"].as_object().unwrap() {
+            let Some(row) = rows
+                .iter()
+                .find(|r| r["complianceResourceId"] == id.as_str())
+            else {
+                continue;
+            };
+            let ours = match row["complianceType"].as_str().unwrap() {
+                "NON_COMPLIANT" => "FAIL",
+                "COMPLIANT" => "PASS",
+                other => other,
+            };
+            if ours == expected {
+                agree += 1;
+            } else {
+                assert!(
+                    case["we_differ"][id].is_string(),
+                    "{file} {id}: the peer says {expected}, we say {} ({})",
+                    row["complianceType"],
+                    row["annotation"]
+                );
+                differ += 1;
+            }
+        }
+    }
+    assert_eq!((agree, differ), (38, 7));
+}

@@ -270,12 +270,29 @@ fn json_and_yaml_give_the_same_groups_and_lines_are_found() {
     "t.yaml: Resources.G.Properties.SecurityGroupIngress: expected a list of rules"
 )]
 fn bad_rules_name_their_field(#[case] ingress: &str, #[case] needle: &str) {
-    let text = format!("Resources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: g\n      SecurityGroupIngress: {ingress}\n");
-    let err = template(&text, &[])
-        .groups(&BTreeMap::new())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains(needle), "{err}");
+    let text = format!("Resources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: g\n      SecurityGroupIngress: {ingress}\n  Fine:\n    Type: AWS::EC2::SecurityGroup\n    Properties: {{GroupDescription: f}}\n");
+    let d = template(&text, &[]).groups(&BTreeMap::new()).unwrap();
+    // The bad group gets the error; the other is still judged.
+    let ids: Vec<&str> = d.groups.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(ids, ["Fine"]);
+    let [(Some(group), e)] = d.errors.as_slice() else {
+        panic!("{:?}", d.errors)
+    };
+    assert_eq!(group, "G");
+    assert!(e.to_string().contains(needle), "{e}");
+}
+
+#[test]
+fn a_bad_standalone_rule_costs_its_group_and_rules_on_other_groups_are_noted() {
+    let text = "Resources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Properties: {GroupDescription: g}\n  Other:\n    Type: AWS::EC2::SecurityGroup\n    Properties: {GroupDescription: o}\n  Bad:\n    Type: AWS::EC2::SecurityGroupIngress\n    Properties: {GroupId: !Ref G, IpProtocol: tcp, FromPort: 22, ToPort: 22}\n  Theirs:\n    Type: AWS::EC2::SecurityGroupIngress\n    Properties: {GroupId: sg-12341234, IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}\n";
+    let d = groups(text, &[]);
+    let ids: Vec<&str> = d.groups.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(ids, ["Other"]);
+    assert_eq!(d.errors[0].0.as_deref(), Some("G"));
+    assert_eq!(
+        d.notes,
+        ["t.yaml: Resources.Theirs.Properties adds a rule to sg-12341234, which this file does not define: no verdict (audit sg-12341234 itself, e.g. `sg-compliance audit --live`)"]
+    );
 }
 
 #[rstest]

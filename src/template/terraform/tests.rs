@@ -157,6 +157,12 @@ fn groups_are_the_aws_security_group_changes_by_address() {
     assert!(group(&d, "aws_security_group.gone").deleted);
     assert!(!group(&d, "aws_security_group.old").deleted);
     assert!(group(&d, "aws_security_group.web").line.is_some());
+    // A rule on a group the plan does not define: no verdict, but said.
+    assert!(
+        d.notes.contains(&"plan.json: aws_security_group_rule.theirs adds a rule to sg-0bbbbbbbbbbbbbbbb, which this plan does not define: no verdict (audit sg-0bbbbbbbbbbbbbbbb itself, e.g. `sg-compliance audit --live`)".to_string()),
+        "{:?}",
+        d.notes
+    );
 }
 
 #[test]
