@@ -126,6 +126,9 @@ struct Judging {
     failures: BTreeMap<String, Vec<String>>,
     /// Groups that got an error instead of a verdict in some combination.
     errored: BTreeSet<String>,
+    /// The combinations judged, and in how many of them each group got verdicts.
+    assignments: usize,
+    judged_in: BTreeMap<String, usize>,
     notes: Vec<String>,
     /// Outcomes by what decides them (a group's definition, and every group's when a check reads
     /// other groups): an assignment that changes nothing of a group is not judged again.
@@ -207,10 +210,12 @@ impl Judging {
                 )
             }));
         }
+        self.assignments += 1;
         for (g, key) in d.groups.iter().zip(&keys) {
             let Some(per_check) = self.cache.get(key) else {
                 continue;
             };
+            *self.judged_in.entry(g.id.clone()).or_default() += 1;
             for (ci, o) in per_check.iter().enumerate() {
                 let list = self.outcomes.entry((g.id.clone(), ci)).or_default();
                 if !list.contains(o) {
@@ -288,6 +293,8 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
         failures,
         errored,
         notes,
+        assignments,
+        judged_in,
         ..
     } = judging;
     for (message, combinations) in failures {
@@ -343,7 +350,8 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
             let Some(list) = outcomes.get(&(id.clone(), ci)) else {
                 continue;
             };
-            let (compliance, annotation) = combine_assignments(list);
+            let in_every = judged_in.get(&id).copied() == Some(assignments);
+            let (compliance, annotation) = combine_assignments(list, in_every);
             report.rows.push(Row {
                 account_id: None,
                 region: None,
@@ -364,7 +372,7 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
 
 /// NON_COMPLIANT if any assignment is, else INSUFFICIENT_DATA if any is, else COMPLIANT if any
 /// is; the reason names the conditions of the assignment it comes from.
-fn combine_assignments(list: &[Outcome]) -> (Compliance, String) {
+fn combine_assignments(list: &[Outcome], in_every: bool) -> (Compliance, String) {
     for wanted in [
         Compliance::NonCompliant,
         Compliance::InsufficientData,
@@ -372,7 +380,10 @@ fn combine_assignments(list: &[Outcome]) -> (Compliance, String) {
         Compliance::NotApplicable,
     ] {
         if let Some(o) = list.iter().find(|o| o.compliance == wanted) {
-            if o.conditions.is_empty() || list.iter().all(|x| x.compliance == wanted) {
+            // The combination is named unless the verdict is the same in every one (a group
+            // missing or unreadable in some is not).
+            if o.conditions.is_empty() || (in_every && list.iter().all(|x| x.compliance == wanted))
+            {
                 return (wanted, o.annotation.clone());
             }
             let when: Vec<String> = o

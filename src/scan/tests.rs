@@ -628,3 +628,18 @@ fn a_group_the_plan_deletes_is_not_applicable_and_others_are_judged() {
         ]
     );
 }
+
+#[test]
+fn an_error_in_one_combination_names_it_and_the_verdict_names_the_other() {
+    let text = "Parameters:\n  X: {Type: String, Default: a}\nConditions:\n  C: !Equals [!Ref X, b]\nResources:\n  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: g\n      SecurityGroupEgress:\n        - !If [C, {IpProtocol: '-1', CidrIp: 0.0.0.0/0}, {}]\n";
+    let (rows, errors) = scan_text(text, &["public-egress"], &[], &[]);
+    assert_eq!(
+        errors,
+        ["t.yaml: Resources.SG.Properties.SecurityGroupEgress[0].IpProtocol: missing (expected tcp, udp, icmp, icmpv6, -1 or a protocol number) (when C=false)"]
+    );
+    assert_eq!(rows[0].2, Compliance::NonCompliant);
+    assert_eq!(
+        rows[0].3,
+        "when C=true: egress to the internet on unauthorized ports: all traffic to 0.0.0.0/0"
+    );
+}
