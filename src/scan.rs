@@ -126,6 +126,8 @@ struct Judging {
     failures: BTreeMap<String, Vec<String>>,
     /// Groups that got an error instead of a verdict in some combination.
     errored: BTreeSet<String>,
+    /// References between kinds of groups (tiers) in the first combination.
+    graph: BTreeMap<crate::checks::Edge, usize>,
     /// The combinations judged, and in how many of them each group got verdicts.
     assignments: usize,
     judged_in: BTreeMap<String, usize>,
@@ -193,7 +195,9 @@ impl Judging {
             }
         }
         if !wanted.is_empty() {
-            let (judged, bad) = judge_defined(d, checks, &wanted);
+            // The tier map is drawn from the first combination only: one count per reference.
+            let graph = (self.assignments == 0).then_some(&mut self.graph);
+            let (judged, bad) = judge_defined(d, checks, &wanted, graph);
             for (gid, per_check) in judged {
                 if let Some(i) = d.groups.iter().position(|g| g.id == gid) {
                     self.cache.insert(keys[i], per_check);
@@ -295,8 +299,12 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
         notes,
         assignments,
         judged_in,
+        graph,
         ..
     } = judging;
+    for (edge, n) in graph {
+        *report.graph.entry(edge).or_default() += n;
+    }
     for (message, combinations) in failures {
         errors.insert(match combinations.as_slice() {
             [] => message,
@@ -490,6 +498,7 @@ fn judge_defined(
     d: &Defined,
     checks: &[Check],
     wanted: &BTreeSet<&str>,
+    mut graph: Option<&mut BTreeMap<crate::checks::Edge, usize>>,
 ) -> (Judged, Vec<(String, String)>) {
     // Known values must be valid whatever the world: a group with a bad one gets an error (and
     // no verdict); the others are judged.
@@ -583,6 +592,16 @@ fn judge_defined(
             }
         }
         let facts = facts_of(d, &live, &models, w, &ids);
+        // The references between kinds of groups (the HTML tier map), as the known values draw
+        // them.
+        if let (Some(graph), Sources::Known, None) = (graph.as_deref_mut(), w.sources, &w.tag) {
+            let in_hand: Vec<&SecurityGroup> = models.iter().flatten().collect();
+            for c in checks {
+                for (edge, n) in c.graph(&in_hand, &facts) {
+                    *graph.entry(edge).or_default() += n;
+                }
+            }
+        }
         verdicts.push(
             live.iter()
                 .zip(&models)

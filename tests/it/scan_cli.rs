@@ -439,3 +439,42 @@ fn peers_test_suites_agree_or_differ_for_a_stated_reason() {
     }
     assert_eq!((agree, differ), (38, 7));
 }
+
+/// `tiers` on a template: the load balancer the template defines is the `lb` source, the tiers'
+/// references are drawn in the HTML tier map, and the wrong source is named by logical id.
+#[test]
+fn tiers_on_a_template_with_its_load_balancer_and_tier_map() {
+    let tiers = [
+        "--check",
+        "tiers",
+        "--param",
+        "tierTagKey=tier",
+        "--param",
+        "tierRules=web<-lb:443; app<-web:8080; db<-app:5432",
+    ];
+    let mut args = vec!["scan", "tests/it/scan/three-tier.yaml", "--format", "json"];
+    args.extend(tiers);
+    let out = sg_compliance(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let verdict = |id: &str| {
+        rows.iter()
+            .find(|r| r["complianceResourceId"] == id)
+            .map(|r| {
+                (
+                    r["complianceType"].as_str().unwrap().to_string(),
+                    r["annotation"].as_str().unwrap().to_string(),
+                )
+            })
+            .unwrap()
+    };
+    assert_eq!(verdict("Web").0, "COMPLIANT", "{:?}", verdict("Web"));
+    assert_eq!(verdict("App").0, "COMPLIANT", "{:?}", verdict("App"));
+    let (db, why) = verdict("Db");
+    assert_eq!(db, "NON_COMPLIANT");
+    assert!(why.contains("198.51.100.0/24"), "{why}");
+    let mut args = vec!["scan", "tests/it/scan/three-tier.yaml", "--format", "html"];
+    args.extend(tiers);
+    let html = stdout(&sg_compliance(&args));
+    assert!(html.contains("<h2>Tier map</h2>"), "{html}");
+}
