@@ -333,6 +333,10 @@ impl Template {
             read,
         } in standalone
         {
+            let at = rules
+                .first()
+                .map(|r| r.at.as_str())
+                .unwrap_or("a standalone rule");
             let found = match &target {
                 Target::Defined(id) => index.get(id).map(|i| &mut groups[*i]),
                 Target::Name(name) => {
@@ -342,8 +346,7 @@ impl Template {
                     if found.is_none() {
                         out.notes.push(format!(
                             "{}: {} adds a rule to the group named {name}, which this file does not define: no verdict",
-                            self.path,
-                            rules.first().map(|r| r.at.as_str()).unwrap_or("a standalone rule")
+                            self.path, at
                         ));
                     }
                     found
@@ -351,22 +354,14 @@ impl Template {
                 Target::Other(group) => {
                     out.notes.push(format!(
                         "{}: {} adds a rule to {group}, which this file does not define: no verdict (audit {group} itself, e.g. `sg-compliance audit --live`)",
-                        self.path,
-                        rules
-                            .first()
-                            .map(|r| r.at.as_str())
-                            .unwrap_or("a standalone rule")
+                        self.path, at
                     ));
                     None
                 }
                 Target::Unknown(why) => {
                     out.notes.push(format!(
                         "{}: {} joins no group: its group is known only at deploy ({why})",
-                        self.path,
-                        rules
-                            .first()
-                            .map(|r| r.at.as_str())
-                            .unwrap_or("a standalone rule")
+                        self.path, at
                     ));
                     None
                 }

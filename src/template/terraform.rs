@@ -608,6 +608,19 @@ impl Plan {
         None
     }
 
+    /// Every reference anywhere in an attribute's configuration expression (blocks included).
+    fn expression_references(&self, c: &Change, key: &str) -> Vec<String> {
+        let mut refs = Vec::new();
+        if let Some(expr) = self
+            .config_of(c)
+            .and_then(|r| r.get("expressions"))
+            .and_then(|e| e.get(key))
+        {
+            collect_references(expr, &mut refs);
+        }
+        refs
+    }
+
     /// Every group an attribute's expression references (a list of groups).
     fn all_references(
         &self,
@@ -615,15 +628,7 @@ impl Plan {
         key: &str,
         groups: &[(Group, Vec<String>)],
     ) -> Vec<String> {
-        let Some(expr) = self
-            .config_of(c)
-            .and_then(|r| r.get("expressions"))
-            .and_then(|e| e.get(key))
-        else {
-            return Vec::new();
-        };
-        let mut refs = Vec::new();
-        collect_references(expr, &mut refs);
+        let refs = self.expression_references(c, key);
         let mut out: Vec<String> = Vec::new();
         for r in &refs {
             if let Some(a) = resolve_reference(&[r.as_str()], c, groups) {
@@ -637,15 +642,7 @@ impl Plan {
 
     /// The distinct groups referenced anywhere in a group's inline `key` blocks' configuration.
     fn all_references_of_block(&self, c: &Change, key: &str) -> Vec<String> {
-        let Some(expr) = self
-            .config_of(c)
-            .and_then(|r| r.get("expressions"))
-            .and_then(|e| e.get(key))
-        else {
-            return Vec::new();
-        };
-        let mut refs = Vec::new();
-        collect_references(expr, &mut refs);
+        let refs = self.expression_references(c, key);
         let mut out: Vec<String> = Vec::new();
         for r in refs {
             if let Some((base, _, _)) = parse_reference(&r) {
