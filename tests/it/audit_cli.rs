@@ -140,8 +140,17 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
             .len(),
         2
     );
-    let file = std::env::temp_dir().join(format!("sg-compliance-{}.sarif", std::process::id()));
-    std::fs::write(&file, stdout(&out)).unwrap();
+    assert_valid_sarif(&stdout(&out));
+}
+
+/// Validates a SARIF log against the SARIF 2.1.0 schema (Python's jsonschema in the venv).
+pub(super) fn assert_valid_sarif(text: &str) {
+    let file = std::env::temp_dir().join(format!(
+        "sg-compliance-{}-{:?}.sarif",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&file, text).unwrap();
     let check = Command::new(python())
         .args([
             "-c",

@@ -6,7 +6,7 @@
 
 use std::process::{Command, Output};
 
-use super::audit_cli::{python, root, stderr, stdout};
+use super::audit_cli::{assert_valid_sarif, root, stderr, stdout};
 
 use rstest::rstest;
 use serde_json::Value;
@@ -177,25 +177,7 @@ fn sarif_locates_each_finding_in_its_file_and_line_and_is_valid() {
         "line {line} of the template does not define {name}"
     );
     insta::assert_snapshot!("scan_sarif", text);
-    let file =
-        std::env::temp_dir().join(format!("sg-compliance-scan-{}.sarif", std::process::id()));
-    std::fs::write(&file, &text).unwrap();
-    let check = Command::new(python())
-        .args([
-            "-c",
-            "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))); print('valid')",
-            &file.display().to_string(),
-            &root().join("fixtures/audit/sarif-2.1.0.schema.json").display().to_string(),
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}: run `make venv`", python().display()));
-    let _ = std::fs::remove_file(&file);
-    assert_eq!(
-        String::from_utf8_lossy(&check.stdout).trim(),
-        "valid",
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    assert_valid_sarif(&text);
 }
 
 /// Exit codes as the audit's: 0 nothing NON_COMPLIANT (INSUFFICIENT_DATA included), 1 some, 2 bad
