@@ -138,6 +138,19 @@ impl Plan {
         Ok(out)
     }
 
+    fn format_version(&self) -> &str {
+        self.value
+            .get("format_version")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// Whether the plan's configuration shows inline blocks (Terraform 1.1 and later, plan
+    /// format 1.x; hashicorp/terraform#29522).
+    fn shows_blocks(&self) -> bool {
+        !self.format_version().starts_with("0.")
+    }
+
     fn invalid(&self, field: String, reason: &str) -> TemplateError {
         TemplateError::Invalid {
             path: self.path.clone(),
@@ -180,8 +193,9 @@ impl Plan {
             if !g.deleted {
                 g.tags = tags(c);
                 for (key, ingress) in [("ingress", true), ("egress", false)] {
+                    let standalone = self.has_standalone(&changes, c, &ids, ingress);
                     // A group whose blocks cannot be read gets the error, not a verdict.
-                    match self.inline_rules(c, key) {
+                    match self.inline_rules(c, key, standalone) {
                         Ok(rules) if ingress => g.ingress = rules,
                         Ok(rules) => g.egress = rules,
                         Err(e) => out.errors.push((Some(g.id.clone()), e)),
@@ -335,22 +349,34 @@ impl Plan {
     }
 
     /// The inline `ingress` / `egress` blocks of a group.
-    fn inline_rules(&self, c: &Change, key: &str) -> Result<Vec<Rule>, TemplateError> {
+    fn inline_rules(
+        &self,
+        c: &Change,
+        key: &str,
+        standalone: bool,
+    ) -> Result<Vec<Rule>, TemplateError> {
         let at = format!("{}: {key}", c.address);
         if is_true(c.unknown.get(key)) {
-            // Unknown because computed: with no block configured, the group's inline rules are
-            // what standalone rules add (and AWS's default egress is removed), so none here.
-            let configured = self
-                .config_of(c)
-                .and_then(|r| r.get("expressions"))
-                .is_none_or(|e| e.get(key).is_some());
-            if !configured {
+            // Wholly unknown: either computed (no block configured: the group's rules are what
+            // standalone rules add, and AWS's default egress is removed, so none here) or
+            // configured with values known only after apply. The configuration tells, where it
+            // shows blocks: Terraform before 1.1 (plan format 0.x) leaves inline blocks out of
+            // it (hashicorp/terraform#29022); there a standalone rule of that direction says the
+            // group's rules are kept apart.
+            let expressions = self.config_of(c).and_then(|r| r.get("expressions"));
+            let configured = expressions.is_some_and(|e| e.get(key).is_some());
+            if !configured && (self.shows_blocks() && expressions.is_some() || standalone) {
                 return Ok(Vec::new());
             }
-            return Ok(vec![all_unknown(
-                &at,
-                &format!("{at}: known only after apply"),
-            )]);
+            let why = if configured || self.shows_blocks() {
+                format!("{at}: known only after apply")
+            } else {
+                format!(
+                    "{at}: known only after apply, and this plan (format {}) does not show whether blocks are configured (Terraform before 1.1 leaves them out)",
+                    self.format_version()
+                )
+            };
+            return Ok(vec![all_unknown(&at, &why)]);
         }
         let blocks = c
             .after
@@ -508,6 +534,49 @@ impl Plan {
             None => return None,
         };
         Some(Peer::Group { group, owner: None })
+    }
+
+    /// Whether a standalone rule of this direction (not deleted) names the group, by a known id
+    /// or through its configuration.
+    fn has_standalone(
+        &self,
+        changes: &[Change],
+        group: &Change,
+        ids: &[String],
+        ingress: bool,
+    ) -> bool {
+        changes
+            .iter()
+            .filter(|r| is_rule(r.ty) && !r.only_deletes())
+            .filter(|r| match r.ty {
+                RULE => {
+                    let ty = r.after.get("type").and_then(Value::as_str);
+                    ty == Some(if ingress { "ingress" } else { "egress" })
+                }
+                VPC_INGRESS => ingress,
+                _ => !ingress,
+            })
+            .any(
+                |r| match r.after.get("security_group_id").and_then(Value::as_str) {
+                    Some(id) => ids.iter().any(|i| i == id),
+                    None => {
+                        let refs = self.expression_references(r, "security_group_id");
+                        refs.iter()
+                            .filter_map(|x| parse_reference(x))
+                            .any(|(base, _, _)| {
+                                let full = match r.module {
+                                    Some(m) => format!("{m}.{base}"),
+                                    None => base,
+                                };
+                                group.address == full
+                                    || group
+                                        .address
+                                        .strip_prefix(full.as_str())
+                                        .is_some_and(|rest| rest.starts_with('['))
+                            })
+                    }
+                },
+            )
     }
 
     /// The configuration block of a change's resource.
