@@ -660,7 +660,8 @@ fn judge_defined(
                     .iter()
                     .filter_map(|v| v[li].as_ref().map(|per| &per[ci]))
                     .collect();
-                let (compliance, annotation) = combine_worlds(g, &worlds, &seen);
+                let (compliance, annotation) =
+                    combine_worlds(g, &worlds, &seen, checks[ci].reads_egress());
                 Outcome {
                     compliance,
                     annotation,
@@ -679,6 +680,7 @@ fn combine_worlds(
     g: &Group,
     worlds: &[World],
     seen: &[&(Compliance, String)],
+    egress: bool,
 ) -> (Compliance, String) {
     let first = seen[0];
     if seen.iter().all(|s| s.0 == first.0) {
@@ -703,7 +705,8 @@ fn combine_worlds(
             }
         }
     }
-    for r in g.ingress.iter().chain(&g.egress) {
+    // The rules of the direction the check reads.
+    for r in if egress { &g.egress } else { &g.ingress } {
         all.extend(unknowns_of(r));
     }
     let relevant = |kind: Kind| match kind {

@@ -34,6 +34,9 @@ pub trait Rule: Sized {
     /// Whether it reports inbound ports open to the internet ([`Rule::flagged`]): the live audit
     /// then reads the network facts for effective exposure.
     const INGRESS_EXPOSURE: bool = false;
+    /// Whether a verdict reads the group's outbound rules (else only its inbound ones): `scan`
+    /// names only the unknowns of the rules a check reads.
+    const READS_EGRESS: bool = false;
     /// Whether a verdict reads other groups' tags ([`Needs::info_of`]): the audit then keeps every
     /// group of a scope in hand.
     const READS_GROUP_INFO: bool = false;
@@ -178,6 +181,13 @@ macro_rules! registry {
             pub fn ingress_exposure(&self) -> bool {
                 match self {
                     $(Check::$variant(_) => <$rule as Rule>::INGRESS_EXPOSURE,)*
+                }
+            }
+
+            /// See [`Rule::READS_EGRESS`].
+            pub fn reads_egress(&self) -> bool {
+                match self {
+                    $(Check::$variant(_) => <$rule as Rule>::READS_EGRESS,)*
                 }
             }
 

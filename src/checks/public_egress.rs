@@ -26,6 +26,7 @@ impl Rule for PublicEgress {
         ParamSpec::optional("authorizedEgressTcpPorts", None),
         ParamSpec::optional("authorizedEgressUdpPorts", None),
     ];
+    const READS_EGRESS: bool = true;
 
     fn parse(p: &Params<'_>) -> Result<Self, ParamError> {
         Ok(PublicEgress {
