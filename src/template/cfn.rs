@@ -136,6 +136,8 @@ struct Ctx<'a> {
     open: BTreeSet<String>,
     /// Resolving a condition: only `--parameters` values and literals count.
     strict: bool,
+    /// What the reader should know about what was read (a single rule where a list belongs).
+    notes: Vec<String>,
     depth: usize,
 }
 
@@ -236,6 +238,7 @@ impl Template {
                 read: BTreeSet::new(),
                 open: BTreeSet::new(),
                 strict: false,
+                notes: Vec::new(),
                 depth: 0,
             };
             if let Some(c) = resource.get("Condition") {
@@ -318,6 +321,11 @@ impl Template {
                 },
             }
             open.extend(ctx.open);
+            for note in ctx.notes {
+                if !out.notes.contains(&note) {
+                    out.notes.push(note);
+                }
+            }
         }
         // The default egress (all traffic to 0.0.0.0/0) stays only where no egress rule is
         // defined at all, inline or standalone: CloudFormation removes it as soon as one is.
@@ -434,18 +442,36 @@ impl Template {
                 return Err(self.invalid(format!("{at}.Tags"), "expected a list of {Key, Value}"))
             }
         }
+        // A single rule object where the schema has a list (cfn-lint E3012; cfn_nag accepts it):
+        // judged as a one-item list, and said.
+        let mut listed = |key: &str| -> R {
+            match props.get(key) {
+                Some(one @ R::Map(_)) => {
+                    ctx.notes.push(format!(
+                        "{}: {at}.{key} is a single rule where CloudFormation's schema has a list (cfn-lint E3012): judged as a one-item list",
+                        self.path
+                    ));
+                    R::List(vec![one.clone()])
+                }
+                Some(other) => other.clone(),
+                None => R::Null,
+            }
+        };
+        let (ingress_value, egress_value) = (
+            listed("SecurityGroupIngress"),
+            listed("SecurityGroupEgress"),
+        );
         let ingress = self.rules_of(
             &format!("{at}.SecurityGroupIngress"),
-            props.get("SecurityGroupIngress").unwrap_or(&R::Null),
+            &ingress_value,
             true,
             Some(()),
         )?;
-        let egress_given = !matches!(props.get("SecurityGroupEgress"), None | Some(R::Null))
-            && props.get("SecurityGroupEgress") != Some(&R::List(Vec::new()));
+        let egress_given = !matches!(egress_value, R::Null) && egress_value != R::List(Vec::new());
         let egress = if egress_given {
             self.rules_of(
                 &format!("{at}.SecurityGroupEgress"),
-                props.get("SecurityGroupEgress").unwrap_or(&R::Null),
+                &egress_value,
                 false,
                 Some(()),
             )?
@@ -499,12 +525,7 @@ impl Template {
                     description: None,
                 }])
             }
-            (Some(()), _) => {
-                return Err(self.invalid(
-                    at.to_string(),
-                    "expected a list of rules (CloudFormation's schema: an array, cfn-lint E3012): write the rule as a one-item list",
-                ))
-            }
+            (Some(()), _) => return Err(self.invalid(at.to_string(), "expected a list of rules")),
         };
         let mut out = Vec::new();
         for (field, item) in items {
@@ -740,6 +761,7 @@ impl Template {
                     read: BTreeSet::new(),
                     open: BTreeSet::new(),
                     strict: true,
+                    notes: Vec::new(),
                     depth,
                 };
                 let (a, b) = (self.resolve(a, &mut ctx), self.resolve(b, &mut ctx));

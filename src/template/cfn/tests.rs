@@ -266,7 +266,7 @@ fn json_and_yaml_give_the_same_groups_and_lines_are_found() {
     "t.yaml: Resources.G.Properties.SecurityGroupIngress[0].FromPort: `ssh` is not a port number"
 )]
 #[case::not_a_list(
-    "{IpProtocol: tcp}",
+    "hello22",
     "t.yaml: Resources.G.Properties.SecurityGroupIngress: expected a list of rules"
 )]
 fn bad_rules_name_their_field(#[case] ingress: &str, #[case] needle: &str) {
@@ -341,4 +341,18 @@ fn yaml_merge_keys_are_expanded() {
         ]
     );
     assert_eq!(d.groups[0].ingress[1].from_port, Val::Known(Some(22)));
+}
+
+#[test]
+fn a_single_rule_where_a_list_belongs_is_judged_as_one_and_said() {
+    let d = groups("Resources:\n  G:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: g\n      SecurityGroupIngress: {IpProtocol: tcp, FromPort: 22, ToPort: 22, CidrIp: 0.0.0.0/0}\n", &[]);
+    assert_eq!(d.groups[0].ingress.len(), 1);
+    assert_eq!(
+        d.groups[0].ingress[0].at,
+        "Resources.G.Properties.SecurityGroupIngress[0]"
+    );
+    assert_eq!(
+        d.notes,
+        ["t.yaml: Resources.G.Properties.SecurityGroupIngress is a single rule where CloudFormation's schema has a list (cfn-lint E3012): judged as a one-item list"]
+    );
 }
