@@ -13,7 +13,8 @@ use super::{build_checks, now_rfc3339, write_report};
 #[derive(clap::Args, Debug)]
 pub struct ScanArgs {
     /// CloudFormation templates (JSON or YAML, e.g. cdk.out/*.template.json) and Terraform plans
-    /// (`terraform show -json PLANFILE > plan.json`), told apart by their content.
+    /// (`terraform show -json PLANFILE > plan.json`), told apart by their content; `-` reads
+    /// standard input.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
     /// A check to run (repeatable); default: web-tier and public-ingress.

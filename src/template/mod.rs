@@ -162,6 +162,18 @@ pub enum TemplateError {
 /// Reads one file and tells a template from a plan by its content.
 pub fn read(path: &Path, parameters: &BTreeMap<String, String>) -> Result<Source, TemplateError> {
     let name = path.display().to_string();
+    // `-`: standard input (`terraform show -json tf.plan | sg-compliance scan -`).
+    if name == "-" {
+        use std::io::Read;
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| TemplateError::Unreadable {
+                path: "standard input".into(),
+                reason: e.to_string(),
+            })?;
+        return parse("-", &text, parameters);
+    }
     if path.is_dir() {
         return Err(TemplateError::Unreadable {
             path: name,

@@ -460,3 +460,25 @@ fn tiers_on_a_template_with_its_load_balancer_and_tier_map() {
     let html = stdout(&sg_compliance(&args));
     assert!(html.contains("<h2>Tier map</h2>"), "{html}");
 }
+
+/// `-` reads standard input: `terraform show -json tf.plan | sg-compliance scan -`.
+#[test]
+fn a_plan_on_standard_input() {
+    use std::io::Write;
+    let plan =
+        std::fs::read(root().join("fixtures/scan/terraform/checkov-module-for-each.tfplan.json"))
+            .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sg-compliance"))
+        .args(["scan", "-", "--check", "public-ingress", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&plan).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows: Vec<Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["file"], "-");
+}
