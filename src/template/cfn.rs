@@ -947,6 +947,29 @@ impl Template {
                     },
                 }
             }
+            "Fn::Cidr" => {
+                // [ipBlock, count, cidrBits]: the first `count` subnets with `cidrBits` host bits.
+                let r = self.resolve(arg, ctx);
+                let R::List(a) = &r else {
+                    return unknown_or(r, "Fn::Cidr without [ipBlock, count, cidrBits]");
+                };
+                let texts: Vec<Option<String>> = a.iter().map(scalar).collect();
+                let [Some(block), Some(count), Some(bits)] = texts.as_slice() else {
+                    return a
+                        .iter()
+                        .find(|x| scalar(x).is_none())
+                        .map(|x| unknown_or(x.clone(), "Fn::Cidr argument"))
+                        .unwrap_or_else(|| {
+                            R::Unknown("Fn::Cidr without [ipBlock, count, cidrBits]".into())
+                        });
+                };
+                match cidr_function(block, count, bits) {
+                    Some(nets) => R::List(nets.into_iter().map(R::Str).collect()),
+                    None => R::Unknown(format!(
+                        "Fn::Cidr [{block}, {count}, {bits}] is not a valid split"
+                    )),
+                }
+            }
             "Fn::ImportValue" => {
                 let r = self.resolve(arg, ctx);
                 R::Unknown(match scalar(&r) {
@@ -1092,6 +1115,25 @@ enum PeerKind {
     PrefixList,
     GroupId,
     GroupName,
+}
+
+/// `Fn::Cidr`: the first `count` subnets of `block` with `bits` host bits each.
+fn cidr_function(block: &str, count: &str, bits: &str) -> Option<Vec<String>> {
+    let net: ipnet::IpNet = block.trim().parse().ok()?;
+    let count: usize = count.trim().parse().ok()?;
+    let bits: u8 = bits.trim().parse().ok()?;
+    let prefix = net.max_prefix_len().checked_sub(bits)?;
+    if count == 0 || count > 256 || prefix < net.prefix_len() {
+        return None;
+    }
+    let subnets: Vec<String> = net
+        .trunc()
+        .subnets(prefix)
+        .ok()?
+        .take(count)
+        .map(|n| n.to_string())
+        .collect();
+    (subnets.len() == count).then_some(subnets)
 }
 
 fn scalar(r: &R) -> Option<String> {

@@ -48,6 +48,8 @@ fn cidr_of(value: &str, given: &[(&str, &str)]) -> Val<String> {
 #[case::select_list_param("!Select [1, !Ref Nets]", &[], known("192.0.2.0/24"))]
 #[case::select_split("!Select [0, !Split [',', 'a/1,b/2']]", &[], known("a/1"))]
 #[case::find_in_map("!FindInMap [Cidrs, !Ref Env, ssh]", &[], known("10.1.0.0/16"))]
+#[case::cidr_function("!Select [1, !Cidr [10.0.0.0/16, 6, 8]]", &[], known("10.0.1.0/24"))]
+#[case::cidr_function_ipv6("!Select [2, !Cidr ['2001:db8::/56', 4, 64]]", &[], known("2001:db8:0:2::/64"))]
 #[case::find_in_map_given("!FindInMap [Cidrs, !Ref Env, ssh]", &[("Env", "prod")], known("0.0.0.0/0"))]
 fn intrinsic_functions_resolve_when_their_inputs_are_known(
     #[case] value: &str,
@@ -79,9 +81,13 @@ fn intrinsic_functions_resolve_when_their_inputs_are_known(
     "pseudo parameter AWS::Region"
 )]
 #[case::get_azs("!Select [0, !GetAZs '']", "Fn::GetAZs is not evaluated before deploy")]
-#[case::cidr_function(
-    "!Select [0, !Cidr [10.0.0.0/16, 2, 8]]",
-    "Fn::Cidr is not evaluated before deploy"
+#[case::cidr_of_unknown(
+    "!Select [0, !Cidr [!GetAtt Vpc.CidrBlock, 2, 8]]",
+    "Vpc.CidrBlock of AWS::EC2::VPC"
+)]
+#[case::cidr_too_many(
+    "!Select [0, !Cidr [10.0.0.0/24, 2, 9]]",
+    "Fn::Cidr [10.0.0.0/24, 2, 9] is not a valid split"
 )]
 #[case::ssm_parameter("!Ref Ssm", "parameter Ssm: an SSM parameter, read at deploy")]
 fn values_known_only_at_deploy_say_what_they_are(#[case] value: &str, #[case] why: &str) {
