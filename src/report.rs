@@ -518,7 +518,15 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
                 Some((l, p)) => format!("{} [exposure: {l}: {p}]", r.annotation),
                 None => r.annotation.to_string(),
             };
-            s::Result::builder()
+            // `scan`: many groups of a plan share its one line, so the alert's identity is the
+            // file, the group and the check (code scanning matches alerts across runs by it).
+            let fingerprints = r.location.as_ref().map(|(file, _)| {
+                std::collections::BTreeMap::from([(
+                    "sgComplianceResource/v1".to_string(),
+                    format!("{file}#{}#{}", r.group_id, r.check),
+                )])
+            });
+            let mut result = s::Result::builder()
                 .rule_id(r.check)
                 .level(level)
                 .message(s::Message::builder().text(text).build())
@@ -555,7 +563,9 @@ fn sarif(report: &AuditReport) -> Result<String, ReportError> {
                             .build()])
                         .build(),
                 }])
-                .build()
+                .build();
+            result.partial_fingerprints = fingerprints;
+            result
         })
         .collect();
     let driver = s::ToolComponent::builder()

@@ -176,6 +176,11 @@ fn sarif_locates_each_finding_in_its_file_and_line_and_is_valid() {
             .contains(&format!("\"{name}\"")),
         "line {line} of the template does not define {name}"
     );
+    // Code scanning tells alerts apart by file, group and check (a plan's groups share its line).
+    assert_eq!(
+        results[0]["partialFingerprints"]["sgComplianceResource/v1"],
+        format!("fixtures/scan/cdk/template.json#{name}#public-ingress")
+    );
     insta::assert_snapshot!("scan_sarif", text);
     assert_valid_sarif(&text);
 }
