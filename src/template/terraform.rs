@@ -164,6 +164,7 @@ impl Plan {
         let mut out = Defined::default();
         // (group, its known ids)
         let mut groups: Vec<(Group, Vec<String>)> = Vec::new();
+        let targets = self.standalone_targets(&changes);
         for c in changes.iter().filter(|c| GROUPS.contains(&c.ty)) {
             let ids: Vec<String> = [c.after, c.before]
                 .iter()
@@ -193,7 +194,18 @@ impl Plan {
             if !g.deleted {
                 g.tags = tags(c);
                 for (key, ingress) in [("ingress", true), ("egress", false)] {
-                    let standalone = self.has_standalone(&changes, c, &ids, ingress);
+                    // Whether a standalone rule of this direction names the group (by an id, its
+                    // address, or its address without the index).
+                    let base = c
+                        .address
+                        .rsplit_once('[')
+                        .filter(|(_, tail)| tail.ends_with(']'))
+                        .map_or(c.address, |(head, _)| head);
+                    let standalone = ids
+                        .iter()
+                        .map(String::as_str)
+                        .chain([c.address, base])
+                        .any(|k| targets.contains(&(k.to_string(), ingress)));
                     // A group whose blocks cannot be read gets the error, not a verdict.
                     match self.inline_rules(c, key, standalone) {
                         Ok(rules) if ingress => g.ingress = rules,
@@ -536,47 +548,39 @@ impl Plan {
         Some(Peer::Group { group, owner: None })
     }
 
-    /// Whether a standalone rule of this direction (not deleted) names the group, by a known id
-    /// or through its configuration.
-    fn has_standalone(
-        &self,
-        changes: &[Change],
-        group: &Change,
-        ids: &[String],
-        ingress: bool,
-    ) -> bool {
-        changes
+    /// What the standalone rules (not deleted) name as their group, with their direction: a known
+    /// id, or the address their configuration references (without an index). One pass.
+    fn standalone_targets(&self, changes: &[Change]) -> std::collections::HashSet<(String, bool)> {
+        let mut out = std::collections::HashSet::new();
+        for r in changes
             .iter()
             .filter(|r| is_rule(r.ty) && !r.only_deletes())
-            .filter(|r| match r.ty {
-                RULE => {
-                    let ty = r.after.get("type").and_then(Value::as_str);
-                    ty == Some(if ingress { "ingress" } else { "egress" })
+        {
+            let ingress = match r.ty {
+                RULE => r.after.get("type").and_then(Value::as_str) == Some("ingress"),
+                VPC_INGRESS => true,
+                _ => false,
+            };
+            match r.after.get("security_group_id").and_then(Value::as_str) {
+                Some(id) => {
+                    out.insert((id.to_string(), ingress));
                 }
-                VPC_INGRESS => ingress,
-                _ => !ingress,
-            })
-            .any(
-                |r| match r.after.get("security_group_id").and_then(Value::as_str) {
-                    Some(id) => ids.iter().any(|i| i == id),
-                    None => {
-                        let refs = self.expression_references(r, "security_group_id");
-                        refs.iter()
-                            .filter_map(|x| parse_reference(x))
-                            .any(|(base, _, _)| {
-                                let full = match r.module {
-                                    Some(m) => format!("{m}.{base}"),
-                                    None => base,
-                                };
-                                group.address == full
-                                    || group
-                                        .address
-                                        .strip_prefix(full.as_str())
-                                        .is_some_and(|rest| rest.starts_with('['))
-                            })
+                None => {
+                    for (base, _, _) in self
+                        .expression_references(r, "security_group_id")
+                        .iter()
+                        .filter_map(|x| parse_reference(x))
+                    {
+                        let full = match r.module {
+                            Some(m) => format!("{m}.{base}"),
+                            None => base,
+                        };
+                        out.insert((full, ingress));
                     }
-                },
-            )
+                }
+            }
+        }
+        out
     }
 
     /// The configuration block of a change's resource.
