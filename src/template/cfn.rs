@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::{Defined, Group, GroupPeer, Peer, Rule, TemplateError, Val};
+use super::{scalar_text, Defined, Group, GroupPeer, Peer, Rule, TemplateError, Val};
 
 const SECURITY_GROUP: &str = "AWS::EC2::SecurityGroup";
 const INGRESS: &str = "AWS::EC2::SecurityGroupIngress";
@@ -997,7 +997,7 @@ impl Template {
                     return R::Unknown(format!("parameter {name} is not in --parameters"));
                 }
                 None => match p.get("Default") {
-                    Some(d) => match scalar_json(d) {
+                    Some(d) => match scalar_text(d) {
                         Some(t) => t,
                         None => {
                             return R::Unknown(format!("parameter {name}: its Default is not text"))
@@ -1141,20 +1141,6 @@ fn scalar(r: &R) -> Option<String> {
         R::Str(s) => Some(s.clone()),
         R::Num(n) => Some(n.to_string()),
         R::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn scalar_json(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Array(a) => a
-            .iter()
-            .map(scalar_json)
-            .collect::<Option<Vec<_>>>()
-            .map(|v| v.join(",")),
         _ => None,
     }
 }

@@ -313,7 +313,9 @@ pub fn read_parameters(path: &Path) -> Result<BTreeMap<String, String>, Template
     Ok(out)
 }
 
-fn scalar_text(v: &serde_json::Value) -> Option<String> {
+/// A scalar (or a list of them, joined with commas, as CloudFormation passes list parameters)
+/// as text.
+pub(crate) fn scalar_text(v: &serde_json::Value) -> Option<String> {
     match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
