@@ -121,8 +121,8 @@ struct Judging {
     seen: BTreeSet<String>,
     /// Per (group, check): the distinct outcomes of the assignments.
     outcomes: BTreeMap<(String, usize), Vec<Outcome>>,
-    errors: BTreeSet<String>,
-    /// Resources that could not be read, with the combinations of conditions they failed in.
+    /// Resources that could not be read and values EC2 would refuse, with the combinations of
+    /// conditions they failed in.
     failures: BTreeMap<String, Vec<String>>,
     /// Groups that got an error instead of a verdict in some combination.
     errored: BTreeSet<String>,
@@ -152,12 +152,12 @@ impl Judging {
         }
         // A resource that could not be read: an error (naming the combination of conditions it
         // came from, when there are several), and its group gets no verdict.
+        let when = combination(assignment);
         for (group, e) in &d.errors {
-            let parts: Vec<String> = assignment.iter().map(|(c, v)| format!("{c}={v}")).collect();
             self.failures
                 .entry(e.to_string())
                 .or_default()
-                .push(parts.join(", "));
+                .push(when.clone());
             if let Some(g) = group {
                 self.errored.insert(g.clone());
             }
@@ -198,21 +198,26 @@ impl Judging {
             // The tier map is drawn from the first combination only: one count per reference.
             let graph = (self.assignments == 0).then_some(&mut self.graph);
             let (judged, bad) = judge_defined(d, checks, &wanted, graph);
+            let index: std::collections::HashMap<&str, usize> = d
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.id.as_str(), i))
+                .collect();
             for (gid, per_check) in judged {
-                if let Some(i) = d.groups.iter().position(|g| g.id == gid) {
+                if let Some(&i) = index.get(gid.as_str()) {
                     self.cache.insert(keys[i], per_check);
                 }
             }
-            self.errors.extend(bad.into_iter().map(|(group, why)| {
-                format!(
-                    "{name}: {why}{}",
-                    if why.contains(&group) {
-                        String::new()
-                    } else {
-                        format!(" (group {group})")
-                    }
-                )
-            }));
+            for (group, why) in bad {
+                let message = if why.contains(&group) {
+                    format!("{name}: {why}")
+                } else {
+                    format!("{name}: {why} (group {group})")
+                };
+                self.failures.entry(message).or_default().push(when.clone());
+                self.errored.insert(group);
+            }
         }
         self.assignments += 1;
         for (g, key) in d.groups.iter().zip(&keys) {
@@ -228,6 +233,15 @@ impl Judging {
             }
         }
     }
+}
+
+/// `C=true, D=false`: a combination of conditions, for messages.
+fn combination<'a>(values: impl IntoIterator<Item = (&'a String, &'a bool)>) -> String {
+    values
+        .into_iter()
+        .map(|(c, v)| format!("{c}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A hash of what decides a verdict.
@@ -255,11 +269,9 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
                 Err(e) => {
                     let mut error = input_error(e);
                     if !assignment.is_empty() {
-                        let parts: Vec<String> =
-                            assignment.iter().map(|(c, v)| format!("{c}={v}")).collect();
                         error
                             .message
-                            .push_str(&format!(" (when {})", parts.join(", ")));
+                            .push_str(&format!(" (when {})", combination(&assignment)));
                     }
                     report.errors.push(error);
                     return;
@@ -293,7 +305,6 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
     let Judging {
         mut order,
         outcomes,
-        mut errors,
         failures,
         errored,
         notes,
@@ -305,8 +316,9 @@ pub fn scan_source(name: &str, source: &Source, checks: &[Check], report: &mut A
     for (edge, n) in graph {
         *report.graph.entry(edge).or_default() += n;
     }
+    let mut errors = Vec::new();
     for (message, combinations) in failures {
-        errors.insert(match combinations.as_slice() {
+        errors.push(match combinations.as_slice() {
             [] => message,
             [only] if only.is_empty() => message,
             [first] => format!("{message} (when {first})"),
@@ -394,15 +406,8 @@ fn combine_assignments(list: &[Outcome], in_every: bool) -> (Compliance, String)
             {
                 return (wanted, o.annotation.clone());
             }
-            let when: Vec<String> = o
-                .conditions
-                .iter()
-                .map(|(c, v)| format!("{c}={v}"))
-                .collect();
-            return (
-                wanted,
-                format!("when {}: {}", when.join(", "), o.annotation),
-            );
+            let when = combination(o.conditions.iter().map(|(c, v)| (c, v)));
+            return (wanted, format!("when {when}: {}", o.annotation));
         }
     }
     (
