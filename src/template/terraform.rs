@@ -19,8 +19,24 @@ const VPC_INGRESS: &str = "aws_vpc_security_group_ingress_rule";
 const VPC_EGRESS: &str = "aws_vpc_security_group_egress_rule";
 const LOAD_BALANCERS: [&str; 3] = ["aws_lb", "aws_alb", "aws_elb"];
 
-/// The plan's groups, each with the ids it is known by (before and after).
-type Known<'a> = &'a [(Group, Vec<String>)];
+/// The plan's groups by address (their place in the list) and by the ids they are known by
+/// (before and after): every join looks a group up here once.
+#[derive(Default)]
+struct Index {
+    positions: std::collections::HashMap<String, usize>,
+    ids: std::collections::HashMap<String, String>,
+}
+
+impl Index {
+    fn has(&self, address: &str) -> bool {
+        self.positions.contains_key(address)
+    }
+
+    /// The address of the group of this plan with this id.
+    fn by_id(&self, id: &str) -> Option<String> {
+        self.ids.get(id).cloned()
+    }
+}
 
 /// A parsed plan.
 #[derive(Debug)]
@@ -162,8 +178,8 @@ impl Plan {
     pub fn groups(&self) -> Result<Defined, TemplateError> {
         let changes = self.changes()?;
         let mut out = Defined::default();
-        // (group, its known ids)
-        let mut groups: Vec<(Group, Vec<String>)> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index = Index::default();
         let targets = self.standalone_targets(&changes);
         for c in changes.iter().filter(|c| GROUPS.contains(&c.ty)) {
             let ids: Vec<String> = [c.after, c.before]
@@ -214,24 +230,21 @@ impl Plan {
                     }
                 }
             }
-            groups.push((g, ids));
+            index.positions.insert(g.id.clone(), groups.len());
+            for id in ids {
+                index.ids.insert(id, g.id.clone());
+            }
+            groups.push(g);
         }
-        // Peers named by id that are groups of this plan become references to them.
-        let by_id = |id: &str, groups: &[(Group, Vec<String>)]| -> Option<String> {
-            groups
-                .iter()
-                .find(|(_, ids)| ids.iter().any(|i| i == id))
-                .map(|(g, _)| g.id.clone())
-        };
         // Rules the plan deletes leave the groups' refreshed attributes.
         for c in changes.iter().filter(|c| c.deletes() && is_rule(c.ty)) {
             let Some(id) = c.before.get("security_group_id").and_then(Value::as_str) else {
                 continue;
             };
-            let Some(address) = by_id(id, &groups) else {
+            let Some(address) = index.by_id(id) else {
                 continue;
             };
-            let Some((g, _)) = groups.iter_mut().find(|(g, _)| g.id == address) else {
+            let Some(g) = index.positions.get(&address).map(|i| &mut groups[*i]) else {
                 continue;
             };
             let gone = match self.rule_values(c, c.before, &Value::Null, None) {
@@ -256,7 +269,7 @@ impl Plan {
         {
             let target = match c.after.get("security_group_id").and_then(Value::as_str) {
                 Some(id) => {
-                    let found = by_id(id, &groups);
+                    let found = index.by_id(id);
                     if found.is_none() {
                         // Known, but no group of this plan has it: a group defined elsewhere.
                         out.notes.push(format!(
@@ -267,7 +280,7 @@ impl Plan {
                     found
                 }
                 None if unknown_at(c.unknown, "security_group_id") => {
-                    let found = self.referenced_group(c, "security_group_id", &groups);
+                    let found = self.referenced_group(c, "security_group_id", &index);
                     if found.is_none() {
                         out.notes.push(format!(
                             "{}: {} joins no group: its security_group_id is known only after apply and its configuration references no aws_security_group of this plan",
@@ -279,14 +292,14 @@ impl Plan {
                 None => None,
             };
             let Some(address) = target else { continue };
-            let rules = match self.rule_values(c, c.after, c.unknown, Some((&address, &groups))) {
+            let rules = match self.rule_values(c, c.after, c.unknown, Some((&address, &index))) {
                 Ok(rules) => rules,
                 Err(e) => {
                     out.errors.push((Some(address), e));
                     continue;
                 }
             };
-            if let Some((g, _)) = groups.iter_mut().find(|(g, _)| g.id == address) {
+            if let Some(g) = index.positions.get(&address).map(|i| &mut groups[*i]) {
                 if g.deleted {
                     continue;
                 }
@@ -315,35 +328,31 @@ impl Plan {
                 .unwrap_or_default();
             let mut marked: Vec<String> = Vec::new();
             for id in ids {
-                match by_id(id, &groups) {
+                match index.by_id(id) {
                     Some(a) => marked.push(a),
                     None => out.external_load_balancer_groups.push(id.to_string()),
                 }
             }
             if unknown_at(c.unknown, "security_groups") || marked.is_empty() {
-                marked.extend(self.all_references(c, "security_groups", &groups));
+                marked.extend(self.all_references(c, "security_groups", &index));
             }
-            for (g, _) in &mut groups {
+            for g in &mut groups {
                 if marked.contains(&g.id) {
                     g.load_balancer = true;
                 }
             }
         }
         // Resolve peers named by a known id of a group of this plan.
-        let known: Vec<(String, Vec<String>)> = groups
-            .iter()
-            .map(|(g, ids)| (g.id.clone(), ids.clone()))
-            .collect();
-        for (g, _) in &mut groups {
+        for g in &mut groups {
             for r in g.ingress.iter_mut().chain(g.egress.iter_mut()) {
                 if let Peer::Group {
                     group: GroupPeer::External(id),
                     ..
-                } = &mut r.peer
+                } = &r.peer
                 {
-                    if let Some((address, _)) = known.iter().find(|(_, ids)| ids.contains(id)) {
+                    if let Some(address) = index.by_id(id) {
                         r.peer = Peer::Group {
-                            group: GroupPeer::Defined(address.clone()),
+                            group: GroupPeer::Defined(address),
                             owner: None,
                         };
                     }
@@ -354,7 +363,6 @@ impl Plan {
             out.errors.iter().filter_map(|(g, _)| g.clone()).collect();
         out.groups = groups
             .into_iter()
-            .map(|(g, _)| g)
             .filter(|g| !failed.contains(&g.id))
             .collect();
         Ok(out)
@@ -454,7 +462,7 @@ impl Plan {
         c: &Change,
         v: &Value,
         mask: &Value,
-        own: Option<(&String, Known<'_>)>,
+        own: Option<(&String, &Index)>,
     ) -> Result<Vec<(bool, Rule)>, TemplateError> {
         let at = c.address.to_string();
         let (ingress, protocol_key) = match c.ty {
@@ -530,13 +538,14 @@ impl Plan {
         v: &Value,
         mask: &Value,
         key: &str,
-        own: Option<(&String, Known<'_>)>,
+        own: Option<(&String, &Index)>,
     ) -> Option<Peer> {
         let group = match v.get(key).and_then(Value::as_str) {
             Some(id) => GroupPeer::External(id.to_string()),
             None if is_true(mask.get(key)) => {
-                let groups = own.map(|(_, g)| g).unwrap_or_default();
-                match self.referenced_group(c, key, groups) {
+                let none = Index::default();
+                let index = own.map_or(&none, |(_, index)| index);
+                match self.referenced_group(c, key, index) {
                     Some(a) => GroupPeer::Defined(a),
                     None => {
                         GroupPeer::Unknown(format!("{}: {key} known only after apply", c.address))
@@ -600,12 +609,7 @@ impl Plan {
     }
 
     /// The group an attribute's expression references, resolved to an address of this plan.
-    fn referenced_group(
-        &self,
-        c: &Change,
-        key: &str,
-        groups: &[(Group, Vec<String>)],
-    ) -> Option<String> {
+    fn referenced_group(&self, c: &Change, key: &str, index: &Index) -> Option<String> {
         let refs = self
             .config_of(c)?
             .get("expressions")?
@@ -613,8 +617,8 @@ impl Plan {
             .get("references")?
             .as_array()?;
         let refs: Vec<&str> = refs.iter().filter_map(Value::as_str).collect();
-        resolve_reference(&refs, c, groups)
-            .or_else(|| self.through_module_output(&refs, c.module, groups))
+        resolve_reference(&refs, c, index)
+            .or_else(|| self.through_module_output(&refs, c.module, index))
     }
 
     /// `module.NAME.OUTPUT`: the group the module's output expression references, in any
@@ -623,7 +627,7 @@ impl Plan {
         &self,
         refs: &[&str],
         module: Option<&str>,
-        groups: &[(Group, Vec<String>)],
+        index: &Index,
     ) -> Option<String> {
         let mut config = self.value.get("configuration")?.get("root_module")?;
         if let Some(m) = module {
@@ -660,9 +664,9 @@ impl Plan {
                     continue;
                 };
                 let tail = format!(".{base}{}", key.unwrap_or_default());
-                let found: Vec<&String> = groups
-                    .iter()
-                    .map(|(g, _)| &g.id)
+                let found: Vec<&String> = index
+                    .positions
+                    .keys()
                     .filter(|id| {
                         id.strip_prefix(&prefix).is_some_and(|rest| {
                             rest.ends_with(&tail) && {
@@ -695,16 +699,11 @@ impl Plan {
     }
 
     /// Every group an attribute's expression references (a list of groups).
-    fn all_references(
-        &self,
-        c: &Change,
-        key: &str,
-        groups: &[(Group, Vec<String>)],
-    ) -> Vec<String> {
+    fn all_references(&self, c: &Change, key: &str, index: &Index) -> Vec<String> {
         let refs = self.expression_references(c, key);
         let mut out: Vec<String> = Vec::new();
         for r in &refs {
-            if let Some(a) = resolve_reference(&[r.as_str()], c, groups) {
+            if let Some(a) = resolve_reference(&[r.as_str()], c, index) {
                 if !out.contains(&a) {
                     out.push(a);
                 }
@@ -806,17 +805,17 @@ fn parse_reference(r: &str) -> Option<(String, Option<String>, Option<String>)> 
     Some((format!("{ty}.{name}"), key, attr))
 }
 
-fn resolve_reference(refs: &[&str], c: &Change, groups: &[(Group, Vec<String>)]) -> Option<String> {
-    resolve_in(refs, c.module, c.index, groups)
+fn resolve_reference(refs: &[&str], c: &Change, index: &Index) -> Option<String> {
+    resolve_in(refs, c.module, c.index, index)
 }
 
 fn resolve_in(
     refs: &[&str],
     module: Option<&str>,
-    index: Option<&Value>,
-    groups: &[(Group, Vec<String>)],
+    own_index: Option<&Value>,
+    groups: &Index,
 ) -> Option<String> {
-    let own_key = index.map(|i| match i {
+    let own_key = own_index.map(|i| match i {
         Value::String(s) => format!("[{}]", serde_json::to_string(s).unwrap_or_default()),
         other => format!("[{other}]"),
     });
@@ -838,7 +837,7 @@ fn resolve_in(
             _ => vec![format!("{prefix}{base}")],
         };
         for cand in candidates {
-            if groups.iter().any(|(g, _)| g.id == cand) {
+            if groups.has(&cand) {
                 return Some(cand);
             }
         }
