@@ -631,19 +631,7 @@ fn aggregator_audit_against_a_stand_in_reads_each_partition_once() {
         .output()
         .unwrap();
     let summary = stand_in.stop();
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(
-        rows.len(),
-        groups,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let open = rows
-        .iter()
-        .filter(|r| r["complianceType"] == "NON_COMPLIANT")
-        .count();
-    assert_eq!(open, (0..groups).filter(|i| i % 7 == 0).count());
+    stand_in_rows(&out, groups);
     let served: Value = serde_json::from_str(summary.trim()).unwrap();
     // One count query, and per partition ceil(n / 100) pages.
     let per = groups / (accounts * regions);
@@ -689,19 +677,7 @@ fn organization_audit_against_a_stand_in_reads_each_account_region_once() {
         .output()
         .unwrap();
     let summary = stand_in.stop();
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    assert_eq!(
-        rows.len(),
-        groups,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let open = rows
-        .iter()
-        .filter(|r| r["complianceType"] == "NON_COMPLIANT")
-        .count();
-    assert_eq!(open, (0..groups).filter(|i| i % 7 == 0).count());
+    let rows = stand_in_rows(&out, groups);
     let audited: std::collections::BTreeSet<(String, String)> = rows
         .iter()
         .map(|r| (r["accountId"].to_string(), r["region"].to_string()))
@@ -792,4 +768,23 @@ fn terminate(child: &std::process::Child) {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
+}
+
+/// The JSON rows of an audit against a stand-in world of `groups` groups: one row each, and every
+/// seventh group (the world's open ones) NON_COMPLIANT.
+fn stand_in_rows(out: &std::process::Output, groups: usize) -> Vec<Value> {
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        rows.len(),
+        groups,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let open = rows
+        .iter()
+        .filter(|r| r["complianceType"] == "NON_COMPLIANT")
+        .count();
+    assert_eq!(open, (0..groups).filter(|i| i % 7 == 0).count());
+    rows
 }
